@@ -1,0 +1,1 @@
+"""Take payments through PortOne V1 on the NICE Payments channel from a Flask store."""

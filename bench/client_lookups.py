@@ -1,0 +1,140 @@
+"""Payments looked up per second: PortOneClient against a naive client.
+
+Both clients look up the same payments on one standalone sandbox server (a separate
+process, over real sockets), in alternating rounds so that machine noise hits both
+alike. The naive client does what the existing Python clients for PortOne V1 do:
+it fetches a token before every lookup, each on a new connection. Both parse the
+answer with the same schema, so the difference is connections and tokens alone.
+
+Run:  python bench/client_lookups.py [--lookups 400] [--rounds 5]
+Target: PortOneClient at least 1.8x the naive client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import typing as t
+from decimal import Decimal
+
+import requests
+
+from flask_nicepay.portone import PortOneClient
+from flask_nicepay.portone import schemas
+
+KEY, SECRET = "bench_key", "bench_secret"
+TARGET = 1.8
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def standalone_sandbox() -> t.Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "flask_nicepay.sandbox",
+        "--port",
+        str(port),
+        "--imp-key",
+        KEY,
+        "--imp-secret",
+        SECRET,
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base_url)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wait_until_up(base_url: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.ConnectionError):
+            requests.get(base_url + "/_sandbox/clock", timeout=1)
+            return
+        time.sleep(0.1)
+    raise SystemExit("the sandbox did not start")
+
+
+def make_payments(base_url: str, count: int) -> list[str]:
+    uids = []
+    for i in range(count):
+        answer = requests.post(
+            base_url + "/_sandbox/checkout",
+            json={"merchant_uid": f"bench-{i}", "amount": 10_000 + i},
+            timeout=10,
+        ).json()
+        uids.append(answer["response"]["imp_uid"])
+    return uids
+
+
+def naive_lookup(base_url: str, imp_uid: str) -> object:
+    """A token per lookup, a new connection per request, as the old clients do."""
+    token = requests.post(
+        base_url + "/users/getToken",
+        json={"imp_key": KEY, "imp_secret": SECRET},
+        timeout=10,
+    ).json()["response"]["access_token"]
+    answer = requests.get(
+        f"{base_url}/payments/{imp_uid}",
+        headers={"Authorization": token},
+        timeout=10,
+    )
+    return schemas.PAYMENT.one(json.loads(answer.content, parse_float=Decimal)["response"])
+
+
+def rate(lookup: t.Callable[[str], object], uids: list[str], lookups: int) -> float:
+    started = time.perf_counter()
+    for i in range(lookups):
+        lookup(uids[i % len(uids)])
+    return lookups / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lookups", type=int, default=400, help="lookups per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--payments", type=int, default=50)
+    args = parser.parse_args()
+
+    with standalone_sandbox() as base_url:
+        uids = make_payments(base_url, args.payments)
+        client = PortOneClient(KEY, SECRET, base_url=base_url)
+        ours: list[float] = []
+        naive: list[float] = []
+        rate(client.get_payment, uids, 20)  # warm both paths up
+        rate(lambda uid: naive_lookup(base_url, uid), uids, 20)
+        for _ in range(args.rounds):
+            ours.append(rate(client.get_payment, uids, args.lookups))
+            naive.append(rate(lambda uid: naive_lookup(base_url, uid), uids, args.lookups))
+        token_fetches = client.tokens.fetches
+
+    ours_rate, naive_rate = statistics.median(ours), statistics.median(naive)
+    ratio = ours_rate / naive_rate
+    print(f"lookups per round: {args.lookups}, rounds: {args.rounds} (medians shown)")
+    print(f"PortOneClient : {ours_rate:8.1f} lookups/s  (token fetches: {token_fetches})")
+    print(f"naive client  : {naive_rate:8.1f} lookups/s  (one token per lookup)")
+    print(f"ratio         : {ratio:8.2f}x  (target >= {TARGET}x)")
+    print(f"rounds, ours  : {', '.join(f'{r:.0f}' for r in ours)}")
+    print(f"rounds, naive : {', '.join(f'{r:.0f}' for r in naive)}")
+    return 0 if ratio >= TARGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

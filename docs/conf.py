@@ -1,0 +1,28 @@
+"""Sphinx configuration for the Flask-NicePay documentation."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+project = "Flask-NicePay"
+author = "The Flask-NicePay maintainers"
+copyright = "2026, The Flask-NicePay maintainers"  # noqa: A001
+language = "en"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.viewcode",
+]
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+# Type aliases and third-party classes that autodoc cannot resolve offline.
+nitpicky = False
+suppress_warnings = ["ref.python"]
+
+html_theme = "alabaster"
+html_static_path: list[str] = []
+exclude_patterns = ["_build"]

@@ -1,0 +1,134 @@
+"""Timeouts, retries only where repeating is safe, and real sockets."""
+
+from __future__ import annotations
+
+import socket
+import time
+import typing as t
+from decimal import Decimal
+
+import pytest
+
+from flask_nicepay.portone import ConnectError
+from flask_nicepay.portone import NoResponseError
+from flask_nicepay.portone import PortOneClient
+from flask_nicepay.portone import ServerError
+from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.sandbox import serve
+
+from .conftest import KEY
+from .conftest import SECRET
+from .conftest import paid
+
+
+def test_lookups_are_retried_after_5xx(sandbox: Sandbox, client: PortOneClient) -> None:
+    imp_uid = paid(sandbox, "order-r1")
+    sandbox.inject_fault("503", path="/payments/imp_*", times=2)
+    assert client.get_payment(imp_uid).imp_uid == imp_uid
+
+
+def test_lookups_give_up_after_max_retries(
+    sandbox: Sandbox, client: PortOneClient
+) -> None:
+    imp_uid = paid(sandbox, "order-r2")
+    sandbox.inject_fault("500", path="/payments/imp_*", times=3)
+    with pytest.raises(ServerError) as caught:
+        client.get_payment(imp_uid)
+    assert caught.value.http_status == 500
+
+
+def test_cancel_is_not_repeated_after_5xx(
+    sandbox: Sandbox, client: PortOneClient
+) -> None:
+    imp_uid = paid(sandbox, "order-r3")
+    sandbox.inject_fault("503", path="/payments/cancel*", times=1)
+    with pytest.raises(ServerError):
+        client.cancel(imp_uid=imp_uid, amount=1000)
+    # One refused attempt and no second one: the fault is still armed for nobody,
+    # and the payment was not touched.
+    assert client.get_payment(imp_uid).cancel_amount == 0
+
+
+def test_cancel_timeout_is_not_repeated(sandbox: Sandbox, client: PortOneClient) -> None:
+    imp_uid = paid(sandbox, "order-r4", 10_000)
+    client.timeout = (1.0, 2.0)
+    sandbox.inject_fault("timeout", path="/payments/cancel*", delay=60)
+
+    with pytest.raises(NoResponseError) as caught:
+        client.cancel(imp_uid=imp_uid, amount=1000, checksum=10_000)
+
+    assert caught.value.request_sent
+    # PortOne did act: exactly once, because the client did not try again.
+    assert client.get_payment(imp_uid).cancel_amount == Decimal(1000)
+
+
+def test_lookup_timeout_is_retried(sandbox: Sandbox, client: PortOneClient) -> None:
+    imp_uid = paid(sandbox, "order-r5")
+    client.timeout = (1.0, 2.0)
+    sandbox.inject_fault("timeout", path="/payments/imp_*", delay=60, times=1)
+    assert client.get_payment(imp_uid).imp_uid == imp_uid
+
+
+def test_connect_failure_is_retried_even_for_cancel(
+    sandbox: Sandbox, client: PortOneClient
+) -> None:
+    imp_uid = paid(sandbox, "order-r6", 10_000)
+    sandbox.inject_fault("connect_error", path="/payments/cancel*", times=1)
+    cancelled = client.cancel(imp_uid=imp_uid, amount=1000, checksum=10_000)
+    assert cancelled.cancel_amount == Decimal(1000)
+
+
+def test_disconnect_on_cancel_surfaces_as_no_response(
+    sandbox: Sandbox, client: PortOneClient
+) -> None:
+    imp_uid = paid(sandbox, "order-r7", 10_000)
+    sandbox.inject_fault("disconnect", path="/payments/cancel*", times=1)
+    with pytest.raises(NoResponseError):
+        client.cancel(imp_uid=imp_uid, amount=1000)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_closed_port_is_a_connect_error() -> None:
+    client = PortOneClient(
+        KEY, SECRET, base_url=f"http://127.0.0.1:{_free_port()}", max_retries=1,
+        backoff=0,
+    )
+    with pytest.raises(ConnectError) as caught:
+        client.get_payment("imp_000000000000")
+    assert not caught.value.request_sent
+
+
+@pytest.fixture
+def served(sandbox: Sandbox) -> t.Iterator[str]:
+    with serve(sandbox, port=0) as base_url:
+        yield base_url
+
+
+def test_real_socket_slow_answer_times_out(sandbox: Sandbox, served: str) -> None:
+    imp_uid = paid(sandbox, "order-r8")
+    client = PortOneClient(
+        KEY, SECRET, base_url=served, timeout=(1.0, 0.5), max_retries=0
+    )
+    client.get_payment(imp_uid)
+    sandbox.inject_fault("slow", path="/payments/imp_*", delay=2)
+    started = time.monotonic()
+    with pytest.raises(NoResponseError):
+        client.get_payment(imp_uid)
+    assert time.monotonic() - started < 1.9
+
+
+def test_real_socket_connections_are_kept_alive(sandbox: Sandbox, served: str) -> None:
+    imp_uid = paid(sandbox, "order-r9")
+    client = PortOneClient(KEY, SECRET, base_url=served)
+    client.get_payment(imp_uid)
+    pool = client._session.get_adapter(served).poolmanager.connection_from_url(served)
+    opened_before = pool.num_connections
+    for _ in range(30):
+        client.get_payment(imp_uid)
+    assert pool.num_connections == opened_before == 1
+    assert client.tokens.fetches == 1

@@ -1,0 +1,68 @@
+"""Database engines that behave the same on SQLite and PostgreSQL.
+
+Correctness comes from compare-and-swap writes, which work on every database. What
+this module adds is SQLite's share of the bargain: a write transaction starts with
+``BEGIN IMMEDIATE``, so two writers queue on the busy timeout instead of one of them
+failing halfway through; file databases run in WAL mode so readers never wait for a
+writer.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+#: Execution option that marks a connection as about to write.
+WRITE = "nicepay_write"
+#: Seconds a SQLite writer waits for another one before giving up.
+SQLITE_BUSY_TIMEOUT = 30.0
+
+
+def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
+    """Create an engine for ``url``, tuned for concurrent use where needed.
+
+    :param url: a SQLAlchemy database URL, such as ``sqlite:///shop.db`` or
+        ``postgresql+psycopg://user@host/db``.
+    :param kwargs: passed on to :func:`sqlalchemy.create_engine`.
+    """
+    url = sa.make_url(url)
+    if url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(url, **kwargs)
+    memory = url.database in (None, "", ":memory:")
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    connect_args.setdefault("check_same_thread", False)
+    if memory:
+        # One shared connection, or every new connection sees an empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = sa.create_engine(url, **kwargs)
+    _teach_sqlite_transactions(engine, wal=not memory)
+    return engine
+
+
+def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: t.Any, record: t.Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writing(connection: Connection) -> Connection:
+    """Mark ``connection`` as a writer before its transaction begins."""
+    return connection.execution_options(**{WRITE: True})

@@ -1,0 +1,370 @@
+"""Orders in the database, changed only by compare-and-swap.
+
+Every change of an order goes through :meth:`Store.apply`: in one short write
+transaction it re-reads the row, asks the caller what to do, checks each step
+against the state machine, and writes with ``UPDATE … WHERE id = :id AND version =
+:version``. If another thread, process or host changed the row first, nothing is
+written and the whole decision is taken again on the fresh row; a decision that is
+already true becomes a no-op. So however many deliveries of the same truth arrive,
+exactly one of them writes the transition and its history row, and only that one
+returns it (and so only that one sends its signal).
+
+No network call ever happens inside these transactions: callers fetch from PortOne
+first and hand the snapshot in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing as t
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import RowMapping
+
+from . import tables
+from .db import writing
+from .machine import OrderState
+from .machine import fire
+
+#: How many times a decision is retaken after losing a race before giving up.
+MAX_CAS_ATTEMPTS = 20
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    """One row of ``nicepay_orders``."""
+
+    id: int
+    merchant_uid: str
+    state: OrderState
+    version: int
+    amount: Decimal
+    currency: str
+    name: str
+    origin: str
+    tax_free: Decimal | None = None
+    vat_amount: Decimal | None = None
+    buyer_name: str | None = None
+    buyer_email: str | None = None
+    buyer_tel: str | None = None
+    buyer_addr: str | None = None
+    buyer_postcode: str | None = None
+    pay_method: str | None = None
+    customer_uid: str | None = None
+    scheduled_at: dt.datetime | None = None
+    imp_uid: str | None = None
+    paid_amount: Decimal = Decimal(0)
+    cancelled_amount: Decimal = Decimal(0)
+    vbank_code: str | None = None
+    vbank_name: str | None = None
+    vbank_num: str | None = None
+    vbank_holder: str | None = None
+    vbank_due: dt.datetime | None = None
+    paid_at: dt.datetime | None = None
+    failed_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    expired_at: dt.datetime | None = None
+    fail_reason: str | None = None
+    cancel_reason: str | None = None
+    mismatch_reason: str | None = None
+    late_payment: bool = False
+    prepared: bool = False
+    custom_data: str | None = None
+    snapshot_key: str | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Order:
+        values = dict(row)
+        values["state"] = OrderState(values["state"])
+        return cls(**values)
+
+    @property
+    def balance(self) -> Decimal:
+        """Money the store holds for this order: paid minus cancelled."""
+        return self.paid_amount - self.cancelled_amount
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """One state change that was written, with the order as it was afterwards."""
+
+    event: str
+    from_state: OrderState
+    to_state: OrderState
+    source: str
+    order: Order
+    imp_uid: str | None = None
+    detail: str | None = None
+    #: Data for the signal, e.g. the refunded amount.
+    data: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What to do to an order: events to fire, in order, and fields to set."""
+
+    events: tuple[str, ...] = ()
+    updates: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    detail: str | None = None
+    imp_uid: str | None = None
+    #: Per-event signal data, keyed by event name.
+    data: t.Mapping[str, t.Mapping[str, t.Any]] = dataclasses.field(
+        default_factory=dict
+    )
+    #: Extra work in the same transaction (such as refund ledger rows), given the
+    #: connection and the order as it was read.
+    also: t.Callable[[Connection, Order], None] | None = None
+
+    def changes(self, order: Order) -> dict[str, t.Any]:
+        """The updates that differ from what the row already holds."""
+        return {k: v for k, v in self.updates.items() if getattr(order, k) != v}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Applied:
+    """What :meth:`Store.apply` did: the order after it, and what changed."""
+
+    order: Order
+    transitions: tuple[Transition, ...] = ()
+    changed: bool = False
+
+
+Decide = t.Callable[[Order], "Plan | None"]
+Hook = t.Callable[[Connection, Transition], None]
+
+
+class UnknownOrderError(LookupError):
+    """No order has that ``merchant_uid``."""
+
+
+class _LostRace(Exception):
+    """Another writer changed the row between our read and our write."""
+
+
+class ConcurrencyError(RuntimeError):
+    """The order kept changing under us for :data:`MAX_CAS_ATTEMPTS` attempts."""
+
+
+class Store:
+    """Reads and compare-and-swap writes of the plugin's tables.
+
+    :param engine: from :func:`flask_nicepay.db.make_engine`.
+    :param on_transition: called inside the write transaction with the connection
+        and each :class:`Transition`; a store sharing the database updates its own
+        order there. If it raises, nothing is written.
+    :param clock: the current time; replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        on_transition: Hook | None = None,
+        clock: t.Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.on_transition = on_transition
+        self.clock = clock
+
+    def create_all(self) -> None:
+        """Create the plugin's tables that do not exist yet."""
+        tables.metadata.create_all(self.engine)
+
+    # -- reads --------------------------------------------------------------
+
+    def get(self, merchant_uid: str) -> Order | None:
+        """The order with this ``merchant_uid``, or ``None``."""
+        with self.engine.connect() as conn:
+            return _read(conn, merchant_uid)
+
+    def get_many(self, merchant_uids: t.Iterable[str]) -> dict[str, Order]:
+        """Orders by ``merchant_uid``; unknown ones are left out."""
+        wanted = list(merchant_uids)
+        if not wanted:
+            return {}
+        query = sa.select(tables.orders).where(tables.orders.c.merchant_uid.in_(wanted))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings()
+            return {row["merchant_uid"]: Order.from_row(row) for row in rows}
+
+    def iter_orders(
+        self,
+        *,
+        states: t.Collection[OrderState] | None = None,
+        updated_since: dt.datetime | None = None,
+        batch_size: int = 100,
+    ) -> t.Iterator[list[Order]]:
+        """Orders in batches of ``batch_size``, by id, read one batch at a time.
+
+        :param states: only orders in these states.
+        :param updated_since: only orders changed at or after this time.
+        """
+        query = sa.select(tables.orders).order_by(tables.orders.c.id)
+        if states is not None:
+            query = query.where(tables.orders.c.state.in_([s.value for s in states]))
+        if updated_since is not None:
+            query = query.where(tables.orders.c.updated_at >= updated_since)
+        last_id = 0
+        while True:
+            page = query.where(tables.orders.c.id > last_id).limit(batch_size)
+            with self.engine.connect() as conn:
+                batch = [Order.from_row(r) for r in conn.execute(page).mappings()]
+            if not batch:
+                return
+            yield batch
+            last_id = batch[-1].id
+
+    def history(self, merchant_uid: str) -> list[RowMapping]:
+        """The order's transitions, oldest first."""
+        query = (
+            sa.select(tables.history)
+            .where(tables.history.c.merchant_uid == merchant_uid)
+            .order_by(tables.history.c.id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).mappings())
+
+    # -- writes -------------------------------------------------------------
+
+    def create_order(self, **fields: t.Any) -> Order:
+        """Insert a new order in state ``ready``.
+
+        :param fields: column values; ``merchant_uid``, ``amount``, ``currency``,
+            ``name`` and ``origin`` are required.
+        :raises sqlalchemy.exc.IntegrityError: the ``merchant_uid`` exists.
+        """
+        now = self.clock()
+        values = {
+            "state": OrderState.READY.value,
+            "version": 1,
+            "paid_amount": Decimal(0),
+            "cancelled_amount": Decimal(0),
+            "late_payment": False,
+            "prepared": False,
+            "created_at": now,
+            "updated_at": now,
+            **fields,
+        }
+        with self.engine.connect() as conn, writing(conn).begin():
+            conn.execute(sa.insert(tables.orders).values(values))
+            order = _read(conn, values["merchant_uid"])
+        assert order is not None
+        return order
+
+    def apply(
+        self,
+        merchant_uid: str,
+        decide: Decide,
+        *,
+        source: str,
+        inbox_id: int | None = None,
+    ) -> Applied:
+        """Decide and write a change to one order, atomically and exactly once.
+
+        :param decide: given the freshly read order, returns a :class:`Plan`, or
+            ``None`` when nothing is to be done. It may be called several times (once
+            per lost race) and must not do I/O.
+        :param source: what caused the change, recorded in the history.
+        :param inbox_id: the inbox row that caused it, if any.
+        :raises UnknownOrderError: no such order.
+        :raises InvalidTransitionError: the plan asks for an illegal move.
+        :raises ConcurrencyError: the order kept changing under us.
+        """
+        for _ in range(MAX_CAS_ATTEMPTS):
+            try:
+                with self.engine.connect() as conn, writing(conn).begin():
+                    order = _read(conn, merchant_uid)
+                    if order is None:
+                        raise UnknownOrderError(merchant_uid)
+                    plan = decide(order)
+                    if plan is None:
+                        return Applied(order)
+                    return self._write(conn, order, plan, source, inbox_id)
+            except _LostRace:
+                continue
+        raise ConcurrencyError(f"Order {merchant_uid} kept changing; gave up.")
+
+    def _write(
+        self,
+        conn: Connection,
+        order: Order,
+        plan: Plan,
+        source: str,
+        inbox_id: int | None,
+    ) -> Applied:
+        changes = plan.changes(order)
+        state, steps = order.state, []
+        for event in plan.events:
+            dest = fire(event, state)
+            steps.append((event, state, dest))
+            state = dest
+        if not steps and not changes and plan.also is None:
+            return Applied(order)
+        now = self.clock()
+        values = {**changes, "state": state.value, "updated_at": now}
+        values["version"] = order.version + 1
+        swapped = conn.execute(
+            sa.update(tables.orders)
+            .where(tables.orders.c.id == order.id)
+            .where(tables.orders.c.version == order.version)
+            .values(values)
+        )
+        if swapped.rowcount != 1:
+            raise _LostRace
+        if plan.also is not None:
+            plan.also(conn, order)
+        after = _read(conn, order.merchant_uid)
+        assert after is not None
+        transitions = tuple(
+            Transition(
+                event=event,
+                from_state=before,
+                to_state=dest,
+                source=source,
+                order=after,
+                imp_uid=plan.imp_uid or after.imp_uid,
+                detail=plan.detail,
+                data=plan.data.get(event, {}),
+            )
+            for event, before, dest in steps
+        )
+        for transition in transitions:
+            _record(conn, transition, inbox_id, now)
+            if self.on_transition is not None:
+                self.on_transition(conn, transition)
+        return Applied(after, transitions, changed=True)
+
+
+def _read(conn: Connection, merchant_uid: str) -> Order | None:
+    query = sa.select(tables.orders).where(tables.orders.c.merchant_uid == merchant_uid)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else Order.from_row(row)
+
+
+def _record(
+    conn: Connection, transition: Transition, inbox_id: int | None, now: dt.datetime
+) -> None:
+    conn.execute(
+        sa.insert(tables.history).values(
+            order_id=transition.order.id,
+            merchant_uid=transition.order.merchant_uid,
+            from_state=transition.from_state.value,
+            to_state=transition.to_state.value,
+            event=transition.event,
+            source=transition.source,
+            imp_uid=transition.imp_uid,
+            detail=transition.detail,
+            inbox_id=inbox_id,
+            created_at=now,
+        )
+    )

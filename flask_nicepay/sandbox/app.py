@@ -1,0 +1,57 @@
+"""The sandbox's Flask app, built by a factory so later parts can add blueprints."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from flask import Flask
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from . import api
+from . import api_subscribe
+from . import control
+from .errors import SandboxError
+from .faults import FaultMiddleware
+from .wire import envelope
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+log = logging.getLogger("flask_nicepay.sandbox")
+# Importing the module is what adds the /subscribe routes to the blueprint.
+_ROUTES = api_subscribe.__name__
+
+
+def create_app(sandbox: Sandbox) -> Flask:
+    """Build the WSGI app: the V1 REST API at ``/`` and control at ``/_sandbox``.
+
+    :param sandbox: the sandbox the views act on.
+    """
+    app = Flask("flask_nicepay.sandbox")
+    app.extensions[api.EXTENSION_KEY] = sandbox
+    # PortOne's own clients call /payments/cancel/ and /payments/cancel alike.
+    app.url_map.strict_slashes = False
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp, url_prefix="/_sandbox")
+    app.register_error_handler(SandboxError, _refusal)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _crash)
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, sandbox.faults)  # type: ignore[method-assign]
+    return app
+
+
+def _refusal(error: SandboxError) -> Response:
+    return envelope(
+        None, status=error.http_status, code=error.code, message=error.message
+    )
+
+
+def _http_error(error: HTTPException) -> Response:
+    return envelope(None, status=error.code or 500, code=-1, message=error.name)
+
+
+def _crash(error: Exception) -> Response:
+    log.exception("sandbox error")
+    return envelope(None, status=500, code=-1, message="Internal Server Error")

@@ -1,0 +1,266 @@
+"""Billing keys and API card payments: ``/subscribe/customers``, ``onetime``, ``again``.
+
+With the NICE old module a billing key can only be issued through the REST API
+(card number, expiry, birth date, card-password digits). The sandbox checks the
+card data, keeps a :class:`~.cards.CardProfile` (masked number, company, type,
+behaviour) and drops the rest with the request. A decline at approval is an answer
+with ``code 0`` and a ``failed`` payment; rejected card data is ``code -1`` with no
+payment (portone-v1.md §6.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from . import cards
+from .codes import API_MID
+from .errors import bad_request
+from .errors import not_found
+from .errors import refused
+from .ledger import Ledger
+from .payments import MAX_IDS
+from .payments import Order
+from .payments import refuse_if_paid
+from .payments import settle
+from .payments import sort
+from .payments import start
+from .records import Buyer
+from .records import CardUse
+from .records import Customer
+from .records import Payment
+from .values import Params
+from .values import missing
+
+KEY_FAILED: Final = "카드정보 인증 및 빌키 발급에 실패하였습니다."
+AUTH_FAILED: Final = "카드정보 인증에 실패하였습니다."
+UNKNOWN_BUYER: Final = "등록되지 않은 구매자입니다."
+
+
+def customer_not_found(customer_uid: str) -> Exception:
+    """PortOne's answer for a customer_uid it does not know (HTTP 404, code 1).
+
+    :param customer_uid: the billing key alias.
+    """
+    return not_found(
+        f"요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다.",
+        code=1,
+    )
+
+
+def mid_of(params: Params) -> str:
+    """The MID ``pg`` names (``nice.{MID}``); anything else means the default.
+
+    :param params: the request parameters.
+    """
+    pg = params.text("pg") or ""
+    provider, _, mid = pg.partition(".")
+    return mid if provider == "nice" and mid else API_MID
+
+
+def read_card(params: Params, now: int) -> cards.CardProfile:
+    """Authenticate the card data of a request.
+
+    :param params: with ``card_number``, ``expiry``, optional ``birth`` and
+        ``pwd_2digit``.
+    :param now: sandbox time.
+    :raises cards.CardRejected: with NICE's text.
+    """
+    return cards.authenticate(
+        params.required("card_number"),
+        params.required("expiry"),
+        params.text("birth"),
+        params.text("pwd_2digit"),
+        now,
+    )
+
+
+def store_key(
+    led: Ledger,
+    customer_uid: str,
+    profile: cards.CardProfile,
+    params: Params,
+    details: Buyer,
+) -> Customer:
+    """Store (or replace) the key of a customer_uid.
+
+    :param led: the ledger.
+    :param customer_uid: the alias.
+    :param profile: the authenticated card.
+    :param params: for ``customer_id`` and ``pg``.
+    :param details: the ``customer_*`` details.
+    """
+    now = led.now()
+    old = led.customers.get(customer_uid)
+    customer = Customer(
+        customer_uid=customer_uid,
+        card=profile,
+        pg_id=mid_of(params),
+        inserted=old.inserted if old else now,
+        updated=now,
+        customer_id=params.text("customer_id") or (old.customer_id if old else None),
+        details=details,
+    )
+    led.customers.put(customer_uid, customer)
+    return customer
+
+
+def register(led: Ledger, customer_uid: str, params: Params) -> Customer:
+    """``POST /subscribe/customers/{customer_uid}``.
+
+    :param led: the ledger.
+    :param customer_uid: the alias to store the key under.
+    :param params: card data and ``customer_*`` details.
+    """
+    _check_uid(customer_uid)
+    try:
+        profile = read_card(params, led.now())
+    except cards.CardRejected as rejected:
+        raise refused(f"{KEY_FAILED} {rejected.reason}", code=-1) from None
+    return store_key(
+        led, customer_uid, profile, params, Buyer.read(params, "customer_")
+    )
+
+
+def _check_uid(customer_uid: str) -> None:
+    if not customer_uid or len(customer_uid) > 80:
+        raise bad_request("customer_uid는 1~80자여야 합니다.")
+
+
+def customer(led: Ledger, customer_uid: str) -> Customer:
+    """``GET /subscribe/customers/{customer_uid}``.
+
+    :param led: the ledger.
+    :param customer_uid: the alias.
+    """
+    record = led.customers.get(customer_uid)
+    if record is None:
+        raise customer_not_found(customer_uid)
+    return record
+
+
+def delete(led: Ledger, customer_uid: str) -> Customer:
+    """``DELETE /subscribe/customers/{customer_uid}``; pending schedules stay.
+
+    :param led: the ledger.
+    :param customer_uid: the alias.
+    """
+    record = customer(led, customer_uid)
+    led.customers.remove(customer_uid)
+    return record
+
+
+def customers(led: Ledger, customer_uids: Sequence[str]) -> tuple[list[Customer], int]:
+    """``GET /subscribe/customers``: the keys found, and 200, 207 or 404.
+
+    :param led: the ledger.
+    :param customer_uids: the aliases asked for.
+    """
+    if not customer_uids:
+        raise missing("customer_uid[]")
+    if len(customer_uids) > MAX_IDS:
+        raise bad_request(f"한 번에 {MAX_IDS}건까지 조회할 수 있습니다.")
+    found = [c for c in map(led.customers.get, customer_uids) if c is not None]
+    if not found:
+        raise not_found(
+            "요청하신 customer_uid로 등록된 정보를 찾을 수 없습니다.", code=1
+        )
+    return found, 200 if len(found) == len(customer_uids) else 207
+
+
+def customer_payments(led: Ledger, customer_uid: str) -> list[Payment]:
+    """Payments made with a key, newest first (the key may have been deleted).
+
+    :param led: the ledger.
+    :param customer_uid: the alias.
+    """
+    made = [p for p in led.payments.values() if p.customer_uid == customer_uid]
+    if not made and customer_uid not in led.customers:
+        raise customer_not_found(customer_uid)
+    return sort(made, "-started")
+
+
+def charge(
+    led: Ledger,
+    order: Order,
+    profile: cards.CardProfile | None,
+    *,
+    customer_uid: str | None,
+    usage: str | None,
+    quota: int,
+    mid: str = API_MID,
+    failure: str | None = None,
+) -> Payment:
+    """Create an API card payment and approve or decline it.
+
+    :param led: the ledger.
+    :param order: the order fields.
+    :param profile: the card; None when there is no key any more.
+    :param customer_uid: the key used, if any.
+    :param usage: ``customer_uid_usage``.
+    :param quota: installment months.
+    :param mid: the NICE MID.
+    :param failure: a decline decided before asking the card company.
+    """
+    payment = start(led, order, pay_method="card", channel="api", mid=mid)
+    payment.customer_uid, payment.customer_uid_usage = customer_uid, usage
+    if profile is not None:
+        payment.card = CardUse(profile, quota)
+        failure = failure or cards.approval_failure(
+            profile, order.amount, order.currency, quota
+        )
+    return settle(led, payment, failure)
+
+
+def onetime(led: Ledger, params: Params) -> Payment:
+    """``POST /subscribe/payments/onetime``: a key-in payment, maybe storing a key.
+
+    :param led: the ledger.
+    :param params: order fields, card data, optional ``customer_uid``.
+    """
+    order = Order.read(params)
+    quota = params.integer("card_quota") or 0
+    customer_uid = params.text("customer_uid")
+    refuse_if_paid(led, order.merchant_uid)
+    try:
+        profile = read_card(params, led.now())
+    except cards.CardRejected as rejected:
+        raise refused(f"{AUTH_FAILED} {rejected.reason}", code=-1) from None
+    if customer_uid is not None:
+        _check_uid(customer_uid)
+        store_key(led, customer_uid, profile, params, order.buyer)
+    return charge(
+        led,
+        order,
+        profile,
+        customer_uid=customer_uid,
+        usage="issue" if customer_uid else None,
+        quota=quota,
+        mid=mid_of(params),
+    )
+
+
+def again(led: Ledger, params: Params) -> Payment:
+    """``POST /subscribe/payments/again``: pay with a stored key.
+
+    :param led: the ledger.
+    :param params: ``customer_uid``, ``merchant_uid``, ``amount``, ``name``, ...
+    """
+    customer_uid = params.required("customer_uid")
+    order = Order.read(params)
+    if order.name is None:
+        raise missing("name")
+    record = led.customers.get(customer_uid)
+    if record is None:
+        raise refused(UNKNOWN_BUYER)
+    refuse_if_paid(led, order.merchant_uid)
+    order.buyer = order.buyer.or_else(record.details)
+    return charge(
+        led,
+        order,
+        record.card,
+        customer_uid=customer_uid,
+        usage="payment",
+        quota=params.integer("card_quota") or 0,
+        mid=record.pg_id,
+    )

@@ -1,0 +1,231 @@
+"""The JSON shapes of PortOne's objects, each with its complete key list.
+
+PortOne answers every key of an object on every answer, with ``null`` for strings
+that do not apply, ``0`` for unset times and counters, ``[]`` for empty lists and
+``false`` for flags; clients index into them without checking. Each function here
+builds one shape in the order of the key tuple next to it, and a test holds the
+tuples to portone-v1.md §3.2, §6.1 and §6.6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
+
+from .codes import API_MID
+from .codes import BANKS
+from .records import Buyer
+from .records import Cancellation
+from .records import Customer
+from .records import Payment
+from .records import Prepared
+from .records import Schedule
+from .values import json_amount
+
+PAYMENT_KEYS: Final = (
+    "imp_uid", "merchant_uid", "pay_method", "channel", "pg_provider",
+    "emb_pg_provider", "pg_tid", "pg_id", "escrow", "apply_num", "bank_code",
+    "bank_name", "card_code", "card_name", "card_issuer_code", "card_issuer_name",
+    "card_publisher_code", "card_publisher_name", "card_quota", "card_number",
+    "card_type", "vbank_code", "vbank_name", "vbank_num", "vbank_holder",
+    "vbank_date", "vbank_issued_at", "name", "amount", "cancel_amount", "currency",
+    "buyer_name", "buyer_email", "buyer_tel", "buyer_addr", "buyer_postcode",
+    "custom_data", "user_agent", "status", "started_at", "paid_at", "failed_at",
+    "cancelled_at", "fail_reason", "cancel_reason", "receipt_url", "cancel_history",
+    "cancel_receipt_urls", "cash_receipt_issued", "customer_uid",
+    "customer_uid_usage", "sandbox", "deposit_history", "promotion",
+)  # fmt: skip
+CANCEL_KEYS: Final = (
+    "pg_tid", "amount", "cancelled_at", "reason", "receipt_url", "cancellation_id",
+)  # fmt: skip
+CUSTOMER_KEYS: Final = (
+    "customer_uid", "pg_provider", "pg_id", "customer_id", "card_name", "card_code",
+    "card_number", "card_type", "card_issuer_code", "card_issuer_name",
+    "card_publisher_code", "card_publisher_name", "customer_name", "customer_tel",
+    "customer_email", "customer_addr", "customer_postcode", "inserted", "updated",
+    "sandbox",
+)  # fmt: skip
+SCHEDULE_KEYS: Final = (
+    "customer_uid", "merchant_uid", "imp_uid", "pg_provider", "pg_id",
+    "customer_id", "schedule_at", "executed_at", "revoked_at", "amount", "currency",
+    "name", "buyer_name", "buyer_email", "buyer_tel", "buyer_addr",
+    "buyer_postcode", "custom_data", "schedule_status", "payment_status",
+    "fail_reason", "promotion_id",
+)  # fmt: skip
+PAGED_KEYS: Final = ("total", "previous", "next", "list")
+#: Every record is a live-channel record; see docs/sandbox.rst for why.
+SANDBOX_FLAG: Final = False
+
+
+def payment_json(payment: Payment) -> dict[str, Any]:
+    """A Payment (``PaymentAnnotation``).
+
+    :param payment: the record.
+    """
+    card, vbank = payment.card, payment.vbank
+    return {
+        "imp_uid": payment.imp_uid,
+        "merchant_uid": payment.merchant_uid,
+        "pay_method": payment.pay_method,
+        "channel": payment.channel,
+        "pg_provider": "nice",
+        "emb_pg_provider": payment.emb_pg_provider,
+        "pg_tid": payment.pg_tid,
+        "pg_id": payment.pg_id,
+        "escrow": payment.escrow,
+        "apply_num": card.apply_num if card else None,
+        "bank_code": payment.bank_code,
+        "bank_name": BANKS.get(payment.bank_code or ""),
+        "card_code": card.profile.card_code if card else None,
+        "card_name": card.profile.card_name if card else None,
+        "card_issuer_code": None,
+        "card_issuer_name": None,
+        "card_publisher_code": None,
+        "card_publisher_name": None,
+        "card_quota": card.quota if card else 0,
+        "card_number": card.profile.card_number if card else None,
+        "card_type": card.profile.card_type if card else None,
+        "vbank_code": vbank.code if vbank else None,
+        "vbank_name": vbank.name if vbank else None,
+        "vbank_num": vbank.num if vbank else None,
+        "vbank_holder": vbank.holder if vbank else None,
+        "vbank_date": vbank.date if vbank else 0,
+        "vbank_issued_at": vbank.issued_at if vbank else 0,
+        "name": payment.name,
+        "amount": json_amount(payment.amount),
+        "cancel_amount": json_amount(payment.cancel_amount),
+        "currency": payment.currency,
+        **buyer_json(payment.buyer, "buyer_"),
+        "custom_data": payment.custom_data,
+        "user_agent": payment.user_agent,
+        "status": payment.status,
+        "started_at": payment.started_at,
+        "paid_at": payment.paid_at,
+        "failed_at": payment.failed_at,
+        "cancelled_at": payment.cancelled_at,
+        "fail_reason": payment.fail_reason,
+        "cancel_reason": payment.cancel_reason,
+        "receipt_url": payment.receipt_url,
+        "cancel_history": [cancel_json(c) for c in payment.cancellations],
+        "cancel_receipt_urls": [c.receipt_url for c in payment.cancellations],
+        "cash_receipt_issued": False,
+        "customer_uid": payment.customer_uid,
+        "customer_uid_usage": payment.customer_uid_usage,
+        "sandbox": SANDBOX_FLAG,
+        "deposit_history": [],
+        "promotion": None,
+    }
+
+
+def cancel_json(cancel: Cancellation) -> dict[str, Any]:
+    """One ``cancel_history`` item (``PaymentCancelAnnotation``).
+
+    :param cancel: the record.
+    """
+    return {
+        "pg_tid": cancel.pg_tid,
+        "amount": json_amount(cancel.amount),
+        "cancelled_at": cancel.cancelled_at,
+        "reason": cancel.reason,
+        "receipt_url": cancel.receipt_url,
+        "cancellation_id": cancel.cancellation_id,
+    }
+
+
+def buyer_json(buyer: Buyer, prefix: str) -> dict[str, str | None]:
+    """The five buyer (or customer) fields under a prefix.
+
+    :param buyer: the details.
+    :param prefix: ``buyer_`` or ``customer_``.
+    """
+    return {
+        prefix + "name": buyer.name,
+        prefix + "email": buyer.email,
+        prefix + "tel": buyer.tel,
+        prefix + "addr": buyer.addr,
+        prefix + "postcode": buyer.postcode,
+    }
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    """A billing key (``CustomerAnnotation``); the card number is masked.
+
+    :param customer: the record.
+    """
+    card = customer.card
+    return {
+        "customer_uid": customer.customer_uid,
+        "pg_provider": "nice",
+        "pg_id": customer.pg_id,
+        "customer_id": customer.customer_id,
+        "card_name": card.card_name,
+        "card_code": card.card_code,
+        "card_number": card.card_number,
+        "card_type": card.card_type,
+        "card_issuer_code": None,
+        "card_issuer_name": None,
+        "card_publisher_code": None,
+        "card_publisher_name": None,
+        **buyer_json(customer.details, "customer_"),
+        "inserted": customer.inserted,
+        "updated": customer.updated,
+        "sandbox": SANDBOX_FLAG,
+    }
+
+
+def schedule_json(schedule: Schedule, payment: Payment | None) -> dict[str, Any]:
+    """A schedule (``ScheduleResultAnnotation``).
+
+    :param schedule: the record.
+    :param payment: the payment it produced, when it still exists, so that a later
+        cancel shows as ``payment_status: "cancelled"``.
+    """
+    return {
+        "customer_uid": schedule.customer_uid,
+        "merchant_uid": schedule.merchant_uid,
+        "imp_uid": schedule.imp_uid,
+        "pg_provider": "nice",
+        "pg_id": payment.pg_id if payment else API_MID,
+        "customer_id": schedule.customer_id,
+        "schedule_at": schedule.schedule_at,
+        "executed_at": schedule.executed_at,
+        "revoked_at": schedule.revoked_at,
+        "amount": json_amount(schedule.amount),
+        "currency": schedule.currency,
+        "name": schedule.name,
+        **buyer_json(schedule.buyer, "buyer_"),
+        "custom_data": schedule.custom_data,
+        "schedule_status": schedule.schedule_status,
+        "payment_status": payment.status if payment else schedule.payment_status,
+        "fail_reason": schedule.fail_reason,
+        "promotion_id": None,
+    }
+
+
+def prepared_json(prepared: Prepared) -> dict[str, Any]:
+    """A ``/payments/prepare`` registration.
+
+    :param prepared: the record.
+    """
+    return {
+        "merchant_uid": prepared.merchant_uid,
+        "amount": json_amount(prepared.amount),
+        "currency": prepared.currency,
+    }
+
+
+def paged(items: Sequence[Any], total: int, page: int, limit: int) -> dict[str, Any]:
+    """PortOne's paged object; ``previous`` and ``next`` are 0 when there is none.
+
+    :param items: this page's serialized entries.
+    :param total: how many entries all pages hold.
+    :param page: this page's number, from 1.
+    :param limit: entries per page.
+    """
+    return {
+        "total": total,
+        "previous": page - 1 if page > 1 else 0,
+        "next": page + 1 if page * limit < total else 0,
+        "list": list(items),
+    }

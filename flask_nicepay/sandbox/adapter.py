@@ -27,9 +27,9 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.test import EnvironBuilder
 from werkzeug.test import run_wsgi_app
 
-from .faults import DELAY
 from .faults import IN_PROCESS
 from .faults import DropConnection
+from .faults import InProcess
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -71,27 +71,28 @@ class SandboxAdapter(BaseAdapter):
             raise ConnectTimeout(
                 f"sandbox: cannot connect to {url.netloc}", request=request
             )
+        report = InProcess()
         environ = _environ(request, url.scheme, url.netloc, url.path, url.query)
+        environ[IN_PROCESS] = report
         try:
             app_iter, status, headers = run_wsgi_app(
                 self._sandbox.app, environ, buffered=True
             )
             body = b"".join(app_iter)
         except DropConnection:
-            self._check_read_timeout(environ, timeout, request)
+            self._check_read_timeout(report.delay, timeout, request)
             raise RequestsConnectionError(
                 "('Connection aborted.', RemoteDisconnected('Remote end closed "
                 "connection without response'))",
                 request=request,
             ) from None
-        self._check_read_timeout(environ, timeout, request)
+        self._check_read_timeout(report.delay, timeout, request)
         return _response(request, status, headers.to_wsgi_list(), body, self)
 
     @staticmethod
     def _check_read_timeout(
-        environ: dict[str, Any], timeout: Timeout, request: PreparedRequest
+        delay: float | None, timeout: Timeout, request: PreparedRequest
     ) -> None:
-        delay = environ.get(DELAY)
         read = _read_timeout(timeout)
         if delay is not None and read is not None and delay >= read:
             raise ReadTimeout(
@@ -132,7 +133,6 @@ def _environ(
         environ = builder.get_environ()
     finally:
         builder.close()
-    environ[IN_PROCESS] = True
     return environ
 
 

@@ -29,10 +29,20 @@ KINDS: Final = ("500", "503", "slow", "timeout", "disconnect", "connect_error")
 #: A ``timeout`` holds the answer this long unless told otherwise: longer than
 #: any sensible client read timeout.
 DEFAULT_TIMEOUT_DELAY: Final = 60.0
-#: WSGI environ keys shared with the adapter.
+#: WSGI environ key under which the adapter leaves an :class:`InProcess` report.
 IN_PROCESS: Final = "flask_nicepay.sandbox.in_process"
-DELAY: Final = "flask_nicepay.sandbox.delay"
 CONTROL_PREFIX: Final = "/_sandbox"
+
+
+@dataclass
+class InProcess:
+    """Marks an in-process request; the middleware notes the delay it skipped.
+
+    An object rather than a flag because WSGI runners may copy the environ: the
+    copy still points at the same report.
+    """
+
+    delay: float | None = None
 
 
 class DropConnection(ConnectionAbortedError):
@@ -197,8 +207,9 @@ class FaultMiddleware:
                 close()
 
     def _hold(self, environ: WSGIEnvironment, delay: float) -> None:
-        if environ.get(IN_PROCESS):
-            environ[DELAY] = delay
+        report = environ.get(IN_PROCESS)
+        if isinstance(report, InProcess):
+            report.delay = delay
         else:
             self._book.stopping.wait(delay)
 

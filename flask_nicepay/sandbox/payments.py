@@ -303,8 +303,9 @@ def page_window(params: Params) -> tuple[int, int]:
 
     :param params: the query.
     """
-    page = params.integer("page") or 1
-    limit = params.integer("limit") or DEFAULT_LIMIT
+    page, limit = params.integer("page"), params.integer("limit")
+    page = 1 if page is None else page
+    limit = DEFAULT_LIMIT if limit is None else limit
     if page < 1:
         raise invalid("page")
     if not 1 <= limit <= MAX_LIMIT:

@@ -61,30 +61,47 @@ def sb(store: Store) -> Iterator[Sandbox]:
 
 
 class Api:
-    """An authorized in-process client for the V1 REST API."""
+    """An authorized in-process client for the V1 REST API.
+
+    Like a real client it fetches a new token once when told 401, so tests can
+    move the sandbox clock past a token's expiry.
+    """
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.session = sandbox.session()
         self.base = sandbox.base_url
-        answer = self.post(
-            "/users/getToken",
-            json={"imp_key": sandbox.imp_key, "imp_secret": sandbox.imp_secret},
+        self.refresh()
+
+    def refresh(self) -> None:
+        answer = self.session.post(
+            self.base + "/users/getToken",
+            json={
+                "imp_key": self.sandbox.imp_key,
+                "imp_secret": self.sandbox.imp_secret,
+            },
         )
         token = answer.json()["response"]["access_token"]
         self.session.headers["Authorization"] = f"Bearer {token}"
 
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        answer = self.session.request(method, self.base + path, **kwargs)
+        if answer.status_code == 401:
+            self.refresh()
+            answer = self.session.request(method, self.base + path, **kwargs)
+        return answer
+
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(self.base + path, **kwargs)
+        return self.call("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.post(self.base + path, **kwargs)
+        return self.call("POST", path, **kwargs)
 
     def put(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.put(self.base + path, **kwargs)
+        return self.call("PUT", path, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.delete(self.base + path, **kwargs)
+        return self.call("DELETE", path, **kwargs)
 
     def ok(self, answer: requests.Response) -> Any:
         """The ``response`` of a successful answer."""

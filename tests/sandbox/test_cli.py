@@ -1,4 +1,4 @@
-"""``python -m flask_nicepay.sandbox`` as a real process, with a real webhook receiver."""
+"""``python -m flask_nicepay.sandbox`` as a real process with a real webhook sink."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ def test_cli_serves_the_api_with_the_given_keys(cli: tuple[str, Any]) -> None:
         json={"imp_key": "cli_key", "imp_secret": "cli_secret"},
         timeout=5,
     )
-    assert good.status_code == 200 and len(good.json()["response"]["access_token"]) == 40
+    assert (
+        good.status_code == 200 and len(good.json()["response"]["access_token"]) == 40
+    )
     bad = requests.post(
         base + "/users/getToken",
         json={"imp_key": "sandbox_key", "imp_secret": "sandbox_secret"},
@@ -104,4 +106,8 @@ def test_cli_delivers_webhooks_by_itself(
     payment = answer.json()["response"]["payment"]
     content_type, body = receiver[1].get(timeout=10)
     assert content_type == "application/json"
-    assert body == {"imp_uid": payment["imp_uid"], "merchant_uid": "cli-1", "status": "paid"}
+    assert body == {
+        "imp_uid": payment["imp_uid"],
+        "merchant_uid": "cli-1",
+        "status": "paid",
+    }

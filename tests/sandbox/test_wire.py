@@ -85,7 +85,9 @@ def test_get_token_takes_a_form_body_and_a_trailing_slash(base: str) -> None:
         {},
     ],
 )
-def test_bad_or_missing_keys_are_401_code_minus_1(base: str, body: dict[str, str]) -> None:
+def test_bad_or_missing_keys_are_401_code_minus_1(
+    base: str, body: dict[str, str]
+) -> None:
     status, code, _ = refusal(token(base, **body))
     assert (status, code) == (401, -1)
 
@@ -114,7 +116,9 @@ UNAUTHORIZED = {"code": -1, "message": "Unauthorized", "response": None}
 @pytest.mark.parametrize("header", [None, "Bearer 0000", "0000", "Basic abc"])
 def test_missing_or_wrong_token_is_401(base: str, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
-    answer = requests.get(base + "/payments/imp_123456789012", headers=headers, timeout=5)
+    answer = requests.get(
+        base + "/payments/imp_123456789012", headers=headers, timeout=5
+    )
     assert answer.status_code == 401
     assert answer.json() == UNAUTHORIZED
 
@@ -143,7 +147,9 @@ def test_token_expires_with_the_sandbox_clock(
 def test_unknown_payment_is_404_with_portones_message(
     base: str, http: requests.Session
 ) -> None:
-    answer = http.get(base + "/payments/imp_000000000000?include_sandbox=true", timeout=5)
+    answer = http.get(
+        base + "/payments/imp_000000000000?include_sandbox=true", timeout=5
+    )
     assert answer.status_code == 404
     assert answer.json() == {
         "code": -1,
@@ -152,7 +158,9 @@ def test_unknown_payment_is_404_with_portones_message(
     }
 
 
-def test_unknown_route_still_answers_the_envelope(base: str, http: requests.Session) -> None:
+def test_unknown_route_still_answers_the_envelope(
+    base: str, http: requests.Session
+) -> None:
     status, code, _ = refusal(http.get(base + "/no/such/path", timeout=5))
     assert (status, code) == (404, -1)
 
@@ -210,13 +218,25 @@ def test_json_and_form_bodies_both_work(
     sb: Sandbox, base: str, http: requests.Session
 ) -> None:
     as_json = http.post(
-        base + "/payments/prepare", json={"merchant_uid": "w-j", "amount": 1000}, timeout=5
+        base + "/payments/prepare",
+        json={"merchant_uid": "w-j", "amount": 1000},
+        timeout=5,
     )
     as_form = http.post(
-        base + "/payments/prepare/", data={"merchant_uid": "w-f", "amount": "1000"}, timeout=5
+        base + "/payments/prepare/",
+        data={"merchant_uid": "w-f", "amount": "1000"},
+        timeout=5,
     )
-    assert as_json.json()["response"] == {"merchant_uid": "w-j", "amount": 1000, "currency": None}
-    assert as_form.json()["response"] == {"merchant_uid": "w-f", "amount": 1000, "currency": None}
+    assert as_json.json()["response"] == {
+        "merchant_uid": "w-j",
+        "amount": 1000,
+        "currency": None,
+    }
+    assert as_form.json()["response"] == {
+        "merchant_uid": "w-f",
+        "amount": 1000,
+        "currency": None,
+    }
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(
@@ -225,6 +245,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(
     http.get(base + "/payments/imp_000000000000", timeout=5)
     before = sb.connections_accepted
     for _ in range(20):
-        assert http.get(base + "/payments/imp_000000000000", timeout=5).status_code == 404
+        assert (
+            http.get(base + "/payments/imp_000000000000", timeout=5).status_code == 404
+        )
         http.post(base + "/payments/cancel", json={"imp_uid": "imp_0"}, timeout=5)
     assert sb.connections_accepted == before

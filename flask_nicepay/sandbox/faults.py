@@ -3,9 +3,9 @@
 Rules match a request by method and a glob on its path and fire ``times`` times.
 :class:`FaultMiddleware` wraps the Flask app and acts the same whether the request
 came over a socket or through :class:`~.adapter.SandboxAdapter`; in-process it never
-sleeps, it writes the delay into the WSGI environ and the adapter decides whether
-the caller's read timeout fired. Control endpoints (``/_sandbox/``) are never hit,
-so a fault can always be cleared.
+sleeps, it notes the delay in an :class:`InProcess` report and the adapter decides
+whether the caller's read timeout fired. Control endpoints (``/_sandbox/``) are
+never hit, so a fault can always be cleared.
 """
 
 from __future__ import annotations

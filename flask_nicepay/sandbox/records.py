@@ -34,13 +34,8 @@ class Buyer:
         :param params: the request parameters.
         :param prefix: ``buyer_`` or ``customer_``.
         """
-        return cls(
-            params.text(prefix + "name", max_len=64),
-            params.text(prefix + "email", max_len=200),
-            params.text(prefix + "tel", max_len=20),
-            params.text(prefix + "addr", max_len=200),
-            params.text(prefix + "postcode", max_len=8),
-        )
+        fields = ("name", "email", "tel", "addr", "postcode")
+        return cls(*(params.text(prefix + field) for field in fields))
 
     def or_else(self, other: Buyer) -> Buyer:
         """Each field from ``self`` when set, else from ``other``.

@@ -138,11 +138,12 @@ def unschedule(led: Ledger, params: Params) -> list[Schedule]:
     """
     customer_uid = params.text("customer_uid")
     merchant_uids = set(params.texts("merchant_uid"))
+    if customer_uid is None and not merchant_uids:
+        raise refused(NOTHING_TO_REVOKE)
     chosen = [
         s
         for s in led.schedules.values()
         if s.schedule_status == "scheduled"
-        and (customer_uid or merchant_uids)
         and customer_uid in (None, s.customer_uid)
         and (not merchant_uids or s.merchant_uid in merchant_uids)
     ]

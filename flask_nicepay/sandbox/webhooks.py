@@ -42,6 +42,8 @@ TIMEOUT: Final = (10, 30)
 RETRY_LIMIT: Final = 5
 RETRY_INTERVAL: Final = 60
 FAULT_KINDS: Final = ("drop", "duplicate", "delay", "reorder")
+#: Most entries the webhook log keeps (the most recent ones).
+LOG_LIMIT: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ class Outbox:
     :param fmt: ``json`` or ``form``.
     :param sender: sends one delivery and returns the HTTP status.
     :param retries: PortOne's opt-in retries.
-    :param cap: most pending deliveries and log entries kept.
+    :param cap: most pending deliveries kept; the log keeps at most
+        :data:`LOG_LIMIT` entries below that.
     """
 
     def __init__(
@@ -153,7 +156,7 @@ class Outbox:
         self._pending: list[_Pending] = []
         self._faults: list[_Fault] = []
         self._seq = 0
-        self.log: deque[WebhookDelivery] = deque(maxlen=cap)
+        self.log: deque[WebhookDelivery] = deque(maxlen=min(cap, LOG_LIMIT))
         self.wake: Callable[[], None] = lambda: None
 
     # Called under the lock --------------------------------------------------

@@ -139,7 +139,7 @@ class Applied:
     changed: bool = False
 
 
-Decide = t.Callable[[Order], "Plan | None"]
+Decide = t.Callable[[Connection, Order], "Plan | None"]
 Hook = t.Callable[[Connection, Transition], None]
 
 
@@ -271,9 +271,10 @@ class Store:
     ) -> Applied:
         """Decide and write a change to one order, atomically and exactly once.
 
-        :param decide: given the freshly read order, returns a :class:`Plan`, or
-            ``None`` when nothing is to be done. It may be called several times (once
-            per lost race) and must not do I/O.
+        :param decide: given the transaction's connection and the freshly read
+            order, returns a :class:`Plan`, or ``None`` when nothing is to be done.
+            It may read through the connection, must not write or do network I/O,
+            and may be called several times (once per lost race).
         :param source: what caused the change, recorded in the history.
         :param inbox_id: the inbox row that caused it, if any.
         :raises UnknownOrderError: no such order.
@@ -286,7 +287,7 @@ class Store:
                     order = _read(conn, merchant_uid)
                     if order is None:
                         raise UnknownOrderError(merchant_uid)
-                    plan = decide(order)
+                    plan = decide(conn, order)
                     if plan is None:
                         return Applied(order)
                     return self._write(conn, order, plan, source, inbox_id)

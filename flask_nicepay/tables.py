@@ -211,8 +211,11 @@ refunds = Table(
     _text("reason"),
     # pending, succeeded, failed, unknown (sent, no answer)
     Column("status", String(16), nullable=False),
-    # api (our cancel), portone (found in cancel_history: console), mismatch
+    # api (our cancel), portone (found in cancel_history: console), auto (a
+    # payment that failed verification or arrived for an order that cannot take it)
     Column("source", String(16), nullable=False),
+    # Makes automatic cancels exactly-once: "auto:<imp_uid>". NULL for the rest.
+    Column("guard_key", String(64), unique=True),
     _text("cancellation_id", 64),
     _text("pg_tid", 64),
     _text("refund_bank", 8),

@@ -1,0 +1,408 @@
+"""Billing keys, key-in payments, payments again with a key, and scheduled payments.
+
+With NICE's old module a billing key can only be issued through the REST API, from
+card data the store collected. The card data goes to PortOne and nowhere else: the
+plugin keeps only what PortOne returns (the masked number and the card's name).
+
+Every payment made here is an order first: the row exists before PortOne is asked
+to charge, so the answer, a webhook, or a later reconcile all find it, and a
+payment whose answer was lost is looked up rather than repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing as t
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from . import tables
+from .portone import Buyer
+from .portone import Card
+from .portone import ConnectError
+from .portone import Customer
+from .portone import NoResponseError
+from .portone import NotFoundError
+from .portone import Payment
+from .portone import PaymentDeclinedError
+from .portone import PortOneClient
+from .portone import PortOneError
+from .portone import ScheduleRequest
+from .store import Order
+from .store import Store
+from .sync import Reconciler
+from .sync import SyncResult
+
+Money = int | Decimal
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BillingKey:
+    """A billing key as the plugin keeps it: masked card data only."""
+
+    customer_uid: str
+    status: str
+    card_name: str | None = None
+    card_number: str | None = None
+    card_code: str | None = None
+    card_type: int | None = None
+    pg_provider: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> BillingKey:
+        return cls(**dict(row))
+
+
+class Billing:
+    """Payments without the payment window.
+
+    :param make_merchant_uid: makes a fresh ``merchant_uid`` when none is given.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: PortOneClient,
+        store: Store,
+        reconciler: Reconciler,
+        clock: t.Callable[[], dt.datetime],
+        make_merchant_uid: t.Callable[[], str],
+        channel_key: str | None = None,
+        pg: str | None = None,
+        notice_url: t.Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.reconciler = reconciler
+        self.clock = clock
+        self.make_merchant_uid = make_merchant_uid
+        self.channel_key = channel_key
+        self.pg = pg
+        self.notice_url = notice_url
+
+    # -- keys ----------------------------------------------------------------
+
+    def issue_key(
+        self, customer_uid: str, card: Card, *, customer: Buyer | None = None
+    ) -> BillingKey:
+        """Issue (or replace) the billing key ``customer_uid`` for a card.
+
+        :raises CardError: PortOne could not authenticate the card.
+        """
+        issued = self.client.issue_billing_key(
+            customer_uid,
+            card,
+            pg=self.pg,
+            channel_key=self.channel_key,
+            customer=customer,
+        )
+        return self._remember(issued, "active")
+
+    def delete_key(self, customer_uid: str, *, reason: str | None = None) -> BillingKey:
+        """Delete a billing key at PortOne, and mark it deleted here."""
+        try:
+            deleted = self.client.delete_billing_key(customer_uid, reason=reason)
+        except NotFoundError:
+            deleted = Customer(customer_uid=customer_uid)
+        return self._remember(deleted, "deleted")
+
+    def get_key(self, customer_uid: str) -> BillingKey | None:
+        """The billing key as last seen, or ``None``."""
+        query = sa.select(tables.billing_keys).where(
+            tables.billing_keys.c.customer_uid == customer_uid
+        )
+        with self.store.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else BillingKey.from_row(row)
+
+    def _remember(self, customer: Customer, status: str) -> BillingKey:
+        now = self.clock()
+        values = {
+            "pg_provider": customer.pg_provider,
+            "card_name": customer.card_name,
+            "card_code": customer.card_code,
+            "card_number": customer.card_number,
+            "card_type": customer.card_type,
+            "customer_name": customer.customer_name,
+            "customer_email": customer.customer_email,
+            "status": status,
+            "updated_at": now,
+        }
+        table = tables.billing_keys
+        with self.store.engine.begin() as conn:
+            found = conn.execute(
+                sa.update(table)
+                .where(table.c.customer_uid == customer.customer_uid)
+                .values({k: v for k, v in values.items() if v is not None})
+            )
+            if found.rowcount == 0:
+                conn.execute(
+                    sa.insert(table).values(
+                        customer_uid=customer.customer_uid, created_at=now, **values
+                    )
+                )
+        key = self.get_key(customer.customer_uid)
+        assert key is not None
+        return key
+
+    # -- payments --------------------------------------------------------------
+
+    def charge(
+        self,
+        customer_uid: str,
+        amount: Money,
+        name: str,
+        *,
+        merchant_uid: str | None = None,
+        currency: str = "KRW",
+        tax_free: Money | None = None,
+        vat_amount: Money | None = None,
+        card_quota: int | None = None,
+        buyer: Buyer | None = None,
+        custom_data: str | None = None,
+    ) -> Order:
+        """Charge a billing key now (PortOne's ``again``).
+
+        :raises PaymentDeclinedError: the card company declined; the order is
+            ``failed`` and the error carries the payment.
+        :raises NoResponseError: no answer came: the order was looked up by its
+            ``merchant_uid`` and reflects whatever PortOne knows.
+        """
+        order = self._new_order(
+            "again",
+            merchant_uid,
+            amount,
+            currency,
+            name,
+            customer_uid,
+            buyer,
+            tax_free,
+            vat_amount,
+            custom_data,
+        )
+        return self._settle(
+            order,
+            lambda: self.client.pay_again(
+                customer_uid=customer_uid,
+                merchant_uid=order.merchant_uid,
+                amount=amount,
+                name=name,
+                currency=currency,
+                card_quota=card_quota,
+                tax_free=tax_free,
+                vat_amount=vat_amount,
+                buyer=buyer,
+                custom_data=custom_data,
+                notice_url=self.notice_url(),
+                channel_key=self.channel_key,
+            ),
+        )
+
+    def pay_key_in(
+        self,
+        card: Card,
+        amount: Money,
+        name: str,
+        *,
+        merchant_uid: str | None = None,
+        customer_uid: str | None = None,
+        currency: str = "KRW",
+        tax_free: Money | None = None,
+        vat_amount: Money | None = None,
+        card_quota: int | None = None,
+        buyer: Buyer | None = None,
+        custom_data: str | None = None,
+    ) -> Order:
+        """A one-time key-in payment; with ``customer_uid`` the card is also kept
+        as that billing key.
+
+        :raises CardError: the card could not be authenticated; the order stays
+            ``ready`` with nothing paid.
+        :raises PaymentDeclinedError: the card company declined.
+        """
+        order = self._new_order(
+            "onetime",
+            merchant_uid,
+            amount,
+            currency,
+            name,
+            customer_uid,
+            buyer,
+            tax_free,
+            vat_amount,
+            custom_data,
+        )
+        paid = self._settle(
+            order,
+            lambda: self.client.pay_onetime(
+                merchant_uid=order.merchant_uid,
+                amount=amount,
+                card=card,
+                name=name,
+                customer_uid=customer_uid,
+                currency=currency,
+                card_quota=card_quota,
+                tax_free=tax_free,
+                vat_amount=vat_amount,
+                buyer=buyer,
+                custom_data=custom_data,
+                notice_url=self.notice_url(),
+                pg=self.pg,
+                channel_key=self.channel_key,
+            ),
+        )
+        if customer_uid:
+            self._remember(self.client.get_billing_key(customer_uid), "active")
+        return paid
+
+    def schedule(
+        self,
+        customer_uid: str,
+        payments: t.Sequence[tuple[dt.datetime, Money, str]],
+        *,
+        currency: str = "KRW",
+        buyer: Buyer | None = None,
+    ) -> list[Order]:
+        """Schedule payments of a billing key: ``(when, amount, name)`` each.
+
+        Each becomes an order (``ready``, origin ``schedule``) before PortOne is
+        asked; the result of each run arrives by webhook or reconcile like any
+        payment.
+        """
+        orders = [
+            self._new_order(
+                "schedule",
+                None,
+                amount,
+                currency,
+                name,
+                customer_uid,
+                buyer,
+                None,
+                None,
+                None,
+                scheduled_at=when,
+            )
+            for when, amount, name in payments
+        ]
+        requests = [
+            ScheduleRequest(
+                merchant_uid=o.merchant_uid,
+                schedule_at=t.cast(dt.datetime, o.scheduled_at),
+                amount=o.amount,
+                name=o.name,
+                currency=currency,
+                buyer=buyer,
+                notice_url=self.notice_url(),
+            )
+            for o in orders
+        ]
+        try:
+            self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
+        except PortOneError:
+            for order in orders:
+                self._close(order.merchant_uid, "scheduling refused by PortOne")
+            raise
+        return orders
+
+    def unschedule(
+        self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None
+    ) -> list[Order]:
+        """Revoke scheduled payments at PortOne and close their orders."""
+        revoked = self.client.unschedule(
+            customer_uid=customer_uid, merchant_uids=merchant_uids
+        )
+        return [
+            self._close(schedule.merchant_uid, "schedule revoked")
+            for schedule in revoked
+            if self.store.get(schedule.merchant_uid) is not None
+        ]
+
+    def adopt(self, payment: Payment) -> dict[str, t.Any] | None:
+        """Order fields for a billing-key payment the store did not start here.
+
+        A payment charged to a billing key this plugin issued (say, a schedule
+        made in PortOne's console) is the store's: it becomes an order, at the
+        amount PortOne charged. Anything else stays unknown for an operator.
+        """
+        usage = payment.customer_uid_usage or ""
+        if not payment.customer_uid or not usage.startswith("payment"):
+            return None
+        if self.get_key(payment.customer_uid) is None:
+            return None
+        return {
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "name": payment.name or payment.merchant_uid,
+            "origin": "adopted",
+            "customer_uid": payment.customer_uid,
+        }
+
+    def _new_order(
+        self,
+        origin: str,
+        merchant_uid: str | None,
+        amount: Money,
+        currency: str,
+        name: str,
+        customer_uid: str | None,
+        buyer: Buyer | None,
+        tax_free: Money | None,
+        vat_amount: Money | None,
+        custom_data: str | None,
+        *,
+        scheduled_at: dt.datetime | None = None,
+    ) -> Order:
+        fields = (
+            {f"buyer_{k}": v for k, v in dataclasses.asdict(buyer).items()}
+            if buyer
+            else {}
+        )
+        return self.store.create_order(
+            merchant_uid=merchant_uid or self.make_merchant_uid(),
+            amount=Decimal(amount),
+            currency=currency,
+            name=name,
+            origin=origin,
+            pay_method="card",
+            customer_uid=customer_uid,
+            tax_free=None if tax_free is None else Decimal(tax_free),
+            vat_amount=None if vat_amount is None else Decimal(vat_amount),
+            custom_data=custom_data,
+            scheduled_at=scheduled_at,
+            **fields,
+        )
+
+    def _settle(self, order: Order, call: t.Callable[[], Payment]) -> Order:
+        """Make the payment call, then apply whatever PortOne says happened."""
+        try:
+            payment = call()
+        except PaymentDeclinedError as exc:
+            self.reconciler.apply(exc.payment, source="api")
+            raise
+        except NoResponseError:
+            self._look_up(order)
+            raise
+        except ConnectError:
+            raise
+        result = self.reconciler.apply(payment, source="api")
+        assert result.order is not None
+        return result.order
+
+    def _look_up(self, order: Order) -> SyncResult | None:
+        try:
+            return self.reconciler.sync(merchant_uid=order.merchant_uid, source="api")
+        except PortOneError:
+            return None
+
+    def _close(self, merchant_uid: str, reason: str) -> Order:
+        result = self.reconciler.close(merchant_uid, reason=reason)
+        assert result.order is not None
+        return result.order

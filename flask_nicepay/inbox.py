@@ -1,0 +1,212 @@
+"""The inbox: every inbound notification, written before it is processed, and kept.
+
+A webhook, a PC completion and a mobile return are all hints that say "go and look".
+Each is recorded here (what arrived, from where, when) and committed before the
+reconciler runs, then marked with what came of it. Nothing that reached the server
+is lost, and any of it can be replayed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import RowMapping
+
+from . import tables
+from .portone.redact import redact
+
+#: Characters of a body kept in the inbox; the rest is cut and flagged.
+MAX_STORED_BODY = 16 * 1024
+
+
+class Kind(enum.StrEnum):
+    """Which door a notification came through."""
+
+    WEBHOOK = "webhook"
+    #: The checkout page's ``IMP.request_pay`` callback, posted by the browser.
+    PC = "pc"
+    #: The browser's return to ``m_redirect_url`` on a phone.
+    MOBILE = "mobile"
+
+
+class Outcome(enum.StrEnum):
+    """What processing a notification came to."""
+
+    RECEIVED = "received"
+    #: The snapshot changed the order.
+    APPLIED = "applied"
+    #: The order already reflected the snapshot (a duplicate delivery).
+    NOOP = "noop"
+    #: The payment failed verification.
+    MISMATCH = "mismatch"
+    #: A payment for an order that can never take it (cancelled automatically or
+    #: held, per policy).
+    EXTRA = "extra"
+    #: No order with the payment's merchant_uid; kept for an operator.
+    UNKNOWN_ORDER = "unknown_order"
+    #: The request itself was malformed; answered 4xx.
+    INVALID = "invalid"
+    #: PortOne could not be reached, or processing failed; replayable.
+    ERROR = "error"
+
+
+#: Outcomes that ``replay --failed`` picks up.
+REPLAYABLE = (Outcome.ERROR, Outcome.UNKNOWN_ORDER, Outcome.RECEIVED)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hint:
+    """What a notification claims: only ever a reason to look the payment up."""
+
+    imp_uid: str | None = None
+    merchant_uid: str | None = None
+    status: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One row of ``nicepay_inbox``."""
+
+    id: int
+    kind: str
+    received_at: dt.datetime
+    outcome: str
+    attempts: int
+    body_truncated: bool
+    remote_addr: str | None = None
+    method: str | None = None
+    path: str | None = None
+    content_type: str | None = None
+    body: str | None = None
+    hint_imp_uid: str | None = None
+    hint_merchant_uid: str | None = None
+    hint_status: str | None = None
+    imp_uid: str | None = None
+    merchant_uid: str | None = None
+    dedupe_key: str | None = None
+    error: str | None = None
+    processed_at: dt.datetime | None = None
+
+    @property
+    def hint(self) -> Hint:
+        return Hint(self.hint_imp_uid, self.hint_merchant_uid, self.hint_status)
+
+
+class Inbox:
+    """Records and reads inbound notifications.
+
+    :param engine: the plugin's database engine.
+    :param clock: the current time.
+    """
+
+    def __init__(self, engine: Engine, *, clock: t.Callable[[], dt.datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def record(
+        self,
+        kind: Kind | str,
+        *,
+        body: bytes | str = b"",
+        hint: Hint | None = None,
+        remote_addr: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        content_type: str | None = None,
+        outcome: Outcome = Outcome.RECEIVED,
+        error: str | None = None,
+    ) -> int:
+        """Write a notification and commit it at once; returns its id."""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        hint = hint or Hint()
+        values = {
+            "kind": str(kind),
+            "received_at": self.clock(),
+            "remote_addr": _cut(remote_addr, 64),
+            "method": _cut(method, 8),
+            "path": _cut(path, 255),
+            "content_type": _cut(content_type, 128),
+            "body": redact(text[:MAX_STORED_BODY]),
+            "body_truncated": len(text) > MAX_STORED_BODY,
+            "hint_imp_uid": _cut(hint.imp_uid, 64),
+            "hint_merchant_uid": _cut(hint.merchant_uid, 64),
+            "hint_status": _cut(hint.status, 32),
+            "outcome": str(outcome),
+            "error": error,
+            "attempts": 0,
+        }
+        with self.engine.begin() as conn:
+            result = conn.execute(sa.insert(tables.inbox).values(values))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def finish(
+        self,
+        entry_id: int,
+        outcome: Outcome,
+        *,
+        imp_uid: str | None = None,
+        merchant_uid: str | None = None,
+        dedupe_key: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record what processing came to (called again by each replay)."""
+        values: dict[str, t.Any] = {
+            "outcome": str(outcome),
+            "error": error,
+            "processed_at": self.clock(),
+            "attempts": tables.inbox.c.attempts + 1,
+        }
+        for name, value in (
+            ("imp_uid", imp_uid),
+            ("merchant_uid", merchant_uid),
+            ("dedupe_key", dedupe_key),
+        ):
+            if value is not None:
+                values[name] = value
+        query = (
+            sa.update(tables.inbox).where(tables.inbox.c.id == entry_id).values(values)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(query)
+
+    def get(self, entry_id: int) -> Entry | None:
+        """One notification by id."""
+        query = sa.select(tables.inbox).where(tables.inbox.c.id == entry_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _entry(row)
+
+    def search(
+        self,
+        *,
+        outcomes: t.Iterable[str] | None = None,
+        merchant_uid: str | None = None,
+        limit: int = 1000,
+    ) -> list[Entry]:
+        """Notifications, oldest first, filtered by outcome or order."""
+        query = sa.select(tables.inbox).order_by(tables.inbox.c.id).limit(limit)
+        if outcomes is not None:
+            query = query.where(tables.inbox.c.outcome.in_([str(o) for o in outcomes]))
+        if merchant_uid is not None:
+            column = tables.inbox.c
+            query = query.where(
+                sa.or_(
+                    column.merchant_uid == merchant_uid,
+                    column.hint_merchant_uid == merchant_uid,
+                )
+            )
+        with self.engine.connect() as conn:
+            return [_entry(row) for row in conn.execute(query).mappings()]
+
+
+def _entry(row: RowMapping) -> Entry:
+    return Entry(**dict(row))
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    return None if value is None else value[:length]

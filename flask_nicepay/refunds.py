@@ -1,0 +1,270 @@
+"""Cancels and refunds, in full or in part, that can never exceed what was paid.
+
+The order of work for every refund:
+
+1. fetch the payment from PortOne and apply it, so cancels made in PortOne's console
+   are in the ledger and the balance is PortOne's own;
+2. write a ``pending`` ledger row in a compare-and-swap transaction on the order:
+   only one refund of an order is in flight at a time, and it may not exceed the
+   balance;
+3. call PortOne's cancel with ``checksum`` = that balance, so PortOne itself refuses
+   if anything moved in between;
+4. apply the answer through the reconciler, which settles the ledger row and moves
+   the order to ``partially_cancelled`` or ``cancelled``.
+
+Had PortOne answered nothing, the row stays ``unknown`` until a later sync finds the
+cancel in the payment's ``cancel_history`` (or not).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import typing as t
+from decimal import Decimal
+
+from sqlalchemy.engine import Connection
+
+from . import ledger
+from .machine import MONEY_STATES
+from .machine import OrderState
+from .portone import ConnectError
+from .portone import NoResponseError
+from .portone import PortOneClient
+from .portone import PortOneError
+from .portone import RefundAccount
+from .store import Order
+from .store import Plan
+from .store import Store
+from .store import UnknownOrderError
+from .sync import Reconciler
+from .sync import SyncResult
+
+Money = int | Decimal
+#: How long a cancel that got no answer may still show up at PortOne.
+UNKNOWN_GRACE = dt.timedelta(minutes=10)
+
+
+class RefundError(Exception):
+    """A refund that cannot be made as asked; nothing was sent to PortOne."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefundResult:
+    """A refund that PortOne accepted, and what it did to the order."""
+
+    refund_id: int
+    amount: Decimal
+    sync: SyncResult
+
+    @property
+    def order(self) -> Order | None:
+        return self.sync.order
+
+
+class Refunds:
+    """Refunds through PortOne's cancel API, recorded in the ledger first."""
+
+    def __init__(
+        self,
+        *,
+        client: PortOneClient,
+        store: Store,
+        reconciler: Reconciler,
+        clock: t.Callable[[], dt.datetime],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.reconciler = reconciler
+        self.clock = clock
+
+    def refund(
+        self,
+        merchant_uid: str,
+        amount: Money | None = None,
+        *,
+        tax_free: Money | None = None,
+        vat_amount: Money | None = None,
+        reason: str | None = None,
+        refund_account: RefundAccount | None = None,
+        source: str = "api",
+    ) -> RefundResult:
+        """Refund ``amount`` of a paid order, or all that is left when ``None``.
+
+        :param tax_free: the tax-free part of this refund; NICE needs it whenever
+            the payment had a tax-free part.
+        :param vat_amount: the VAT part of this refund; NICE needs it whenever the
+            payment stated its VAT.
+        :param refund_account: where a virtual-account payment is paid back.
+        :raises RefundError: the order cannot be refunded that way.
+        :raises ledger.RefundInProgressError: another refund is in flight.
+        :raises PortOneError: PortOne refused or could not be reached; the ledger
+            row records the outcome.
+        """
+        order = self._current(merchant_uid)
+        payment = self.client.get_payment(order.imp_uid or "")
+        self.reconciler.apply(payment, source="refund")
+        now = self.clock()
+        ledger.fail_unmatched(
+            self.store.engine, payment, before=now - UNKNOWN_GRACE, now=now
+        )
+        balance = payment.balance
+        wanted = balance if amount is None else Decimal(amount)
+        self._check(order, wanted, balance, refund_account)
+        tax_free, vat_amount = self._parts(
+            order, wanted == balance, tax_free, vat_amount
+        )
+        for name, part in (("tax_free", tax_free), ("vat_amount", vat_amount)):
+            if part is not None and not 0 <= part <= wanted:
+                raise RefundError(f"{name} must be between 0 and the refund amount.")
+        row_id = self._reserve(
+            order,
+            payment.imp_uid,
+            wanted,
+            balance,
+            (tax_free, vat_amount),
+            reason,
+            refund_account,
+            source,
+        )
+        try:
+            cancelled = self.client.cancel(
+                imp_uid=payment.imp_uid,
+                amount=wanted,
+                tax_free=tax_free,
+                vat_amount=vat_amount,
+                checksum=balance,
+                reason=reason,
+                refund=refund_account,
+            )
+        except (ConnectError, NoResponseError) as exc:
+            self._after_silence(row_id, order, exc)
+            raise
+        except PortOneError as exc:
+            ledger.settle(
+                self.store.engine, row_id, "failed", now=self.clock(), error=str(exc)
+            )
+            raise
+        result = self.reconciler.apply(cancelled, source=source)
+        return RefundResult(row_id, wanted, result)
+
+    def _current(self, merchant_uid: str) -> Order:
+        order = self.store.get(merchant_uid)
+        if order is None:
+            raise UnknownOrderError(merchant_uid)
+        if order.imp_uid is None or order.state not in (
+            *MONEY_STATES,
+            OrderState.MISMATCH,
+        ):
+            raise RefundError(
+                f"Order {merchant_uid} is {order.state.value}: it holds no payment "
+                "to refund."
+            )
+        return order
+
+    def _check(
+        self,
+        order: Order,
+        amount: Decimal,
+        balance: Decimal,
+        refund_account: RefundAccount | None,
+    ) -> None:
+        if amount <= 0:
+            raise RefundError("A refund amount must be more than 0.")
+        if amount > balance:
+            raise RefundError(
+                f"Refund of {amount} exceeds what is left of the payment ({balance})."
+            )
+        if order.pay_method == "vbank" and refund_account is None:
+            raise RefundError(
+                "A virtual-account payment is refunded to a bank account: pass "
+                "refund_account (holder, 3-digit bank code, account number)."
+            )
+
+    def _parts(
+        self,
+        order: Order,
+        full: bool,
+        tax_free: Money | None,
+        vat_amount: Money | None,
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """The tax-free and VAT parts NICE needs, filled in for a final refund.
+
+        NICE does not work them out itself: a payment that had a tax-free part or
+        stated its VAT must say, on each cancel, how much of each is refunded.
+        """
+        parts = [_money(tax_free), _money(vat_amount)]
+        paid = [order.tax_free or None, order.vat_amount]
+        refunded = ledger.refunded_parts(self.store.engine, order.merchant_uid)
+        for i, name in enumerate(("tax_free", "vat_amount")):
+            if parts[i] is not None or paid[i] is None:
+                continue
+            if not full:
+                raise RefundError(
+                    f"This payment had {name} {paid[i]}: NICE needs {name} for each "
+                    "partial refund."
+                )
+            parts[i] = paid[i] - refunded[i]  # type: ignore[operator]
+        return parts[0], parts[1]
+
+    def _reserve(
+        self,
+        order: Order,
+        imp_uid: str,
+        amount: Decimal,
+        balance: Decimal,
+        parts: tuple[Decimal | None, Decimal | None],
+        reason: str | None,
+        refund_account: RefundAccount | None,
+        source: str,
+    ) -> int:
+        """Write the pending ledger row, bumping the order's version with it."""
+        ids: list[int] = []
+        now = self.clock()
+
+        def insert(conn: Connection, current: Order) -> None:
+            ids.append(
+                ledger.open_refund(
+                    conn,
+                    order_id=current.id,
+                    merchant_uid=current.merchant_uid,
+                    imp_uid=imp_uid,
+                    amount=amount,
+                    checksum=balance,
+                    now=now,
+                    source=source,
+                    reason=reason,
+                    tax_free=parts[0],
+                    vat_amount=parts[1],
+                    refund=refund_account,
+                )
+            )
+
+        def decide(conn: Connection, current: Order) -> Plan | None:
+            ids.clear()
+            if current.imp_uid != imp_uid:
+                raise RefundError(f"Order {order.merchant_uid} changed payment.")
+            return Plan(also=insert, detail=f"refund of {amount} requested")
+
+        self.store.apply(order.merchant_uid, decide, source=source)
+        return ids[0]
+
+    def _after_silence(self, row_id: int, order: Order, exc: PortOneError) -> None:
+        """The cancel may or may not have happened: ask PortOne before deciding."""
+        if isinstance(exc, ConnectError):
+            ledger.settle(
+                self.store.engine, row_id, "failed", now=self.clock(), error=str(exc)
+            )
+            return
+        ledger.settle(
+            self.store.engine, row_id, "unknown", now=self.clock(), error=str(exc)
+        )
+        # A later reconcile settles it if PortOne cannot be asked now; the row says
+        # "unknown" meanwhile and holds up further refunds of the order.
+        with contextlib.suppress(PortOneError):
+            self.reconciler.sync(imp_uid=order.imp_uid, source="refund")
+
+
+def _money(value: Money | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -1,0 +1,60 @@
+"""Signals sent when an order changes, for store code to hang side effects on.
+
+Each signal is sent once per real transition, after the transaction that wrote it
+has committed, by the process that won the write: however many times PortOne's
+webhook, the browser's return and a reconcile deliver the same truth, a receiver
+that sends an e-mail or moves stock runs once.
+
+The sender is the Flask application. Every signal passes ``order`` (the
+:class:`~flask_nicepay.store.Order` after the change) and ``transition`` (the
+:class:`~flask_nicepay.store.Transition`); receivers should accept ``**extra``.
+
+.. code-block:: python
+
+    from flask_nicepay.signals import payment_paid
+
+    @payment_paid.connect_via(app)
+    def ship(sender, order, **extra):
+        fulfil(order.merchant_uid)
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: The payment was verified and the order is paid. Also passes ``amount`` and
+#: ``late`` (``True`` when a virtual account was paid after its deadline).
+payment_paid = _signals.signal("payment-paid")
+
+#: A virtual account was issued; its bank, number, holder and deadline are on the
+#: order (``vbank_name``, ``vbank_num``, ``vbank_holder``, ``vbank_due``).
+vbank_issued = _signals.signal("vbank-issued")
+
+#: The payment attempt failed; ``order.fail_reason`` says why.
+payment_failed = _signals.signal("payment-failed")
+
+#: Money went back to the buyer, or an unpaid order was closed. Also passes
+#: ``amount`` (refunded by this change) and ``partial``.
+payment_cancelled = _signals.signal("payment-cancelled")
+
+#: A payment failed verification and the order was not marked paid. Also passes
+#: ``reasons``, ``imp_uid`` and ``action`` (``"cancel"`` or ``"hold"``).
+payment_mismatch = _signals.signal("payment-mismatch")
+
+#: A virtual account's deadline passed with no deposit.
+vbank_expired = _signals.signal("vbank-expired")
+
+#: Which signal each state-machine event sends.
+BY_EVENT = {
+    "pay": payment_paid,
+    "pay_late": payment_paid,
+    "issue_vbank": vbank_issued,
+    "fail": payment_failed,
+    "cancel": payment_cancelled,
+    "cancel_partially": payment_cancelled,
+    "void": payment_cancelled,
+    "flag_mismatch": payment_mismatch,
+    "expire": vbank_expired,
+}

@@ -42,8 +42,8 @@ CANCEL_KEYS: Final = (
 CUSTOMER_KEYS: Final = (
     "customer_uid", "pg_provider", "pg_id", "customer_id", "card_name", "card_code",
     "card_number", "card_type", "card_issuer_code", "card_issuer_name",
-    "card_publisher_code", "card_publisher_name", "customer_name", "customer_tel",
-    "customer_email", "customer_addr", "customer_postcode", "inserted", "updated",
+    "card_publisher_code", "card_publisher_name", "customer_name", "customer_email",
+    "customer_tel", "customer_addr", "customer_postcode", "inserted", "updated",
     "sandbox",
 )  # fmt: skip
 SCHEDULE_KEYS: Final = (

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from . import tables
+from .db import write_transaction
 from .portone import Buyer
 from .portone import Card
 from .portone import ConnectError
@@ -136,7 +137,7 @@ class Billing:
             "updated_at": now,
         }
         table = tables.billing_keys
-        with self.store.engine.begin() as conn:
+        with write_transaction(self.store.engine) as conn:
             found = conn.execute(
                 sa.update(table)
                 .where(table.c.customer_uid == customer.customer_uid)

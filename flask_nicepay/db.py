@@ -9,6 +9,7 @@ writer.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 import sqlalchemy as sa
@@ -66,3 +67,15 @@ def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:
 def writing(connection: Connection) -> Connection:
     """Mark ``connection`` as a writer before its transaction begins."""
     return connection.execution_options(**{WRITE: True})
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> t.Iterator[Connection]:
+    """A transaction that will write: committed on success, rolled back on error.
+
+    Use it instead of ``engine.begin()`` for anything that writes. On SQLite a
+    transaction that reads first and writes later can otherwise fail at once with
+    "database is locked" when another writer is active, instead of waiting.
+    """
+    with engine.connect() as conn, writing(conn).begin():
+        yield conn

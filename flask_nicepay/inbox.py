@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
+from .db import write_transaction
 from .portone.redact import redact
 
 #: Characters of a body kept in the inbox; the rest is cut and flagged.
@@ -140,7 +141,7 @@ class Inbox:
             "error": error,
             "attempts": 0,
         }
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(sa.insert(tables.inbox).values(values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -171,7 +172,7 @@ class Inbox:
         query = (
             sa.update(tables.inbox).where(tables.inbox.c.id == entry_id).values(values)
         )
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(query)
 
     def get(self, entry_id: int) -> Entry | None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
+from .db import write_transaction
 from .portone import CancelRecord
 from .portone import Payment
 from .portone.redact import mask
@@ -128,7 +129,7 @@ def settle(
         .where(tables.refunds.c.status.in_(OPEN))
         .values(status=status, error=error, completed_at=now)
     )
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(query)
 
 
@@ -178,7 +179,7 @@ def fail_unmatched(
             completed_at=now,
         )
     )
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         known = _known_keys(conn, payment.merchant_uid)
         if any(record_key(r) not in known for r in payment.cancel_history):
             return 0

@@ -27,6 +27,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from . import ledger
+from .ledger import RefundInProgressError
 from .machine import MONEY_STATES
 from .machine import OrderState
 from .portone import ConnectError
@@ -243,8 +244,13 @@ class Refunds:
 
         def decide(conn: Connection, current: Order) -> Plan | None:
             ids.clear()
-            if current.imp_uid != imp_uid:
-                raise RefundError(f"Order {order.merchant_uid} changed payment.")
+            stale = current.state in MONEY_STATES and current.balance != balance
+            if current.imp_uid != imp_uid or stale:
+                # Another refund or a console cancel landed since we looked:
+                # PortOne would refuse the checksum anyway.
+                raise RefundInProgressError(
+                    f"Order {order.merchant_uid} changed while refunding; try again."
+                )
             return Plan(also=insert, detail=f"refund of {amount} requested")
 
         self.store.apply(order.merchant_uid, decide, source=source)

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
-from .db import writing
+from .db import write_transaction
 from .machine import OrderState
 from .machine import fire
 
@@ -255,7 +255,7 @@ class Store:
             "updated_at": now,
             **fields,
         }
-        with self.engine.connect() as conn, writing(conn).begin():
+        with write_transaction(self.engine) as conn:
             conn.execute(sa.insert(tables.orders).values(values))
             order = _read(conn, values["merchant_uid"])
         assert order is not None
@@ -283,7 +283,7 @@ class Store:
         """
         for _ in range(MAX_CAS_ATTEMPTS):
             try:
-                with self.engine.connect() as conn, writing(conn).begin():
+                with write_transaction(self.engine) as conn:
                     order = _read(conn, merchant_uid)
                     if order is None:
                         raise UnknownOrderError(merchant_uid)

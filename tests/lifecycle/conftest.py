@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from flask_nicepay import signals
-from flask_nicepay.db import make_engine
 from flask_nicepay.inbox import Hint
 from flask_nicepay.inbox import Outcome
 from flask_nicepay.portone import PortOneClient
@@ -75,8 +74,9 @@ def sandbox(relay: Relay) -> t.Iterator[Sandbox]:
 
 
 @pytest.fixture
-def engine(tmp_path: t.Any) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+def engine(db_engine: Engine) -> Engine:
+    """Every lifecycle test runs on a SQLite file and on PostgreSQL."""
+    return db_engine
 
 
 def build_service(
@@ -117,11 +117,19 @@ def webhook_receiver(service: PaymentService) -> t.Callable[[WebhookDelivery], i
 def recorded(service: PaymentService) -> t.Iterator[Recorded]:
     record = Recorded()
     handlers = []
-    for name in ("payment_paid", "vbank_issued", "payment_failed",
-                 "payment_cancelled", "payment_mismatch", "vbank_expired"):
+    for name in (
+        "payment_paid",
+        "vbank_issued",
+        "payment_failed",
+        "payment_cancelled",
+        "payment_mismatch",
+        "vbank_expired",
+    ):
         signal = getattr(signals, name)
 
-        def handler(sender: t.Any, *, order: t.Any, _name: str = name, **data: t.Any) -> None:
+        def handler(
+            sender: t.Any, *, order: t.Any, _name: str = name, **data: t.Any
+        ) -> None:
             record.calls.append((_name, order.merchant_uid, data))
 
         signal.connect(handler, sender=service.sender)

@@ -282,7 +282,11 @@ def test_console_cancels_are_imported(
         ("portone", 20_000, "succeeded"),
     ]
     assert all(r.cancellation_id for r in rows)
-    assert recorded.names(uid) == ["payment_paid", "payment_cancelled", "payment_cancelled"]
+    assert recorded.names(uid) == [
+        "payment_paid",
+        "payment_cancelled",
+        "payment_cancelled",
+    ]
     assert [c[2]["partial"] for c in recorded.calls[1:]] == [True, False]
 
 
@@ -325,7 +329,9 @@ def test_billing_key_payments_made_elsewhere_are_adopted(
 ) -> None:
     from flask_nicepay.portone import Card
 
-    service.billing.issue_key("user-1", Card("4242-4242-4242-4242", "2030-12", "900101", "12"))
+    service.billing.issue_key(
+        "user-1", Card("4242-4242-4242-4242", "2030-12", "900101", "12")
+    )
     service.client.pay_again(
         customer_uid="user-1", merchant_uid="console-sub-1", amount=9_900, name="구독"
     )

@@ -23,7 +23,7 @@ from flask_nicepay.sandbox import Sandbox
 
 def card(kind: str) -> Card:
     """A sandbox test card of the given kind, as a store would send it."""
-    number = next(c.number for c in TEST_CARDS if c.kind == kind)
+    number = next(c.number for c in TEST_CARDS.values() if c.behaviour == kind)
     return Card(number, "2030-12", "900101", "12")
 
 
@@ -164,8 +164,12 @@ def test_schedule_runs_when_due_and_can_be_revoked(
     scheduled = client.schedule(
         "cust-9",
         [
-            ScheduleRequest(merchant_uid="sch-1", schedule_at=soon, amount=9_900, name="1월"),
-            ScheduleRequest(merchant_uid="sch-2", schedule_at=later, amount=9_900, name="2월"),
+            ScheduleRequest(
+                merchant_uid="sch-1", schedule_at=soon, amount=9_900, name="1월"
+            ),
+            ScheduleRequest(
+                merchant_uid="sch-2", schedule_at=later, amount=9_900, name="2월"
+            ),
         ],
     )
     assert [s.schedule_status for s in scheduled] == [ScheduleStatus.SCHEDULED] * 2
@@ -188,12 +192,18 @@ def test_schedule_runs_when_due_and_can_be_revoked(
     assert nothing.value.message == "취소할 예약결제 기록이 존재하지 않습니다."
 
 
-def test_schedule_lookups_and_reschedule(sandbox: Sandbox, client: PortOneClient) -> None:
+def test_schedule_lookups_and_reschedule(
+    sandbox: Sandbox, client: PortOneClient
+) -> None:
     now = sandbox.now()
     client.schedule(
         "cust-10",
         [
-            ScheduleRequest(merchant_uid=f"sch-l{i}", schedule_at=now + 600 * (i + 1), amount=1000 + i)
+            ScheduleRequest(
+                merchant_uid=f"sch-l{i}",
+                schedule_at=now + 600 * (i + 1),
+                amount=1000 + i,
+            )
             for i in range(3)
         ],
         card=card("approve"),
@@ -211,7 +221,11 @@ def test_schedule_for_unknown_customer_without_card(client: PortOneClient) -> No
     with pytest.raises(APIError) as caught:
         client.schedule(
             "cust-none",
-            [ScheduleRequest(merchant_uid="sch-x", schedule_at=2_000_000_000, amount=1000)],
+            [
+                ScheduleRequest(
+                    merchant_uid="sch-x", schedule_at=2_000_000_000, amount=1000
+                )
+            ],
         )
     assert caught.value.message == "등록된 고객정보가 없습니다."
 

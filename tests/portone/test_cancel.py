@@ -115,7 +115,9 @@ def test_tax_free_and_vat_amount_reach_portone(
 
 
 def test_vbank_refund_needs_an_account(sandbox: Sandbox, client: PortOneClient) -> None:
-    issued = sandbox.checkout(merchant_uid="order-c7", amount=30_000, pay_method="vbank")
+    issued = sandbox.checkout(
+        merchant_uid="order-c7", amount=30_000, pay_method="vbank"
+    )
     sandbox.deposit(imp_uid=issued["imp_uid"])
 
     with pytest.raises(APIError):
@@ -130,11 +132,15 @@ def test_api_cancels_send_webhooks_only_when_asked(
     sandbox: Sandbox, client: PortOneClient
 ) -> None:
     sandbox_with_hook = Sandbox(
-        imp_key="k", imp_secret="s", webhook_url="http://shop.invalid/hook",
+        imp_key="k",
+        imp_secret="s",
+        webhook_url="http://shop.invalid/hook",
         webhook_sender=lambda delivery: 200,
     )
     session = sandbox_with_hook.session()
-    hooked = PortOneClient("k", "s", base_url=sandbox_with_hook.base_url, session=session)
+    hooked = PortOneClient(
+        "k", "s", base_url=sandbox_with_hook.base_url, session=session
+    )
     quiet = paid(sandbox_with_hook, "order-c8")
     loud = paid(sandbox_with_hook, "order-c9")
     sandbox_with_hook.deliver_webhooks()

@@ -20,7 +20,7 @@ from .conftest import SECRET
 
 
 def _number(kind: str) -> str:
-    return next(c.number for c in TEST_CARDS if c.kind == kind)
+    return next(c.number for c in TEST_CARDS.values() if c.behaviour == kind)
 
 
 def test_nothing_secret_is_logged_or_shown(
@@ -59,7 +59,11 @@ def test_nothing_secret_is_logged_or_shown(
 
 def test_card_numbers_in_portone_messages_are_masked() -> None:
     error = APIError(
-        200, -1, "유효하지않은 카드번호 4242-4242-4242-4242 입니다", method="POST", path="/x"
+        200,
+        -1,
+        "유효하지않은 카드번호 4242-4242-4242-4242 입니다",
+        method="POST",
+        path="/x",
     )
     assert "4242-4242-4242-4242" not in str(error)
     assert "************4242" in str(error)
@@ -80,6 +84,8 @@ def test_redact(text: str, expected: str) -> None:
 
 
 def test_secret_is_not_in_client_repr() -> None:
-    client = PortOneClient("imp_live_key_1234", "very-secret-value", base_url="http://x")
+    client = PortOneClient(
+        "imp_live_key_1234", "very-secret-value", base_url="http://x"
+    )
     assert "very-secret-value" not in repr(client)
     assert "imp_live_key_1234" not in repr(client)

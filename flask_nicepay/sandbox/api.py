@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 EXTENSION_KEY = "nicepay_sandbox"
-UNAUTHORIZED = SandboxError(401, -1, "Unauthorized")
 
 bp = Blueprint("portone", __name__)
 
@@ -55,6 +54,11 @@ def run(operation: Callable[[Ledger], T]) -> T:
     :param operation: takes the ledger.
     """
     return sandbox().run(operation)
+
+
+def unauthorized() -> SandboxError:
+    """PortOne's answer to a missing, wrong or expired token (or wrong keys)."""
+    return SandboxError(401, -1, "Unauthorized")
 
 
 def ok(payload: Any, status: int = 200) -> Response:
@@ -73,7 +77,7 @@ def require_token() -> None:
         return
     header = request.headers.get("Authorization")
     if not run(lambda led: led.tokens.accepts(header, led.now())):
-        raise UNAUTHORIZED
+        raise unauthorized()
 
 
 @bp.post("/users/getToken")
@@ -86,7 +90,7 @@ def get_token() -> Response:
 
     def issue(led: Ledger) -> dict[str, int | str]:
         if not led.tokens.credentials_match(imp_key, imp_secret):
-            raise UNAUTHORIZED
+            raise unauthorized()
         now = led.now()
         token = led.tokens.issue(now)
         return {

@@ -90,12 +90,13 @@ def open_window(
 
 def _validate(led: Ledger, request: Params, channel: str) -> tuple[Order, str, Window]:
     merchant_uid = request.required("merchant_uid", max_len=40)
-    if request.raw("amount") is None:
+    amount = request.raw("amount")
+    if amount is None:
         raise SandboxError(400, -1, "amount는 필수 파라미터입니다.")
-    if not isinstance(request.raw("amount"), int | float | Decimal) or isinstance(
-        request.raw("amount"), bool
-    ):
-        raise SandboxError(400, -1, "amount는 숫자여야 합니다.")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
+        raise SandboxError(
+            400, -1, "amount는 숫자여야 합니다."
+        )  # the SDK wants a number
     order = Order.read(request)
     pay_method = request.text("pay_method") or "card"
     if pay_method not in PAY_METHODS:

@@ -160,8 +160,7 @@ def webhook_log() -> Response:
 @bp.get("/faults")
 def faults() -> Response:
     """The active API and webhook faults."""
-    state = sandbox().state()
-    return envelope({"api": state["faults"], "webhooks": state["webhook_faults"]})
+    return envelope(sandbox().active_faults())
 
 
 @bp.post("/faults")

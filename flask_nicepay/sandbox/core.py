@@ -433,6 +433,11 @@ class Sandbox:
             self._outbox.clear_faults()
         self._outbox.wake()
 
+    def active_faults(self) -> dict[str, list[dict[str, Any]]]:
+        """The API faults and webhook faults still waiting to hit."""
+        with self._lock:
+            return {"api": self.faults.as_list(), "webhooks": self._outbox.fault_list()}
+
     def reset(self) -> None:
         """Forget everything but the keys and settings; the clock goes back too."""
         with self._lock:

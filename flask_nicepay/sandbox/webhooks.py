@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from typing import Any
 from typing import Final
 from typing import Literal
 from urllib.parse import urlencode
@@ -219,18 +220,9 @@ class Outbox:
         attempt: int,
         error: str | None = None,
     ) -> None:
-        self.log.append(
-            WebhookDelivery(
-                url,
-                body,
-                self.content_type,
-                kind,
-                attempt,
-                self._clock.now(),
-                None,
-                error,
-            )
-        )
+        now = self._clock.now()
+        entry = WebhookDelivery(url, body, self.content_type, kind, attempt, now)
+        self.log.append(replace(entry, error=error))
 
     def inject(
         self, kind: str, *, times: int, delay: float | None, copies: int
@@ -265,7 +257,7 @@ class Outbox:
         """Deliveries waiting (including those a ``reorder`` holds)."""
         return len(self._pending) + sum(len(f.held) for f in self._faults)
 
-    def fault_list(self) -> list[dict[str, object]]:
+    def fault_list(self) -> list[dict[str, Any]]:
         """The active webhook faults, for the state dump."""
         return [
             {

@@ -13,17 +13,15 @@ Target: PortOneClient at least 1.8x the naive client.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import typing as t
 from decimal import Decimal
 
 import requests
+from _sandbox import checkout
+from _sandbox import standalone_sandbox
 
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.portone import schemas
@@ -32,56 +30,10 @@ KEY, SECRET = "bench_key", "bench_secret"
 TARGET = 1.8
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def standalone_sandbox() -> t.Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "flask_nicepay.sandbox",
-        "--port",
-        str(port),
-        "--imp-key",
-        KEY,
-        "--imp-secret",
-        SECRET,
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base_url)
-        yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def wait_until_up(base_url: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.ConnectionError):
-            requests.get(base_url + "/_sandbox/clock", timeout=1)
-            return
-        time.sleep(0.1)
-    raise SystemExit("the sandbox did not start")
-
-
 def make_payments(base_url: str, count: int) -> list[str]:
-    uids = []
-    for i in range(count):
-        answer = requests.post(
-            base_url + "/_sandbox/checkout",
-            json={"merchant_uid": f"bench-{i}", "amount": 10_000 + i},
-            timeout=10,
-        ).json()
-        uids.append(answer["response"]["imp_uid"])
-    return uids
+    return [
+        checkout(base_url, f"bench-{i}", 10_000 + i)["imp_uid"] for i in range(count)
+    ]
 
 
 def naive_lookup(base_url: str, imp_uid: str) -> object:
@@ -96,7 +48,9 @@ def naive_lookup(base_url: str, imp_uid: str) -> object:
         headers={"Authorization": token},
         timeout=10,
     )
-    return schemas.PAYMENT.one(json.loads(answer.content, parse_float=Decimal)["response"])
+    return schemas.PAYMENT.one(
+        json.loads(answer.content, parse_float=Decimal)["response"]
+    )
 
 
 def rate(lookup: t.Callable[[str], object], uids: list[str], lookups: int) -> float:
@@ -113,7 +67,7 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=50)
     args = parser.parse_args()
 
-    with standalone_sandbox() as base_url:
+    with standalone_sandbox(KEY, SECRET) as base_url:
         uids = make_payments(base_url, args.payments)
         client = PortOneClient(KEY, SECRET, base_url=base_url)
         ours: list[float] = []
@@ -122,13 +76,17 @@ def main() -> int:
         rate(lambda uid: naive_lookup(base_url, uid), uids, 20)
         for _ in range(args.rounds):
             ours.append(rate(client.get_payment, uids, args.lookups))
-            naive.append(rate(lambda uid: naive_lookup(base_url, uid), uids, args.lookups))
+            naive.append(
+                rate(lambda uid: naive_lookup(base_url, uid), uids, args.lookups)
+            )
         token_fetches = client.tokens.fetches
 
     ours_rate, naive_rate = statistics.median(ours), statistics.median(naive)
     ratio = ours_rate / naive_rate
     print(f"lookups per round: {args.lookups}, rounds: {args.rounds} (medians shown)")
-    print(f"PortOneClient : {ours_rate:8.1f} lookups/s  (token fetches: {token_fetches})")
+    print(
+        f"PortOneClient : {ours_rate:8.1f} lookups/s  (token fetches: {token_fetches})"
+    )
     print(f"naive client  : {naive_rate:8.1f} lookups/s  (one token per lookup)")
     print(f"ratio         : {ratio:8.2f}x  (target >= {TARGET}x)")
     print(f"rounds, ours  : {', '.join(f'{r:.0f}' for r in ours)}")

@@ -1,0 +1,51 @@
+"""Runs in a separate process: one shop worker delivering notifications at once.
+
+Used by test_races.py; a real process with its own interpreter, engine, client and
+signal receivers, as a gunicorn worker on another host would be.
+"""
+
+from __future__ import annotations
+
+import traceback
+import typing as t
+
+from flask_nicepay import signals
+from flask_nicepay.db import make_engine
+from flask_nicepay.inbox import Hint
+from flask_nicepay.portone import PortOneClient
+from flask_nicepay.service import PaymentService
+
+
+def deliver(
+    db_url: str,
+    portone_url: str,
+    imp_uid: str,
+    merchant_uid: str,
+    kinds: list[str],
+    barrier: t.Any,
+    results: t.Any,
+) -> None:
+    """Deliver each of ``kinds`` for one payment, after all workers are ready."""
+    sent: list[str] = []
+    outcomes: list[str] = []
+    try:
+        engine = make_engine(db_url)
+        client = PortOneClient("race_key", "race_secret", base_url=portone_url)
+        sender = object()
+        service = PaymentService(client=client, engine=engine, sender=sender)
+
+        def on_paid(_: t.Any, **data: t.Any) -> None:
+            sent.append("payment-paid")
+
+        signals.payment_paid.connect(on_paid, sender=sender)
+        client.fetch_token()  # connect before the start line, not after it
+        barrier.wait(timeout=60)
+        for kind in kinds:
+            received = service.receive(kind, Hint(imp_uid, merchant_uid, "paid"))
+            outcomes.append(str(received.outcome))
+        engine.dispose()
+        results.put({"sent": sent, "outcomes": outcomes, "error": None})
+    except BaseException:
+        results.put(
+            {"sent": sent, "outcomes": outcomes, "error": traceback.format_exc()}
+        )

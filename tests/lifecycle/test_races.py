@@ -1,0 +1,115 @@
+"""One payment, every door at once: the webhook several times, the PC completion and
+the mobile return, from many threads and from several processes, on a SQLite file
+and on PostgreSQL. Exactly one paid transition, one signal, no error."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import typing as t
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from flask_nicepay import signals
+from flask_nicepay.db import make_engine
+from flask_nicepay.inbox import Hint
+from flask_nicepay.machine import OrderState
+from flask_nicepay.portone import PortOneClient
+from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.sandbox import serve
+from flask_nicepay.service import PaymentService
+
+from . import race_worker
+
+DOORS = ["webhook", "webhook", "pc", "webhook", "mobile", "webhook"]
+
+
+def paid_payment(sandbox: Sandbox, service: PaymentService) -> tuple[str, str]:
+    uid = service.create_order(amount=45_000, name="경쟁").merchant_uid
+    return sandbox.checkout(merchant_uid=uid, amount=45_000)["imp_uid"], uid
+
+
+def assert_paid_once(service: PaymentService, uid: str, deliveries: int) -> None:
+    order = service.get_order(uid)
+    assert order is not None and order.state is OrderState.PAID
+    assert [h["event"] for h in service.history(uid)] == ["pay"]
+    entries = service.inbox.search(merchant_uid=uid)
+    assert len(entries) == deliveries
+    assert sorted(e.outcome for e in entries) == ["applied"] + ["noop"] * (
+        deliveries - 1
+    )
+
+
+def test_threads(db_engine: Engine) -> None:
+    sandbox = Sandbox(imp_key="race_key", imp_secret="race_secret")
+    sender = object()
+    client = PortOneClient(
+        "race_key", "race_secret", base_url=sandbox.base_url, session=sandbox.session()
+    )
+    service = PaymentService(client=client, engine=db_engine, sender=sender)
+    imp_uid, uid = paid_payment(sandbox, service)
+    sent: list[str] = []
+    signals.payment_paid.connect(
+        lambda _, **kw: sent.append(kw["order"].merchant_uid), sender=sender, weak=False
+    )
+    doors = DOORS * 4
+    barrier = threading.Barrier(len(doors))
+    errors: list[BaseException] = []
+
+    def knock(kind: str) -> None:
+        barrier.wait()
+        try:
+            service.receive(kind, Hint(imp_uid, uid, "paid"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=knock, args=(kind,)) for kind in doors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sent == [uid]
+    assert_paid_once(service, uid, len(doors))
+
+
+@pytest.fixture
+def served_sandbox() -> t.Iterator[tuple[Sandbox, str]]:
+    sandbox = Sandbox(imp_key="race_key", imp_secret="race_secret")
+    with serve(sandbox, port=0) as url:
+        yield sandbox, url
+
+
+def db_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.mark.slow
+def test_processes(db_engine: Engine, served_sandbox: tuple[Sandbox, str]) -> None:
+    sandbox, url = served_sandbox
+    client = PortOneClient("race_key", "race_secret", base_url=url)
+    service = PaymentService(client=client, engine=db_engine, sender=object())
+    imp_uid, uid = paid_payment(sandbox, service)
+    processes_count = 4
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes_count)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=race_worker.deliver,
+            args=(db_url(db_engine), url, imp_uid, uid, DOORS, barrier, results),
+        )
+        for _ in range(processes_count)
+    ]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert [r["error"] for r in reports] == [None] * processes_count
+    assert sum(len(r["sent"]) for r in reports) == 1
+    assert all(w.exitcode == 0 for w in workers)
+    assert_paid_once(service, uid, processes_count * len(DOORS))

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from flask_nicepay import signals
-from flask_nicepay.db import make_engine
 from flask_nicepay.inbox import Hint
 from flask_nicepay.machine import OrderState
 from flask_nicepay.portone import PortOneClient

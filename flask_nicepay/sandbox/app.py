@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from . import api
 from . import api_subscribe
 from . import control
+from . import sdk
 from .errors import SandboxError
 from .faults import FaultMiddleware
 from .wire import envelope
@@ -25,20 +26,26 @@ _ROUTES = api_subscribe.__name__
 
 
 def create_app(sandbox: Sandbox) -> Flask:
-    """Build the WSGI app: the V1 REST API at ``/`` and control at ``/_sandbox``.
+    """Build the WSGI app: the V1 REST API at ``/``, control at ``/_sandbox``.
+
+    The browser SDK answers at ``/_sandbox/sdk`` and ``/v1/iamport.js``.
 
     :param sandbox: the sandbox the views act on.
     """
-    app = Flask("flask_nicepay.sandbox")
+    # No app-wide /static: the REST API owns the root; the SDK serves its files.
+    app = Flask("flask_nicepay.sandbox", static_folder=None)
     app.extensions[api.EXTENSION_KEY] = sandbox
     # PortOne's own clients call /payments/cancel/ and /payments/cancel alike.
     app.url_map.strict_slashes = False
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp, url_prefix="/_sandbox")
+    sdk.register(app)
     app.register_error_handler(SandboxError, _refusal)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, sandbox.faults)  # type: ignore[method-assign]
+    app.wsgi_app = sdk.ScriptBypass(  # type: ignore[method-assign]
+        FaultMiddleware(app.wsgi_app, sandbox.faults), app.wsgi_app
+    )
     return app
 
 

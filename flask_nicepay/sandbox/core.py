@@ -30,6 +30,7 @@ from .clock import Clock
 from .errors import CheckoutRefused
 from .faults import FaultBook
 from .ledger import Ledger
+from .sdk_windows import WindowBook
 from .serialize import customer_json
 from .serialize import payment_json
 from .serialize import prepared_json
@@ -105,6 +106,8 @@ class Sandbox:
             merchant_name=merchant_name,
         )
         self.faults = FaultBook(self._lock)
+        #: Payment windows opened by the browser SDK and not finished yet.
+        self.sdk_windows = WindowBook(max_payments)
         self._connections = 0
         self.app = create_app(self)
         self._dispatcher = Dispatcher(self._outbox) if auto_deliver else None
@@ -322,6 +325,21 @@ class Sandbox:
         )
 
     @staticmethod
+    def sdk_url(base_url: str) -> str:
+        """Where a page loads the browser SDK (``IMP``) from this sandbox.
+
+        Use it in place of ``https://cdn.iamport.kr/v1/iamport.js``. The script
+        finds the sandbox from its own address, so ``base_url`` is wherever
+        :attr:`app` answers, mount prefix included: ``http://127.0.0.1:8765``
+        for the standalone server, or ``/_nicepay_sandbox`` (or its absolute
+        form) when the app is mounted there inside the store's WSGI app.
+
+        :param base_url: the address of the sandbox app, with no trailing path.
+        :returns: e.g. ``http://127.0.0.1:8765/v1/iamport.js``.
+        """
+        return base_url.rstrip("/") + "/v1/iamport.js"
+
+    @staticmethod
     def callback_rsp(result: Mapping[str, Any] | CheckoutRefused) -> dict[str, Any]:
         """The ``rsp`` the PC callback of ``IMP.request_pay`` receives.
 
@@ -444,6 +462,7 @@ class Sandbox:
             self._ledger.clear()
             self._outbox.clear()
             self.faults.clear()
+            self.sdk_windows.clear()
             self.clock.reset(self._initial_offset)
 
     # Inspection -------------------------------------------------------------
@@ -472,6 +491,7 @@ class Sandbox:
                 "schedules": len(led.schedules),
                 "outbox": self._outbox.pending_count(),
                 "webhook_log": len(self._outbox.log),
+                "sdk_windows": len(self.sdk_windows),
             }
 
     def state(self) -> dict[str, Any]:

@@ -19,8 +19,10 @@ path prefix (``SCRIPT_NAME``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
@@ -128,9 +130,18 @@ def allow_any_origin(response: Response) -> Response:
 @cdn.get(SCRIPT_ALIAS)
 def script() -> Response:
     """The SDK script (it finds the sandbox from its own ``src``)."""
-    response = bp.send_static_file("iamport.js")
+    response = Response(_script_source(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)
     return response
+
+
+@functools.cache
+def _script_source() -> bytes:
+    # Read once and answered from memory: no file handle per page load.
+    assert bp.static_folder is not None  # set in the constructor above
+    return (Path(bp.static_folder) / "iamport.js").read_bytes()
 
 
 # Opening the window ---------------------------------------------------------

@@ -97,3 +97,66 @@ class OrderRequestSchema(Schema):
 
 
 ORDER_REQUEST = OrderRequestSchema()
+
+
+def _imp_uid(**kwargs: t.Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(
+            IMP_UID, error="imp_uid: 'imp_' and up to 28 letters or digits."
+        ),
+        **kwargs,
+    )
+
+
+def _short(length: int) -> fields.String:
+    return fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=length)
+    )
+
+
+class WebhookSchema(Schema):
+    """PortOne's webhook: ``{imp_uid, merchant_uid, status}``, JSON or form."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    imp_uid = _imp_uid(required=True)
+    merchant_uid = _merchant_uid(load_default=None, allow_none=True)
+    status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(("ready", "paid", "failed", "cancelled")),
+    )
+    cancellation_id = _short(64)
+
+
+class CompletionSchema(Schema):
+    """What the checkout page posts after ``IMP.request_pay``'s callback."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    #: Absent when PortOne refused before opening the window.
+    imp_uid = _imp_uid(load_default=None, allow_none=True)
+    merchant_uid = _merchant_uid(required=True)
+    error_code = _short(64)
+    error_msg = _short(500)
+
+
+class ReturnSchema(Schema):
+    """The query of the phone's return to ``m_redirect_url``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    imp_uid = _imp_uid(load_default=None, allow_none=True)
+    merchant_uid = _merchant_uid(required=True)
+    imp_success = _short(8)
+    success = _short(8)
+    error_code = _short(64)
+    error_msg = _short(500)
+
+
+WEBHOOK = WebhookSchema()
+COMPLETION = CompletionSchema()
+RETURN = ReturnSchema()

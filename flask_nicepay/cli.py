@@ -1,0 +1,324 @@
+"""``flask nicepay …``: the commands an operator runs when something looks wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import typing as t
+from decimal import Decimal
+from decimal import InvalidOperation
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import tables
+from .extension import NicePay
+from .inbox import REPLAYABLE
+from .inbox import Outcome
+from .ledger import RefundInProgressError
+from .machine import OPEN_STATES
+from .machine import InvalidTransitionError
+from .portone import PortOneError
+from .portone import RefundAccount
+from .refunds import RefundError
+from .store import UnknownOrderError
+
+
+@click.group("nicepay")
+def nicepay_cli() -> None:
+    """PortOne payments: inspect, reconcile, replay, refund."""
+
+
+def _nicepay() -> NicePay:
+    return NicePay.state().extension
+
+
+class Money(click.ParamType):  # type: ignore[type-arg]
+    """An exact amount: digits, optionally with up to 2 decimals."""
+
+    name = "amount"
+
+    def convert(self, value: t.Any, param: t.Any, ctx: t.Any) -> Decimal:
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not an amount", param, ctx)
+        if amount <= 0 or amount != round(amount, 2):
+            self.fail(
+                f"{value!r} must be more than 0, with at most 2 decimals", param, ctx
+            )
+        return amount
+
+
+class Since(click.ParamType):  # type: ignore[type-arg]
+    """A moment: ISO 8601 (``2026-11-26T09:00+09:00``) or an age (``2h``, ``7d``)."""
+
+    name = "since"
+    _AGE = re.compile(r"^(\d+)([mhd])$")
+
+    def convert(self, value: t.Any, param: t.Any, ctx: t.Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        age = self._AGE.match(text)
+        if age:
+            unit = {"m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+            return dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(age.group(1))})
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is neither ISO 8601 nor an age like 2h", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@nicepay_cli.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the plugin's tables (those that are missing)."""
+    _nicepay().service.create_all()
+    click.echo(f"Tables ready: {', '.join(sorted(tables.metadata.tables))}")
+
+
+@nicepay_cli.command("show")
+@click.argument("merchant_uid")
+@with_appcontext
+def show(merchant_uid: str) -> None:
+    """An order: its state, history, refunds and notifications."""
+    service = _nicepay().service
+    order = service.get_order(merchant_uid)
+    if order is None:
+        raise click.ClickException(f"No order {merchant_uid!r}.")
+    click.secho(f"{order.merchant_uid}  {order.state.value}", bold=True)
+    for name in (
+        "name",
+        "amount",
+        "currency",
+        "origin",
+        "pay_method",
+        "imp_uid",
+        "paid_amount",
+        "cancelled_amount",
+        "vbank_name",
+        "vbank_num",
+        "vbank_due",
+        "fail_reason",
+        "cancel_reason",
+        "mismatch_reason",
+        "late_payment",
+        "created_at",
+        "updated_at",
+    ):
+        value = getattr(order, name)
+        if value not in (None, False, ""):
+            click.echo(f"  {name:17} {value}")
+    click.secho("history", bold=True)
+    for row in service.history(merchant_uid):
+        click.echo(
+            f"  {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['from_state']:>19} -> "
+            f"{row['to_state']:<19} {row['event']:<16} {row['source']}"
+        )
+    click.secho("refunds", bold=True)
+    for refund in service.refunds_of(merchant_uid):
+        click.echo(
+            f"  #{refund.id} {refund.amount} {refund.status} ({refund.source}) "
+            f"{refund.reason or ''} {refund.error or ''}".rstrip()
+        )
+    click.secho("notifications", bold=True)
+    for entry in service.inbox.search(merchant_uid=merchant_uid):
+        click.echo(
+            f"  #{entry.id} {entry.received_at:%Y-%m-%d %H:%M:%S} {entry.kind:<7} "
+            f"{entry.outcome:<13} {entry.remote_addr or ''} "
+            f"{entry.error or ''}".rstrip()
+        )
+
+
+@nicepay_cli.command("reconcile")
+@click.option(
+    "--since", type=Since(), help="Every order changed since then, any state."
+)
+@with_appcontext
+def reconcile(since: dt.datetime | None) -> None:
+    """Bring orders in line with PortOne (open ones, or all changed --since)."""
+    service = _nicepay().service
+    total = _count_orders(since)
+    with click.progressbar(length=total, label="Reconciling", show_pos=True) as bar:
+        report = service.reconcile(since=since, progress=bar.update)
+    click.echo(
+        f"{report.orders} orders, {report.api_calls} lookups: "
+        f"{report.applied} changed, "
+        f"{report.unchanged} unchanged, {report.not_at_portone} not at PortOne."
+    )
+    for error in report.errors:
+        click.secho(f"  error: {error}", fg="red", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _count_orders(since: dt.datetime | None) -> int:
+    query = sa.select(sa.func.count()).select_from(tables.orders)
+    if since is not None:
+        query = query.where(tables.orders.c.updated_at >= since)
+    else:
+        query = query.where(tables.orders.c.state.in_([s.value for s in OPEN_STATES]))
+    with _nicepay().service.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+@nicepay_cli.command("replay")
+@click.argument("entry_id", type=int, required=False)
+@click.option("--failed", is_flag=True, help="Every notification that failed.")
+@with_appcontext
+def replay(entry_id: int | None, failed: bool) -> None:
+    """Process a stored notification again (ID), or all that failed (--failed)."""
+    service = _nicepay().service
+    if (entry_id is None) == (not failed):
+        raise click.UsageError("Give a notification ID or --failed, not both.")
+    if entry_id is not None:
+        ids = [entry_id]
+        if service.inbox.get(entry_id) is None:
+            raise click.ClickException(f"No notification {entry_id}.")
+    else:
+        ids = [e.id for e in service.inbox.search(outcomes=REPLAYABLE)]
+    outcomes: dict[str, int] = {}
+    with click.progressbar(ids, label="Replaying", show_pos=True) as bar:
+        for each in bar:
+            outcome = str(service.replay(each).outcome)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
+    click.echo(f"{len(ids)} replayed: {summary or 'nothing to do'}")
+    if outcomes.get(str(Outcome.ERROR)):
+        raise SystemExit(1)
+
+
+@nicepay_cli.command("cancel")
+@click.argument("merchant_uid")
+@click.option(
+    "--amount", type=Money(), help="Refund this much; all that is left if omitted."
+)
+@click.option("--tax-free", type=Money(), help="The tax-free part of the refund.")
+@click.option("--vat-amount", type=Money(), help="The VAT part of the refund.")
+@click.option("--reason", help="Recorded at PortOne and here.")
+@click.option("--refund-holder", help="Virtual account refunds: the account holder.")
+@click.option("--refund-bank", help="Virtual account refunds: 3-digit KFTC bank code.")
+@click.option("--refund-account", help="Virtual account refunds: the account number.")
+@with_appcontext
+def cancel(
+    merchant_uid: str,
+    amount: Decimal | None,
+    tax_free: Decimal | None,
+    vat_amount: Decimal | None,
+    reason: str | None,
+    refund_holder: str | None,
+    refund_bank: str | None,
+    refund_account: str | None,
+) -> None:
+    """Refund an order in part or in full, or close it if it holds no money."""
+    nicepay = _nicepay()
+    account = None
+    if refund_holder or refund_bank or refund_account:
+        if not (refund_holder and refund_bank and refund_account):
+            raise click.UsageError(
+                "A refund account needs --refund-holder, --refund-bank and "
+                "--refund-account."
+            )
+        account = RefundAccount(refund_holder, refund_bank, refund_account)
+    order = nicepay.get_order(merchant_uid)
+    if order is None:
+        raise click.ClickException(f"No order {merchant_uid!r}.")
+    try:
+        if order.balance > 0 or amount is not None:
+            result = nicepay.refund(
+                merchant_uid,
+                amount,
+                tax_free=tax_free,
+                vat_amount=vat_amount,
+                reason=reason,
+                refund_account=account,
+            ).sync
+        else:
+            result = nicepay.service.close(merchant_uid, reason=reason)
+    except (
+        RefundError,
+        RefundInProgressError,
+        InvalidTransitionError,
+        UnknownOrderError,
+    ) as exc:
+        raise click.ClickException(str(exc)) from None
+    except PortOneError as exc:
+        raise click.ClickException(f"PortOne: {exc}") from None
+    after = result.order
+    state = after.state.value if after else "?"
+    click.echo(f"{merchant_uid}: {state}")
+
+
+@nicepay_cli.command("expire-vbanks")
+@with_appcontext
+def expire_vbanks() -> None:
+    """Expire virtual accounts past their deadline (after asking PortOne)."""
+    expired = _nicepay().expire_vbanks()
+    for order in expired:
+        click.echo(f"expired {order.merchant_uid} (due {order.vbank_due})")
+    click.echo(f"{len(expired)} virtual accounts expired.")
+
+
+@nicepay_cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--webhook-url",
+    help="Where its webhooks go; this app's webhook route by default.",
+)
+@with_appcontext
+def sandbox(host: str, port: int, webhook_url: str | None) -> None:
+    """Run the standalone PortOne sandbox, wired to this app's webhook route."""
+    from .sandbox import Sandbox
+    from .sandbox import serve
+
+    settings = NicePay.state().settings
+    target = webhook_url or _local_webhook_url(settings.url_prefix)
+    box = Sandbox(
+        imp_key=settings.imp_key,
+        imp_secret=settings.imp_secret,
+        webhook_url=target,
+        auto_deliver=True,
+    )
+    with serve(box, host=host, port=port) as url:
+        click.echo(f"PortOne sandbox on {url}, webhooks to {target}")
+        click.echo(f"Point the app at it: NICEPAY_SANDBOX_URL={url}")
+        click.echo("Ctrl-C to stop.")
+        try:
+            while True:  # schedules run when due, as at PortOne
+                box.run_due_schedules()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            click.echo("stopped")
+        finally:
+            box.close()
+
+
+def _local_webhook_url(prefix: str) -> str:
+    settings = NicePay.state().settings
+    base = settings.public_url or "http://127.0.0.1:5000"
+    return base + prefix + "/webhook"
+
+
+@nicepay_cli.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Check the configuration and the connection to PortOne; say how to fix it."""
+    from .doctor import run_checks
+
+    problems = 0
+    for check in run_checks(current_app):
+        colour = {"ok": "green", "warn": "yellow", "error": "red"}[check.level]
+        click.secho(f"[{check.level.upper():5}] {check.title}", fg=colour)
+        if check.detail:
+            click.echo(f"        {check.detail}")
+        if check.fix:
+            click.echo(f"        fix: {check.fix}")
+        problems += check.level == "error"
+    if problems:
+        raise SystemExit(1)

@@ -1,0 +1,236 @@
+"""``flask nicepay doctor``: what is misconfigured, and how to fix each thing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+
+from . import tables
+from .extension import NicePay
+from .inbox import REPLAYABLE
+from .machine import OPEN_STATES
+from .portone import AuthenticationError
+from .portone import PortOneError
+
+NICE_VBANK_NOTICE_URL = "https://service.iamport.kr/nice_payments/notice_vbank"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Check:
+    """One finding: ``ok``, ``warn`` or ``error``, with the fix when there is one."""
+
+    level: str
+    title: str
+    detail: str | None = None
+    fix: str | None = None
+
+
+def run_checks(app: Flask) -> list[Check]:
+    """Every check, in the order an operator should read them."""
+    state = NicePay.state(app)
+    checks = [_mode(state), _token(state)]
+    checks += _live_setup(app, state)
+    checks += [_database(state), *_backlog(state)]
+    return checks
+
+
+def _mode(state: t.Any) -> Check:
+    mode = state.settings.mode
+    if mode.name == "live":
+        return Check("ok", "Live mode: payments are real.")
+    where = "in this process" if mode.name == "embedded" else state.settings.sandbox_url
+    if mode.implicit:
+        return Check(
+            "warn",
+            f"Sandbox mode ({where}) because no PortOne keys are configured.",
+            "Nobody is charged; fine for development, wrong for a shop.",
+            "Set NICEPAY_IMP_KEY, NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and "
+            "NICEPAY_CHANNEL_KEY, and NICEPAY_REQUIRE_LIVE = True in production.",
+        )
+    return Check("ok", f"Sandbox mode ({where}), chosen with NICEPAY_SANDBOX.")
+
+
+def _token(state: t.Any) -> Check:
+    try:
+        token = state.service.client.fetch_token()
+    except AuthenticationError:
+        return Check(
+            "error",
+            "PortOne refused the REST API key and secret.",
+            fix="Copy NICEPAY_IMP_KEY and NICEPAY_IMP_SECRET again from the PortOne "
+            "console (결제연동 > 연동 정보 > API Keys).",
+        )
+    except PortOneError as exc:
+        return Check(
+            "error",
+            "PortOne could not be reached.",
+            str(exc),
+            "Check the network path to NICEPAY_API_BASE_URL (outbound HTTPS).",
+        )
+    drift = abs(token.now - dt.datetime.now(dt.UTC).timestamp())
+    detail = f"token valid for {token.lifetime} s; clock differs by {drift:.0f} s"
+    if drift > 60:
+        return Check(
+            "warn",
+            "PortOne accepted the keys, but this machine's clock is off.",
+            detail,
+            "Run NTP; tokens are timed on PortOne's clock, so payments still work.",
+        )
+    return Check("ok", "PortOne accepted the REST API key and secret.", detail)
+
+
+def _live_setup(app: Flask, state: t.Any) -> list[Check]:
+    settings = state.settings
+    if settings.mode.sandbox:
+        return []
+    checks = []
+    if not re.fullmatch(r"imp\d{8}", settings.merchant_code):
+        checks.append(
+            Check(
+                "warn",
+                f"NICEPAY_MERCHANT_CODE {settings.merchant_code!r} does not look like "
+                "a merchant code (imp + 8 digits).",
+                fix="Use the 고객사 식별코드 from the PortOne console.",
+            )
+        )
+    if settings.channel_key is None:
+        checks.append(
+            Check(
+                "warn",
+                "Using the deprecated NICEPAY_PG instead of a channel key.",
+                fix="Set NICEPAY_CHANNEL_KEY from the NICE channel in the console.",
+            )
+        )
+    if settings.public_url is None:
+        checks.append(
+            Check(
+                "warn",
+                "NICEPAY_PUBLIC_URL is not set.",
+                "notice_url and m_redirect_url are built from each request's host; "
+                "behind a proxy that may be an internal address PortOne cannot reach, "
+                "and API payments send no notice_url at all.",
+                "Set NICEPAY_PUBLIC_URL = 'https://shop.example.com'.",
+            )
+        )
+    checks.append(_allowlist(settings))
+    checks.append(
+        Check(
+            "warn",
+            "Virtual accounts on NICE's old module need NICE's deposit notice.",
+            "PortOne hears of a deposit only if NICE tells it.",
+            f"In NICE's merchant admin set the virtual-account notice URL to "
+            f"{NICE_VBANK_NOTICE_URL} (retry every minute, 3 times, encryption off).",
+        )
+    )
+    if not settings.webhook_retries:
+        checks.append(
+            Check(
+                "warn",
+                "PortOne delivers each webhook once.",
+                "A webhook lost to a deploy or an outage is not sent again.",
+                "Ask PortOne support for webhook retries (then set "
+                "NICEPAY_WEBHOOK_RETRIES = True), and run `flask nicepay reconcile` "
+                "every few minutes from cron.",
+            )
+        )
+    if not app.config.get("NICEPAY_REQUIRE_LIVE"):
+        checks.append(
+            Check(
+                "warn",
+                "NICEPAY_REQUIRE_LIVE is off.",
+                "If the keys ever go missing, the app would start on the sandbox.",
+                "Set NICEPAY_REQUIRE_LIVE = True in production.",
+            )
+        )
+    if not app.secret_key:
+        checks.append(
+            Check(
+                "warn",
+                "The app has no SECRET_KEY.",
+                "Checkout options are signed with a key derived from the REST secret.",
+                "Set SECRET_KEY so rotating the PortOne secret keeps links valid.",
+            )
+        )
+    return checks
+
+
+def _allowlist(settings: t.Any) -> Check:
+    if not settings.webhook_allowlist:
+        return Check(
+            "warn",
+            "Webhooks are accepted from any address.",
+            "Safe, because every webhook is verified against PortOne's API.",
+            "Set NICEPAY_WEBHOOK_ALLOWLIST to PortOne's addresses to refuse others.",
+        )
+    allowed = ", ".join(str(n) for n in settings.webhook_allowlist)
+    if settings.trusted_proxies == 0:
+        return Check(
+            "ok",
+            f"Webhooks accepted only from {allowed}.",
+            "Behind a reverse proxy every webhook would come from the proxy.",
+            "Behind a proxy set NICEPAY_TRUSTED_PROXIES to the number of proxies.",
+        )
+    return Check(
+        "ok",
+        f"Webhooks accepted only from {allowed}, "
+        f"seen through {settings.trusted_proxies} trusted proxy hop(s).",
+    )
+
+
+def _database(state: t.Any) -> Check:
+    engine = state.service.engine
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        return Check(
+            "error", "The database cannot be reached.", str(exc).splitlines()[0]
+        )
+    missing = sorted(set(tables.metadata.tables) - present)
+    if missing:
+        return Check(
+            "error",
+            f"Tables missing: {', '.join(missing)}.",
+            fix="Run `flask nicepay init-db`, or add flask_nicepay.tables.metadata "
+            "to your Alembic env and migrate.",
+        )
+    return Check("ok", f"Database ready ({engine.url.get_backend_name()}).")
+
+
+def _backlog(state: t.Any) -> list[Check]:
+    service = state.service
+    if _database(state).level == "error":
+        return []
+    day_ago = service.clock() - dt.timedelta(days=1)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(tables.orders)
+        .where(tables.orders.c.state.in_([s.value for s in OPEN_STATES]))
+        .where(tables.orders.c.updated_at < day_ago)
+    )
+    with service.engine.connect() as conn:
+        stale = int(conn.execute(query).scalar_one())
+    failed = len(service.inbox.search(outcomes=REPLAYABLE))
+    checks = []
+    if stale:
+        checks.append(
+            Check(
+                "warn",
+                f"{stale} open orders unchanged for a day.",
+                fix="Run `flask nicepay reconcile` (and from cron).",
+            )
+        )
+    if failed:
+        checks.append(
+            Check(
+                "warn",
+                f"{failed} notifications failed or found no order.",
+                fix="Look with `flask nicepay show`, then replay them: "
+                "`flask nicepay replay --failed`.",
+            )
+        )
+    return checks

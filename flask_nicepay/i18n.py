@@ -1,0 +1,89 @@
+"""The few words the built-in pages say, in Korean and English.
+
+Templates get a ``t`` mapping for the page's language; a store that wants other
+words overrides the templates (``templates/nicepay/*.html``) in its own app.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+TEXTS: dict[str, dict[str, str]] = {
+    "ko": {
+        "checkout_title": "결제하기",
+        "order": "주문",
+        "amount": "결제 금액",
+        "pay_method": "결제 수단",
+        "pay": "결제하기",
+        "card": "신용카드",
+        "trans": "실시간 계좌이체",
+        "vbank": "가상계좌",
+        "phone": "휴대폰 소액결제",
+        "kakaopay": "카카오페이",
+        "vbank_due": "입금 기한",
+        "confirming_title": "결제를 확인하고 있습니다",
+        "confirming_body": (
+            "PortOne에 결제 결과를 확인하는 중입니다. 이 창을 닫지 마세요."
+        ),
+        "confirming_slow": (
+            "확인이 늦어지고 있습니다. 잠시 후 주문 내역에서 확인해 주세요."
+        ),
+        "result_title": "결제 결과",
+        "state_ready": "결제가 완료되지 않았습니다.",
+        "state_vbank_issued": "가상계좌가 발급되었습니다. 기한 안에 입금해 주세요.",
+        "state_paid": "결제가 완료되었습니다.",
+        "state_partially_cancelled": "결제 금액의 일부가 환불되었습니다.",
+        "state_cancelled": "결제가 취소되었습니다.",
+        "state_failed": "결제에 실패했습니다.",
+        "state_expired": "입금 기한이 지났습니다.",
+        "state_mismatch": "결제 금액이 주문과 달라 처리하지 않았습니다.",
+        "bank": "은행",
+        "account": "계좌번호",
+        "holder": "예금주",
+        "try_again": "다시 결제하기",
+        "not_payable": "이 주문은 지금 결제할 수 없습니다.",
+        "unavailable": "결제 서버에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+        "error_title": "요청을 처리할 수 없습니다",
+        "sandbox_notice": "테스트 모드: 실제로 결제되지 않습니다.",
+        "needs_js": "결제하려면 자바스크립트를 켜 주세요.",
+    },
+    "en": {
+        "checkout_title": "Checkout",
+        "order": "Order",
+        "amount": "Amount",
+        "pay_method": "Payment method",
+        "pay": "Pay",
+        "card": "Credit card",
+        "trans": "Bank transfer",
+        "vbank": "Virtual account",
+        "phone": "Mobile phone",
+        "kakaopay": "KakaoPay",
+        "vbank_due": "Deposit by",
+        "confirming_title": "Confirming your payment",
+        "confirming_body": "We are checking the result with PortOne. Please keep this page open.",
+        "confirming_slow": "This is taking longer than usual. Please check your order later.",
+        "result_title": "Payment result",
+        "state_ready": "The payment was not completed.",
+        "state_vbank_issued": "A virtual account was issued. Please deposit before the deadline.",
+        "state_paid": "Payment complete.",
+        "state_partially_cancelled": "Part of the payment was refunded.",
+        "state_cancelled": "The payment was cancelled.",
+        "state_failed": "The payment failed.",
+        "state_expired": "The deposit deadline has passed.",
+        "state_mismatch": "The amount paid did not match the order, so it was not accepted.",
+        "bank": "Bank",
+        "account": "Account",
+        "holder": "Holder",
+        "try_again": "Try again",
+        "not_payable": "This order cannot be paid now.",
+        "unavailable": "The payment service cannot be reached. Please try again shortly.",
+        "error_title": "The request could not be handled",
+        "sandbox_notice": "Test mode: no real payment is made.",
+        "needs_js": "Please enable JavaScript to pay.",
+    },
+}
+
+
+def texts(language: str) -> t.Mapping[str, str]:
+    """The words for ``language`` (Korean when unknown)."""
+    return TEXTS.get(language, TEXTS["ko"])

@@ -43,6 +43,13 @@ ANDROID = (
 )
 
 
+def stored(sb: Sandbox, imp_uid: str) -> dict[str, Any]:
+    """The payment as the REST API would show it; it must exist."""
+    payment = sb.payment(imp_uid)
+    assert payment is not None, imp_uid
+    return payment
+
+
 @pytest.fixture
 def client(sb: Sandbox) -> FlaskClient:
     return sb.app.test_client()
@@ -141,7 +148,7 @@ def test_pc_card_approval_from_open_to_rsp(sb: Sandbox, client: FlaskClient) -> 
     opened = open_window(client, {"name": "샌드박스 티셔츠", "buyer_name": "홍길동"})
     assert opened["refused"] is False and opened["channel"] == "pc"
     assert opened["window_url"].startswith("http://localhost/_sandbox/sdk/window/")
-    assert sb.payment(opened["imp_uid"])["status"] == "ready"
+    assert stored(sb, opened["imp_uid"])["status"] == "ready"
     page = client.get(opened["window_url"])
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
@@ -155,8 +162,8 @@ def test_pc_card_approval_from_open_to_rsp(sb: Sandbox, client: FlaskClient) -> 
     assert rsp["buyer_name"] == "홍길동" and rsp["pg_provider"] == "nice"
     assert result["redirect_url"] is None and result["channel"] == "pc"
     assert result["redirect_query"]["imp_success"] == "true"
-    assert sb.payment(opened["imp_uid"])["status"] == "paid"
-    assert sb.payment(opened["imp_uid"])["user_agent"] == DESKTOP
+    assert stored(sb, opened["imp_uid"])["status"] == "paid"
+    assert stored(sb, opened["imp_uid"])["user_agent"] == DESKTOP
 
 
 def test_the_card_decides_like_the_api(client: FlaskClient) -> None:
@@ -176,7 +183,7 @@ def test_decline_and_close(
     opened = open_window(client)
     rsp = complete(client, opened, outcome)["rsp"]
     assert rsp["success"] is False and rsp["error_code"] == error_code
-    assert sb.payment(opened["imp_uid"])["status"] == status
+    assert stored(sb, opened["imp_uid"])["status"] == status
 
 
 def test_installments_are_offered_only_when_asked_and_allowed(
@@ -222,7 +229,7 @@ def test_vbank_window_issues_an_account_in_the_chosen_bank(
     rsp = complete(client, opened, vbank_code="004")["rsp"]
     assert rsp["success"] is True and rsp["status"] == "ready"
     assert rsp["vbank_name"] == "KB국민은행" and rsp["vbank_num"]
-    assert sb.payment(opened["imp_uid"])["vbank_code"] == "004"
+    assert stored(sb, opened["imp_uid"])["vbank_code"] == "004"
 
 
 @pytest.mark.parametrize("pay_method", ["trans", "phone", "kakaopay"])
@@ -371,7 +378,7 @@ def test_mobile_needs_a_phone_and_a_return_url(
         mobile=mobile,
     )
     assert opened["channel"] == channel
-    assert sb.payment(opened["imp_uid"])["channel"] == channel
+    assert stored(sb, opened["imp_uid"])["channel"] == channel
 
 
 def test_usd_on_a_phone_needs_nice_mobile_v2(client: FlaskClient) -> None:
@@ -423,7 +430,7 @@ def test_a_token_works_once(sb: Sandbox, client: FlaskClient) -> None:
     assert client.get(opened["window_url"]).status_code == 403
     token = token_of(opened["window_url"])
     assert post_complete(client, opened["imp_uid"], token, "approve").status_code == 403
-    assert sb.payment(opened["imp_uid"])["status"] == "ready"
+    assert stored(sb, opened["imp_uid"])["status"] == "ready"
 
 
 def test_tokens_are_long_and_distinct(client: FlaskClient) -> None:
@@ -543,7 +550,7 @@ def test_mounted_under_a_prefix_every_url_keeps_it(
     }
     done = mounted.post("/_nicepay_sandbox/_sandbox/sdk/complete", json=body)
     assert answer(done)["rsp"]["success"] is True
-    assert sb.payment(opened["imp_uid"])["status"] == "paid"
+    assert stored(sb, opened["imp_uid"])["status"] == "paid"
 
 
 # Pieces ---------------------------------------------------------------------

@@ -61,6 +61,14 @@
     init(code);
   }
 
+  // A page restored from the back-forward cache keeps its state: after the
+  // mobile flow left it, a window is no longer open.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) {
+      busy = false;
+    }
+  });
+
   function requestPay(params, callback) {
     const hasCallback = typeof callback === "function";
     if (busy) {
@@ -107,10 +115,15 @@
       busy = false;
       deliver(answer, callback);
     } else if (answer.channel === "mobile") {
-      location.href = answer.window_url;
+      location.href = onSandbox(answer.window_url);
     } else {
-      showModal(answer.window_url, answer.imp_uid, callback);
+      showModal(onSandbox(answer.window_url), answer.imp_uid, callback);
     }
+  }
+
+  function onSandbox(path) {
+    // The server answers a path; the origin is the one this script came from.
+    return new URL(path, base).href;
   }
 
   function deliver(answer, callback) {
@@ -124,13 +137,13 @@
   }
 
   function unreachable(params, callback, error) {
-    // The server never answered: there is no rule to apply, only the failure.
+    // No usable answer from the server: no rule to apply, only the failure.
     const rsp = {
       success: false,
       imp_uid: null,
       merchant_uid: params && params.merchant_uid,
       error_code: null,
-      error_msg: "결제 샌드박스에 연결하지 못했습니다: " + error.message,
+      error_msg: "결제 샌드박스 요청에 실패했습니다: " + error.message,
     };
     if (callback) {
       callback(rsp);

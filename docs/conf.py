@@ -5,7 +5,9 @@ from __future__ import annotations
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE / "_ext"))
 
 project = "Flask-NicePay"
 author = "The Flask-NicePay maintainers"
@@ -15,6 +17,7 @@ language = "en"
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "nicepay_states",
 ]
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"

@@ -13,6 +13,7 @@ an order row, so no machine is ever built per order and no callback can commit.
 from __future__ import annotations
 
 import enum
+import logging
 import typing as t
 
 from transitions import Machine
@@ -86,6 +87,12 @@ FINAL_STATES = frozenset({S.CANCELLED})
 OPEN_STATES = frozenset({S.READY, S.VBANK_ISSUED, S.FAILED, S.EXPIRED, S.MISMATCH})
 #: States in which the store holds the buyer's money.
 MONEY_STATES = frozenset({S.PAID, S.PARTIALLY_CANCELLED})
+
+# transitions logs every event it runs at INFO; here an event only answers a
+# question about a throwaway holder, so those lines would describe no real order.
+_TRANSITIONS_LOG = logging.getLogger("transitions.core")
+if _TRANSITIONS_LOG.level == logging.NOTSET:
+    _TRANSITIONS_LOG.setLevel(logging.WARNING)
 
 MACHINE = Machine(
     model=None,

@@ -1,0 +1,205 @@
+"""The shop itself: a catalogue, its own orders table, pages and an admin list."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy.engine import Connection
+
+from flask_nicepay import NicePay
+from flask_nicepay import RefundError
+from flask_nicepay import Transition
+from flask_nicepay.portone import PortOneError
+from flask_nicepay.portone import RefundAccount
+from flask_nicepay.signals import payment_cancelled
+from flask_nicepay.signals import payment_paid
+from flask_nicepay.signals import vbank_issued
+
+log = logging.getLogger("example_app")
+bp = Blueprint("shop", __name__)
+
+PRODUCTS = {
+    "tee": {"name": "반팔 티셔츠", "price": 19_000},
+    "hoodie": {"name": "후드 집업", "price": 59_000},
+    "mug": {"name": "머그컵", "price": 12_000},
+}
+
+metadata = sa.MetaData()
+shop_orders = sa.Table(
+    "shop_orders",
+    metadata,
+    sa.Column("merchant_uid", sa.String(40), primary_key=True),
+    sa.Column("product", sa.String(32), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("buyer_email", sa.String(128)),
+    # The shop's own view of the order, kept in step with the payment.
+    sa.Column("status", sa.String(32), nullable=False),
+)
+
+
+def init_app(app: Flask, nicepay: NicePay) -> None:
+    metadata.create_all(nicepay.state(app).service.engine)
+    app.register_blueprint(bp)
+    payment_paid.connect(_send_receipt, sender=app)
+    vbank_issued.connect(_send_account_details, sender=app)
+    payment_cancelled.connect(_send_refund_notice, sender=app)
+
+
+def mirror_transition(conn: Connection, transition: Transition) -> None:
+    """Runs inside the plugin's transaction: both rows change, or neither."""
+    conn.execute(
+        sa.update(shop_orders)
+        .where(shop_orders.c.merchant_uid == transition.order.merchant_uid)
+        .values(status=transition.to_state.value)
+    )
+
+
+def _nicepay() -> NicePay:
+    return NicePay.state().extension
+
+
+# Signal receivers: they run once per real change, after it was committed.
+
+
+def _send_receipt(app: Flask, order: t.Any, **extra: t.Any) -> None:
+    log.info("Receipt e-mail for %s (%s won)", order.merchant_uid, order.paid_amount)
+
+
+def _send_account_details(app: Flask, order: t.Any, **extra: t.Any) -> None:
+    log.info(
+        "Deposit instructions for %s: %s %s by %s",
+        order.merchant_uid,
+        order.vbank_name,
+        order.vbank_num,
+        order.vbank_due,
+    )
+
+
+def _send_refund_notice(
+    app: Flask, order: t.Any, amount: t.Any = None, **extra: t.Any
+) -> None:
+    log.info("Refund notice for %s: %s won", order.merchant_uid, amount)
+
+
+# Pages.
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html", products=PRODUCTS)
+
+
+@bp.post("/buy")
+def buy() -> t.Any:
+    product_id = request.form.get("product", "")
+    product = PRODUCTS.get(product_id)
+    if product is None:
+        abort(400)
+    try:
+        quantity = max(1, min(10, int(request.form.get("quantity", "1"))))
+    except ValueError:
+        abort(400)
+    email = request.form.get("email") or None
+    amount = product["price"] * quantity
+    order = _nicepay().create_order(
+        amount=amount,
+        name=f"{product['name']} x{quantity}",
+        buyer_email=email,
+        buyer_name=request.form.get("name") or None,
+    )
+    with _nicepay().service.engine.begin() as conn:
+        conn.execute(
+            sa.insert(shop_orders).values(
+                merchant_uid=order.merchant_uid,
+                product=product_id,
+                quantity=quantity,
+                buyer_email=email,
+                status=order.state.value,
+            )
+        )
+    options: dict[str, t.Any] = {
+        "pay_methods": ["card", "trans", "vbank", "phone", "kakaopay"]
+    }
+    if amount >= 50_000:
+        options["card_quota"] = [2, 3, 6]
+    return redirect(_nicepay().checkout_url(order, **options))
+
+
+@bp.get("/orders")
+def orders() -> str:
+    query = sa.select(shop_orders).order_by(shop_orders.c.merchant_uid.desc()).limit(50)
+    with _nicepay().service.engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+    return render_template("orders.html", rows=rows, products=PRODUCTS)
+
+
+@bp.get("/orders/<merchant_uid>")
+def order(merchant_uid: str) -> str:
+    payment = _nicepay().get_order(merchant_uid)
+    if payment is None:
+        abort(404)
+    history = _nicepay().service.history(merchant_uid)
+    refunds = _nicepay().service.refunds_of(merchant_uid)
+    return render_template(
+        "order.html", order=payment, history=history, refunds=refunds
+    )
+
+
+@bp.post("/orders/<merchant_uid>/refund")
+def refund(merchant_uid: str) -> t.Any:
+    """An admin action: refund part or all of an order."""
+    raw = request.form.get("amount", "").strip()
+    amount = Decimal(raw) if raw else None
+    account = None
+    if request.form.get("refund_account"):
+        account = RefundAccount(
+            request.form.get("refund_holder", ""),
+            request.form.get("refund_bank", ""),
+            request.form["refund_account"],
+        )
+    try:
+        _nicepay().refund(
+            merchant_uid, amount, reason="관리자 환불", refund_account=account
+        )
+        flash("환불했습니다.")
+    except (RefundError, PortOneError, ValueError) as exc:
+        flash(f"환불하지 못했습니다: {exc}")
+    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
+
+
+@bp.post("/orders/<merchant_uid>/sync")
+def sync(merchant_uid: str) -> t.Any:
+    """An admin action: ask PortOne again."""
+    try:
+        _nicepay().sync(merchant_uid=merchant_uid)
+    except PortOneError as exc:
+        flash(f"PortOne: {exc}")
+    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
+
+
+@bp.get("/_sandbox/deposit/<merchant_uid>")
+def sandbox_deposit(merchant_uid: str) -> t.Any:
+    """Sandbox only: play the bank and pay into an issued virtual account."""
+    box = _nicepay().sandbox
+    if box is None:
+        abort(404)
+    box.deposit(merchant_uid=merchant_uid)
+    flash("샌드박스: 가상계좌에 입금했습니다.")
+    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
+
+
+@bp.app_context_processor
+def _shop_context() -> dict[str, t.Any]:
+    return {"sandbox": current_app.extensions["nicepay"].settings.mode.sandbox}

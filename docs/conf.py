@@ -11,7 +11,7 @@ sys.path.insert(0, str(HERE / "_ext"))
 
 project = "Flask-NicePay"
 author = "The Flask-NicePay maintainers"
-copyright = "2026, The Flask-NicePay maintainers"  # noqa: A001
+copyright = "2026, The Flask-NicePay maintainers"
 language = "en"
 
 extensions = [

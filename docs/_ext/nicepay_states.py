@@ -1,6 +1,7 @@
 """Sphinx directives that draw the order state machine from the code.
 
-``.. nicepay-state-diagram::`` renders an SVG of :data:`flask_nicepay.machine.TRANSITIONS`
+``.. nicepay-state-diagram::`` renders an SVG of
+:data:`flask_nicepay.machine.TRANSITIONS`
 and ``.. nicepay-transitions::`` a table of the same data, at every build, so the
 documentation cannot drift from the machine.
 """

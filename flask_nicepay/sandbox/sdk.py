@@ -152,14 +152,14 @@ def open_window() -> Response:
     """``IMP.request_pay``: open the window, or say how the SDK refuses.
 
     Body: ``merchant_code`` (from ``IMP.init``), ``params``, ``mobile``,
-    ``user_agent``, ``page_url``, ``has_callback``.
+    ``user_agent``, ``page_url``, ``origin``, ``has_callback``.
     """
     body = params(request)
     request_pay = body.raw("params")
-    if not isinstance(request_pay, Mapping):
-        return _refused(refusal({}, BAD_PARAMS), None)
     user_agent = body.text("user_agent") or request.user_agent.string
     try:
+        if not isinstance(request_pay, Mapping):
+            raise refusal({}, BAD_PARAMS)
         return_url = return_url_of(request_pay, body.text("page_url"))
     except CheckoutRefused as refused:
         return _refused(refused, None)
@@ -179,16 +179,19 @@ def open_window() -> Response:
         return_url=mobile_return,
         language=language_of(request_pay),
     )
+    return _opened(window)
+
+
+def _opened(window: OpenWindow) -> Response:
+    # A path: the script joins it to the origin it was loaded from, which stays
+    # right behind proxies that rewrite the Host or the scheme.
+    path = url_for(".window_page", imp_uid=window.imp_uid, t=window.token)
     return envelope(
         {
             "refused": False,
-            "channel": channel,
+            "channel": window.channel,
             "imp_uid": window.imp_uid,
-            # A path: the script joins it to the origin it was loaded from,
-            # which stays right behind proxies that rewrite Host or scheme.
-            "window_url": url_for(
-                ".window_page", imp_uid=window.imp_uid, t=window.token
-            ),
+            "window_url": path,
         }
     )
 

@@ -383,6 +383,18 @@ def test_pc_prepared_amount_mismatch_is_refused(
     assert desktop.violations == []
 
 
+def test_a_page_that_never_called_init_is_refused(
+    sb: Sandbox, shop: Shop, shop_url: str, desktop: Buyer
+) -> None:
+    shop.merchant = ""
+    shop.params = order("pc-no-init")
+    desktop.pay(f"{shop_url}/pay")
+    rsp = desktop.rsp()
+    assert rsp["success"] is False and rsp["error_code"] == "F400"
+    assert "IMP.init" in rsp["error_msg"] and sb.payments_count() == 0
+    assert desktop.violations == []
+
+
 def test_the_violation_detector_sees_violations(shop_url: str, desktop: Buyer) -> None:
     # Without this, "no violation" above could mean "not listening".
     desktop.page.goto(f"{shop_url}/pay")

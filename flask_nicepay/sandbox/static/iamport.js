@@ -85,12 +85,16 @@
       origin: location.origin,
       has_callback: hasCallback,
     };
-    post("/_sandbox/sdk/open", body)
-      .then((answer) => afterOpen(answer, hasCallback ? callback : null))
-      .catch((error) => {
+    const reply = hasCallback ? callback : null;
+    // Two-argument then: an exception thrown by the store's own callback must
+    // surface as itself, not come back as a second, failed, result.
+    post("/_sandbox/sdk/open", body).then(
+      (answer) => afterOpen(answer, reply),
+      (error) => {
         busy = false;
-        unreachable(params, hasCallback ? callback : null, error);
-      });
+        unreachable(params, reply, error);
+      },
+    );
   }
 
   function post(path, body) {

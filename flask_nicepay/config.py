@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
+import re
 import typing as t
 
 from .portone import DEFAULT_BASE_URL
@@ -48,6 +50,10 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_MERCHANT_UID_PREFIX": "np",
     "NICEPAY_SANDBOX_AUTO_DELIVER": True,
 }
+
+
+#: What NICEPAY_URL_PREFIX may be: plain path segments.
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
 class ConfigurationError(RuntimeError):
@@ -127,7 +133,11 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
         pg=config["NICEPAY_PG"] or (None if config["NICEPAY_CHANNEL_KEY"] else "nice"),
         api_base_url=_url(config, "NICEPAY_API_BASE_URL"),
         sdk_url=config["NICEPAY_SDK_URL"] if mode.name == "live" else None,
-        sandbox_url=config["NICEPAY_SANDBOX_URL"],
+        sandbox_url=(
+            _url(config, "NICEPAY_SANDBOX_URL")
+            if config["NICEPAY_SANDBOX_URL"]
+            else None
+        ),
         database_uri=database_uri,
         create_tables=mode.sandbox if create_tables is None else bool(create_tables),
         url_prefix=_prefix(config["NICEPAY_URL_PREFIX"]),
@@ -153,11 +163,20 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
 def _mode(config: t.Mapping[str, t.Any]) -> Mode:
     has_keys = bool(config["NICEPAY_IMP_KEY"] or config["NICEPAY_IMP_SECRET"])
     sandbox = config["NICEPAY_SANDBOX"]
+    sandbox_url = config["NICEPAY_SANDBOX_URL"]
     if sandbox is None:
-        mode = Mode("embedded", implicit=True) if not has_keys else Mode("live")
+        if sandbox_url:  # naming a sandbox server chooses the sandbox, keys or not
+            mode = Mode("embedded")
+        else:
+            mode = Mode("embedded", implicit=True) if not has_keys else Mode("live")
     else:
         mode = Mode("embedded") if _flag(sandbox) else Mode("live")
-    if config["NICEPAY_SANDBOX_URL"] and mode.sandbox:
+    if sandbox_url and not mode.sandbox:
+        raise ConfigurationError(
+            "NICEPAY_SANDBOX_URL is set but NICEPAY_SANDBOX is off: unset "
+            "NICEPAY_SANDBOX_URL for real payments, or NICEPAY_SANDBOX to use it."
+        )
+    if sandbox_url:
         mode = Mode("standalone", implicit=mode.implicit)
     if mode.sandbox and config["NICEPAY_REQUIRE_LIVE"]:
         raise ConfigurationError(
@@ -231,20 +250,32 @@ def _public_url(config: t.Mapping[str, t.Any], mode: Mode) -> str | None:
 
 def _prefix(value: t.Any) -> str:
     prefix = "/" + str(value or "").strip("/")
-    if prefix == "/":
+    if not _PREFIX.fullmatch(prefix):
+        # Anything else would become part of every route: a variable ("<x>"),
+        # a query, a scheme, or a space in every notice_url sent to PortOne.
         raise ConfigurationError(
-            "NICEPAY_URL_PREFIX cannot be empty; use e.g. '/nicepay'."
+            f"NICEPAY_URL_PREFIX must be a plain path such as '/nicepay' (letters, "
+            f"digits, '.', '_', '~', '-' between slashes), not {value!r}."
         )
     return prefix
 
 
+def _seconds(value: t.Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def _timeout(value: t.Any) -> float | tuple[float, float]:
-    if isinstance(value, int | float) and value > 0:
+    if _seconds(value):
         return float(value)
     if (
         isinstance(value, list | tuple)
         and len(value) == 2
-        and all(isinstance(v, int | float) and v > 0 for v in value)
+        and all(_seconds(v) for v in value)
     ):
         return (float(value[0]), float(value[1]))
     raise ConfigurationError(
@@ -291,9 +322,14 @@ def _allowlist(
         value = ()
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ConfigurationError(
+            "NICEPAY_WEBHOOK_ALLOWLIST must be a list of addresses or networks (or "
+            f"a comma-separated string), not {value!r}."
+        )
     try:
         return tuple(ipaddress.ip_network(v, strict=False) for v in value)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             f"NICEPAY_WEBHOOK_ALLOWLIST holds something that is not an address: {exc}"
         ) from None
@@ -305,11 +341,25 @@ def _target(config: t.Mapping[str, t.Any], key: str) -> str | None:
     if value is None:
         return None
     value = str(value)
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+    # Browsers drop tabs and newlines inside URLs, so "/\t/evil.example" would
+    # become "//evil.example": no control characters or spaces either.
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value)
+    ):
         raise ConfigurationError(
             f"{key} must be a path on this site, such as '/orders/{{merchant_uid}}', "
             f"not {value!r}: the buyer is never sent elsewhere."
         )
+    try:
+        value.format(merchant_uid="np-1")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigurationError(
+            f"{key} may hold only the placeholder {{merchant_uid}} (write a literal "
+            f"brace as {{{{ or }}}}), not {value!r}."
+        ) from None
     return value
 
 

@@ -185,7 +185,9 @@ class NicePay:
                 session=sandbox.session(),
                 timeout=settings.timeout,
             )
-        base_url = settings.sandbox_url or settings.api_base_url
+        base_url = settings.api_base_url
+        if settings.mode.name == "standalone" and settings.sandbox_url:
+            base_url = settings.sandbox_url
         return PortOneClient(
             settings.imp_key,
             settings.imp_secret,

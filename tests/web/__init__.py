@@ -1,0 +1,1 @@
+"""Tests of the Flask surface: config, routes, CLI, CSRF and redaction."""

@@ -1,0 +1,314 @@
+"""A fresh Flask app per test, made by a factory, like Flask's own test suite.
+
+Each app runs NicePay on its own SQLite file with the embedded sandbox, whose
+webhooks wait for ``sandbox.deliver_webhooks()`` and then go through the app's own
+webhook route. Helpers drive the buyer's side the way the checkout page does: read
+the ``IMP.request_pay`` parameters from the page and hand them to the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from flask_nicepay import NicePay
+from flask_nicepay.extension import State
+from flask_nicepay.inbox import Entry
+from flask_nicepay.portone import PortOneClient
+from flask_nicepay.sandbox import Sandbox
+
+SECRET_KEY = "web-tests-secret-key"
+
+
+class AppFactory(t.Protocol):
+    def __call__(
+        self, config: t.Mapping[str, t.Any] | None = None, **hooks: t.Any
+    ) -> Flask: ...
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> t.Iterator[AppFactory]:
+    """Build apps with NicePay; each one gets its own database file and sandbox."""
+    made: list[Flask] = []
+
+    def factory(config: t.Mapping[str, t.Any] | None = None, **hooks: t.Any) -> Flask:
+        number = len(made)
+        app = Flask(__name__, instance_path=str(tmp_path / f"instance{number}"))
+        app.config.update(
+            TESTING=True,
+            SECRET_KEY=SECRET_KEY,
+            NICEPAY_SANDBOX=True,
+            NICEPAY_SANDBOX_AUTO_DELIVER=False,
+            NICEPAY_DATABASE_URI=f"sqlite:///{tmp_path / f'shop{number}.db'}",
+        )
+        app.config.update(config or {})
+        NicePay(**hooks).init_app(app)
+        made.append(app)
+        # Retries stay on (they are part of the client), but without pauses.
+        state(app).service.client.backoff = 0
+        return app
+
+    yield factory
+    for app in made:
+        if state(app).sandbox is not None:
+            state(app).sandbox.close()  # type: ignore[union-attr]
+        state(app).service.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def nicepay(app: Flask) -> NicePay:
+    return state(app).extension
+
+
+@pytest.fixture
+def sandbox(app: Flask) -> Sandbox:
+    box = state(app).sandbox
+    assert box is not None
+    return box
+
+
+def state(app: Flask) -> State:
+    return t.cast(State, app.extensions["nicepay"])
+
+
+def new_order(app: Flask, amount: int = 25_000, **fields: t.Any) -> str:
+    """Create an order through the extension; returns its merchant_uid."""
+    fields.setdefault("name", "티셔츠")
+    with app.app_context():
+        order = state(app).extension.create_order(amount=amount, **fields)
+    return order.merchant_uid
+
+
+def checkout_url(app: Flask, merchant_uid: str, **options: t.Any) -> str:
+    with app.test_request_context():
+        return state(app).extension.checkout_url(merchant_uid, **options)
+
+
+def get_order(app: Flask, merchant_uid: str) -> t.Any:
+    order = state(app).service.get_order(merchant_uid)
+    assert order is not None
+    return order
+
+
+def inbox(app: Flask, **filters: t.Any) -> list[Entry]:
+    return state(app).service.inbox.search(**filters)
+
+
+# -- the buyer's browser ---------------------------------------------------------
+
+
+class Page(HTMLParser):
+    """The parts of an HTML page the tests look at."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.inline_scripts: list[str] = []
+        self.text_parts: list[str] = []
+        self._in_script = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts.append(data)
+        elif data.strip():
+            self.text_parts.append(data.strip())
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.text_parts)
+
+    def find(self, **attrs: str) -> dict[str, str | None]:
+        """The attributes of the one tag having all of ``attrs``."""
+        found = [
+            a
+            for _, a in self.tags
+            if all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
+        assert len(found) == 1, f"{len(found)} tags with {attrs}"
+        return found[0]
+
+    def by_testid(self, testid: str) -> str:
+        """The text inside the element with ``data-testid`` (simple elements)."""
+        marker = f'data-testid="{testid}"'
+        assert marker in self.rawdata, f"no {testid} on the page"
+        start = self.rawdata.index(">", self.rawdata.index(marker)) + 1
+        return self.rawdata[start : self.rawdata.index("<", start)].strip()
+
+    def style_attributes(self) -> list[tuple[str, str | None]]:
+        return [(tag, a["style"]) for tag, a in self.tags if "style" in a]
+
+    def event_handlers(self) -> list[tuple[str, str]]:
+        return [(tag, k) for tag, a in self.tags for k in a if k.startswith("on")]
+
+    @property
+    def request_pay(self) -> dict[str, dict[str, t.Any]]:
+        """The request_pay parameters per pay method, as checkout.js reads them."""
+        raw = self.find(id="nicepay-checkout")["data-params"]
+        assert raw is not None
+        return t.cast(dict[str, dict[str, t.Any]], json.loads(raw))
+
+
+def open_page(client: FlaskClient, url: str) -> Page:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return Page(response.get_data(as_text=True))
+
+
+def pay_in_window(
+    client: FlaskClient,
+    sandbox: Sandbox,
+    url: str,
+    *,
+    method: str | None = None,
+    outcome: str = "approve",
+    channel: str = "pc",
+    **finish: t.Any,
+) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """Open the checkout page, then the payment window with its parameters.
+
+    :returns: the parameters used and PortOne's payment JSON.
+    """
+    page = open_page(client, url)
+    params = page.request_pay[method or page.find(id="nicepay-checkout")["data-method"]]  # type: ignore[index]
+    opened = sandbox.open_checkout(params, channel=channel)
+    payment = sandbox.complete_checkout(opened["imp_uid"], outcome, **finish)
+    return params, payment
+
+
+def completion_body(payment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What checkout.js posts to /complete from the PC callback's ``rsp``."""
+    rsp = Sandbox.callback_rsp(payment)
+    return {
+        "imp_uid": rsp["imp_uid"],
+        "merchant_uid": rsp["merchant_uid"],
+        "error_code": rsp["error_code"],
+        "error_msg": rsp["error_msg"],
+    }
+
+
+def return_url(params: t.Mapping[str, t.Any], payment: t.Mapping[str, t.Any]) -> str:
+    """Where the phone lands after the window: ``m_redirect_url`` plus the query."""
+    target = urlsplit(params["m_redirect_url"])
+    query = urlencode(Sandbox.redirect_query(payment))
+    joined = f"{target.query}&{query}" if target.query else query
+    return f"{target.path}?{joined}"
+
+
+def table_rows(database_uri: str) -> dict[str, list[tuple[t.Any, ...]]]:
+    """Every row of every table in a database file, read afresh."""
+    engine = sa.create_engine(database_uri)
+    try:
+        with engine.connect() as conn:
+            metadata = sa.MetaData()
+            metadata.reflect(conn)
+            return {
+                name: list(conn.execute(sa.select(table)))
+                for name, table in metadata.tables.items()
+            }
+    finally:
+        engine.dispose()
+
+
+# -- live mode, with PortOne played by a sandbox --------------------------------
+
+LIVE_KEY, LIVE_SECRET = "live_rest_key", "live_rest_secret_f00d"
+LIVE = {
+    "NICEPAY_SANDBOX": None,
+    "NICEPAY_IMP_KEY": LIVE_KEY,
+    "NICEPAY_IMP_SECRET": LIVE_SECRET,
+    "NICEPAY_MERCHANT_CODE": "imp12345678",
+    "NICEPAY_CHANNEL_KEY": "channel-key-nice-0001",
+    "NICEPAY_CREATE_TABLES": True,
+}
+#: PortOne's first published webhook address.
+PORTONE_IP = "52.78.100.19"
+
+
+class Relay:
+    """The live sandbox's webhook sender: posts into an app from a chosen address."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+        self.remote_addr = PORTONE_IP
+
+    def __call__(self, delivery: t.Any) -> int:
+        assert self.app is not None, "no app is listening"
+        response = self.app.test_client().post(
+            urlsplit(delivery.url).path,
+            data=delivery.data(),
+            content_type=delivery.content_type,
+            environ_base={"REMOTE_ADDR": self.remote_addr},
+        )
+        return response.status_code
+
+
+@pytest.fixture
+def relay() -> Relay:
+    return Relay()
+
+
+@pytest.fixture
+def portone(relay: Relay) -> t.Iterator[Sandbox]:
+    """A sandbox standing in for the real PortOne of a live-mode app."""
+    box = Sandbox(
+        imp_key=LIVE_KEY,
+        imp_secret=LIVE_SECRET,
+        webhook_url="https://shop.example.com/nicepay/webhook",
+        webhook_sender=relay,
+    )
+    yield box
+    box.close()
+
+
+class LiveFactory(t.Protocol):
+    def __call__(
+        self, config: t.Mapping[str, t.Any] | None = None, **hooks: t.Any
+    ) -> Flask: ...
+
+
+@pytest.fixture
+def make_live_app(make_app: AppFactory, portone: Sandbox, relay: Relay) -> LiveFactory:
+    """Live-mode apps (keys present, no sandbox) whose client reaches ``portone``."""
+
+    def factory(config: t.Mapping[str, t.Any] | None = None, **hooks: t.Any) -> Flask:
+        settings = {**LIVE, **(config or {})}
+        client = PortOneClient(
+            settings["NICEPAY_IMP_KEY"] or "unset",
+            settings["NICEPAY_IMP_SECRET"] or "unset",
+            base_url=portone.base_url,
+            session=portone.session(),
+            backoff=0,
+        )
+        app = make_app(settings, client=client, **hooks)
+        relay.app = app
+        return app
+
+    return factory

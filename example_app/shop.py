@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import typing as t
 from decimal import Decimal
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 from flask_nicepay import NicePay
 from flask_nicepay import RefundError
 from flask_nicepay import Transition
+from flask_nicepay.checkout import KST
 from flask_nicepay.portone import PortOneError
 from flask_nicepay.portone import RefundAccount
 from flask_nicepay.signals import payment_cancelled
@@ -198,6 +200,12 @@ def sandbox_deposit(merchant_uid: str) -> t.Any:
     box.deposit(merchant_uid=merchant_uid)
     flash("샌드박스: 가상계좌에 입금했습니다.")
     return redirect(url_for("shop.order", merchant_uid=merchant_uid))
+
+
+@bp.app_template_filter("kst")
+def _kst(moment: dt.datetime | None) -> str:
+    """A time as Korean shoppers read it."""
+    return "" if moment is None else moment.astimezone(KST).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_context_processor

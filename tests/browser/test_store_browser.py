@@ -1,0 +1,257 @@
+"""The example store in a real Chromium, on the embedded sandbox, over real sockets.
+
+The store is served on 127.0.0.1 under a strict Content-Security-Policy (no inline
+script or style anywhere), with the sandbox mounted inside it as in sandbox mode.
+Each test buys something, pays in the sandbox's window and checks the page the buyer
+ends on, and PortOne's record of the payment. Screenshots of every end page go to
+``test-artifacts/store/``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from flask import Response
+from werkzeug.serving import make_server
+
+from example_app import create_app
+from example_app import nicepay
+from flask_nicepay import OrderState
+from flask_nicepay.extension import SANDBOX_MOUNT
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ENV = "NICEPAY_TEST_CHROMIUM"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "store"
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; frame-src 'self'"
+OVERLAY = "[data-testid=imp-sandbox-overlay]"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("csp-violation " + event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> t.Iterator[t.Any]:
+    executable = os.environ.get(CHROMIUM_ENV) or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.skip(f"browser tests need Chromium at {executable} (set {CHROMIUM_ENV})")
+    manager = playwright_api.sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+    finally:
+        manager.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> t.Iterator[tuple[Flask, str]]:
+    """The example store on a real socket, webhooks delivered as PortOne would."""
+    app = create_app(
+        {
+            "SHOP_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.db'}",
+            "NICEPAY_SANDBOX_AUTO_DELIVER": True,
+        }
+    )
+
+    @app.after_request
+    def strict_csp(response: Response) -> Response:
+        if (
+            response.mimetype == "text/html"
+            and "Content-Security-Policy" not in response.headers
+        ):
+            response.headers["Content-Security-Policy"] = CSP
+        return response
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.port}"
+    finally:
+        sandbox = app.extensions["nicepay"].sandbox
+        if sandbox is not None:
+            sandbox.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Buyer:
+    """A browser context, its page, and any CSP violation reported by any frame."""
+
+    def __init__(self, context: t.Any) -> None:
+        self.violations: list[str] = []
+        context.set_default_timeout(15_000)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", self._console)
+        self.page = context.new_page()
+
+    def _console(self, message: t.Any) -> None:
+        if "csp-violation" in message.text or "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def buy(self, base_url: str, product: str) -> str:
+        """Buy one product from the shop's front page; returns the merchant_uid."""
+        self.page.goto(base_url + "/")
+        self.page.click(f"[data-testid=buy-{product}]")
+        self.page.wait_for_url("**/nicepay/checkout/**")
+        return self.page.url.split("/checkout/")[1].split("?")[0]
+
+    def window(self) -> t.Any:
+        self.page.wait_for_selector(OVERLAY)
+        return self.page.frame_locator(f"{OVERLAY} iframe")
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def buyer(browser: t.Any) -> t.Iterator[Buyer]:
+    context = browser.new_context()
+    yield Buyer(context)
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: t.Any) -> t.Iterator[Buyer]:
+    context = browser.new_context(
+        user_agent=IPHONE,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield Buyer(context)
+    context.close()
+
+
+def state_of(app: Flask, merchant_uid: str) -> OrderState:
+    with app.app_context():
+        order = nicepay.get_order(merchant_uid)
+    assert order is not None
+    return order.state
+
+
+def test_pc_card_payment_ends_on_a_paid_order_page(
+    store: tuple[Flask, str], buyer: Buyer
+) -> None:
+    app, url = store
+    uid = buyer.buy(url, "hoodie")
+    buyer.page.click("[data-testid=pay]")
+    window = buyer.window()
+    window.get_by_test_id("quota-select").select_option("3")
+    window.get_by_test_id("approve").click()
+
+    buyer.page.wait_for_url(f"**/orders/{uid}")
+    buyer.page.wait_for_selector("[data-testid=order][data-state=paid]")
+    buyer.screenshot("pc-card-paid")
+    assert state_of(app, uid) is OrderState.PAID
+    sandbox = app.extensions["nicepay"].sandbox
+    with app.app_context():
+        imp_uid = nicepay.get_order(uid).imp_uid  # type: ignore[union-attr]
+    payment = sandbox.payment(imp_uid)
+    assert payment["status"] == "paid" and payment["card_quota"] == 3
+    assert payment["channel"] == "pc"
+    assert buyer.violations == []
+
+
+def test_phone_payment_returns_through_m_redirect_url(
+    store: tuple[Flask, str], phone: Buyer
+) -> None:
+    app, url = store
+    uid = phone.buy(url, "tee")
+    phone.page.click("[data-testid=pay]")
+    # The whole page goes to the payment window, then comes back.
+    phone.page.wait_for_url("**/_sandbox/sdk/window/**")
+    phone.page.get_by_test_id("approve").click()
+
+    phone.page.wait_for_url(f"**/orders/{uid}")
+    phone.page.wait_for_selector("[data-testid=order][data-state=paid]")
+    phone.screenshot("mobile-card-paid")
+    assert state_of(app, uid) is OrderState.PAID
+    sandbox = app.extensions["nicepay"].sandbox
+    with app.app_context():
+        imp_uid = nicepay.get_order(uid).imp_uid  # type: ignore[union-attr]
+    assert sandbox.payment(imp_uid)["channel"] == "mobile"
+    assert phone.violations == []
+
+
+def test_declined_card_stays_on_checkout_with_the_reason(
+    store: tuple[Flask, str], buyer: Buyer
+) -> None:
+    app, url = store
+    uid = buyer.buy(url, "mug")
+    buyer.page.click("[data-testid=pay]")
+    window = buyer.window()
+    window.get_by_test_id("card-select").select_option("4000-0000-0000-9995")
+    window.get_by_test_id("approve").click()
+
+    error = buyer.page.get_by_test_id("error")
+    error.wait_for(state="visible")
+    assert "3095" in error.inner_text()
+    assert buyer.page.get_by_test_id("pay").is_enabled()  # ready for another try
+    buyer.screenshot("pc-card-declined")
+    assert state_of(app, uid) is OrderState.FAILED
+    assert buyer.violations == []
+
+
+def test_virtual_account_issued_then_deposited(
+    store: tuple[Flask, str], buyer: Buyer
+) -> None:
+    app, url = store
+    uid = buyer.buy(url, "hoodie")
+    buyer.page.check("[data-testid=method-vbank]")
+    buyer.page.click("[data-testid=pay]")
+    window = buyer.window()
+    window.get_by_test_id("bank-select").select_option("004")
+    window.get_by_test_id("issue-vbank").click()
+
+    buyer.page.wait_for_url(f"**/orders/{uid}")
+    buyer.page.wait_for_selector("[data-testid=order][data-state=vbank_issued]")
+    account = buyer.page.get_by_test_id("vbank").inner_text()
+    assert "KB국민" in account
+    buyer.screenshot("vbank-issued")
+
+    # The bank: a deposit through the sandbox's control API, over HTTP.
+    deposit = requests.post(
+        f"{url}{SANDBOX_MOUNT}/_sandbox/deposit", json={"merchant_uid": uid}, timeout=10
+    )
+    assert deposit.status_code == 200 and deposit.json()["code"] == 0
+    # PortOne's webhook reaches the shop in the background; the page shows it.
+    for _ in range(50):
+        buyer.page.reload()
+        if buyer.page.get_attribute("[data-testid=order]", "data-state") == "paid":
+            break
+        buyer.page.wait_for_timeout(100)
+    buyer.page.wait_for_selector("[data-testid=order][data-state=paid]")
+    buyer.screenshot("vbank-deposited-paid")
+    assert state_of(app, uid) is OrderState.PAID
+    assert buyer.violations == []

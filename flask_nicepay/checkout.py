@@ -124,6 +124,19 @@ class CheckoutOptions(t.NamedTuple):
 OPTIONS = CheckoutOptionsSchema()
 
 
+def defaults(order: Order, *, language: str) -> dict[str, t.Any]:
+    """The options of a checkout, before the store's own choices are laid over them.
+
+    :param language: the configured default language (``NICEPAY_LANGUAGE``).
+    :returns: the language, and for a USD order only the card, the one method NICE
+        takes USD with.
+    """
+    chosen: dict[str, t.Any] = {"language": language}
+    if order.currency == "USD":
+        chosen["pay_methods"] = ["card"]
+    return chosen
+
+
 def check(order: Order, options: CheckoutOptions, *, now: dt.datetime) -> None:
     """Refuse options that NICE would refuse for this order.
 

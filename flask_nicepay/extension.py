@@ -260,7 +260,10 @@ class NicePay:
         found = self.get_order(uid)
         if found is None:
             raise LookupError(f"No order {uid!r}.")
-        loaded = checkout.OPTIONS.load(options)
+        language = self.state().settings.language
+        loaded = checkout.OPTIONS.load(
+            {**checkout.defaults(found, language=language), **options}
+        )
         checkout.check(found, loaded, now=self.service.clock())
         values: dict[str, t.Any] = {"merchant_uid": uid, "_external": _external}
         if options:

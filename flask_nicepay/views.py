@@ -95,7 +95,7 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     order = state.service.get_order(merchant_uid)
     if order is None:
         abort(404)
-    options = _options(state)
+    options = _options(state, order)
     if order.state not in PAYABLE:
         return redirect(_destination(order))
     try:
@@ -129,10 +129,11 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     )
 
 
-def _options(state: State) -> checkout.CheckoutOptions:
+def _options(state: State, order: Order) -> checkout.CheckoutOptions:
     token = request.args.get("o")
     if not token:
-        defaults = checkout.OPTIONS.load({"language": state.settings.language})
+        language = state.settings.language
+        defaults = checkout.OPTIONS.load(checkout.defaults(order, language=language))
         return t.cast(checkout.CheckoutOptions, defaults)
     try:
         options = checkout.OPTIONS.load(state.signer.loads(token))

@@ -125,6 +125,7 @@ class Page(HTMLParser):
         self.inline_scripts: list[str] = []
         self.text_parts: list[str] = []
         self._in_script = False
+        self.source = text
         self.feed(text)
         self.close()
 
@@ -158,9 +159,9 @@ class Page(HTMLParser):
     def by_testid(self, testid: str) -> str:
         """The text inside the element with ``data-testid`` (simple elements)."""
         marker = f'data-testid="{testid}"'
-        assert marker in self.rawdata, f"no {testid} on the page"
-        start = self.rawdata.index(">", self.rawdata.index(marker)) + 1
-        return self.rawdata[start : self.rawdata.index("<", start)].strip()
+        assert marker in self.source, f"no {testid} on the page"
+        start = self.source.index(">", self.source.index(marker)) + 1
+        return self.source[start : self.source.index("<", start)].strip()
 
     def style_attributes(self) -> list[tuple[str, str | None]]:
         return [(tag, a["style"]) for tag, a in self.tags if "style" in a]

@@ -16,7 +16,6 @@ from flask.cli import with_appcontext
 
 from . import tables
 from .extension import NicePay
-from .inbox import REPLAYABLE
 from .inbox import Outcome
 from .ledger import RefundInProgressError
 from .machine import OPEN_STATES
@@ -181,7 +180,7 @@ def replay(entry_id: int | None, failed: bool) -> None:
         if service.inbox.get(entry_id) is None:
             raise click.ClickException(f"No notification {entry_id}.")
     else:
-        ids = [e.id for e in service.inbox.search(outcomes=REPLAYABLE)]
+        ids = service.failed_ids()
     outcomes: dict[str, int] = {}
     with click.progressbar(ids, label="Replaying", show_pos=True) as bar:
         for each in bar:

@@ -187,10 +187,19 @@ class Inbox:
         *,
         outcomes: t.Iterable[str] | None = None,
         merchant_uid: str | None = None,
+        after_id: int = 0,
         limit: int = 1000,
     ) -> list[Entry]:
-        """Notifications, oldest first, filtered by outcome or order."""
-        query = sa.select(tables.inbox).order_by(tables.inbox.c.id).limit(limit)
+        """Notifications, oldest first, filtered by outcome or order.
+
+        :param after_id: only notifications with a larger id (to page through).
+        """
+        query = (
+            sa.select(tables.inbox)
+            .where(tables.inbox.c.id > after_id)
+            .order_by(tables.inbox.c.id)
+            .limit(limit)
+        )
         if outcomes is not None:
             query = query.where(tables.inbox.c.outcome.in_([str(o) for o in outcomes]))
         if merchant_uid is not None:

@@ -243,6 +243,10 @@ class PaymentService:
         if entry is None:
             raise LookupError(f"No notification {entry_id}.")
         hint = entry.hint
+        if not (hint.imp_uid or hint.merchant_uid):
+            return self._finish(
+                entry, Outcome.INVALID, error="no imp_uid or merchant_uid"
+            )
         try:
             result = self.reconciler.sync(
                 imp_uid=hint.imp_uid,
@@ -252,9 +256,8 @@ class PaymentService:
             )
         except NotFoundError as exc:
             return self._finish(entry, Outcome.INVALID, error=f"not at PortOne: {exc}")
-        except (PortOneError, ValueError) as exc:
-            outcome = Outcome.INVALID if isinstance(exc, ValueError) else Outcome.ERROR
-            return self._finish(entry, outcome, error=str(exc))
+        except PortOneError as exc:
+            return self._finish(entry, Outcome.ERROR, error=str(exc))
         except Exception as exc:
             self._finish(entry, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}")
             raise
@@ -287,7 +290,17 @@ class PaymentService:
 
     def replay_failed(self) -> list[Received]:
         """Process again every notification that failed or found no order."""
-        return [self.process(e.id) for e in self.inbox.search(outcomes=REPLAYABLE)]
+        return [self.process(entry_id) for entry_id in self.failed_ids()]
+
+    def failed_ids(self) -> list[int]:
+        """Ids of every notification that failed or found no order, oldest first."""
+        ids: list[int] = []
+        while True:
+            after = ids[-1] if ids else 0
+            page = self.inbox.search(outcomes=REPLAYABLE, after_id=after, limit=500)
+            if not page:
+                return ids
+            ids.extend(entry.id for entry in page)
 
     def reconcile(self, **kwargs: t.Any) -> ReconcileReport:
         """See :meth:`flask_nicepay.sync.Reconciler.reconcile`."""

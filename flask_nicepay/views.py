@@ -385,10 +385,18 @@ def _request_record() -> dict[str, t.Any]:
 
 
 def _order_for(received: Received, hint: Hint) -> Order | None:
+    """The order the caller named, as it is after the sync.
+
+    Never the order a hinted ``imp_uid`` turned out to belong to: its state, page
+    and account details are not this caller's to see.
+    """
     result = received.result
-    if result is not None and result.order is not None:
-        return result.order
-    return _state().service.get_order(hint.merchant_uid) if hint.merchant_uid else None
+    synced = result.order if result is not None else None
+    if hint.merchant_uid is None:
+        return synced
+    if synced is not None and synced.merchant_uid == hint.merchant_uid:
+        return synced
+    return _state().service.get_order(hint.merchant_uid)
 
 
 def _check_address() -> None:

@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"PortOne V1 sandbox at {base_url}", flush=True)
         print(f"imp_key={args.imp_key} imp_secret={args.imp_secret}", flush=True)
         print(f"control API at {base_url}/_sandbox/state", flush=True)
+        print(f"JS SDK at {Sandbox.sdk_url(base_url)}", flush=True)
         try:
             while not stop.wait(1.0):
                 sandbox.run_due_schedules()

@@ -329,6 +329,9 @@ def _after_return(order: Order, received: Received) -> str:
 
 def _payload() -> dict[str, t.Any]:
     """A JSON object or a form body, as a flat dict of what arrived."""
+    # Read the raw body first: parsing a form consumes the stream, and the inbox
+    # must keep the body exactly as it came.
+    request.get_data(cache=True)
     if request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):

@@ -157,6 +157,8 @@ def test_form_body_is_accepted(
         "/nicepay/complete", data={"imp_uid": payment["imp_uid"], "merchant_uid": uid}
     )
     assert response.status_code == 200 and response.json["state"] == "paid"  # type: ignore[index]
+    [entry] = inbox(app)
+    assert f"merchant_uid={uid}" in (entry.body or "")
 
 
 def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(

@@ -305,8 +305,10 @@ def result(merchant_uid: str) -> str:
 
 
 def _worth_asking_again(order: Order) -> bool:
+    # Also without a known imp_uid: the confirming page is where a buyer lands when
+    # PortOne could not be asked, and then no attempt was recorded yet.
     stale = _state().service.clock() - order.updated_at > RESYNC_AFTER
-    return order.state is OrderState.READY and order.imp_uid is not None and stale
+    return order.state is OrderState.READY and stale
 
 
 def _destination(order: Order) -> str:

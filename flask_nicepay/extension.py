@@ -300,11 +300,23 @@ class NicePay:
             refund_account=refund_account,
         )
 
-    def cancel(self, merchant_uid: str, *, reason: str | None = None) -> SyncResult:
-        """Cancel an order: refund it in full when paid, otherwise close it."""
+    def cancel(
+        self,
+        merchant_uid: str,
+        *,
+        reason: str | None = None,
+        refund_account: RefundAccount | None = None,
+    ) -> SyncResult:
+        """Cancel an order: refund it in full when paid, otherwise close it.
+
+        :param refund_account: where a paid virtual-account order is paid back.
+        """
         order = self.get_order(merchant_uid)
         if order is not None and order.balance > 0:
-            return self.refund(merchant_uid, reason=reason).sync
+            refunded = self.refund(
+                merchant_uid, reason=reason, refund_account=refund_account
+            )
+            return refunded.sync
         return self.service.close(merchant_uid, reason=reason)
 
     def reconcile(self, **kwargs: t.Any) -> ReconcileReport:

@@ -39,7 +39,7 @@ def params_of(client: FlaskClient, url: str, method: str = "card") -> dict[str, 
     return open_page(client, url).request_pay[method]
 
 
-# -- what comes from the database ---------------------------------------------------
+# -- what comes from the database --------------------------------------------------
 
 
 def test_amount_uid_and_name_come_from_the_order_not_the_browser(
@@ -240,7 +240,7 @@ def test_public_url_is_honoured(make_app: AppFactory) -> None:
     assert raw["notice_url"] == "https://shop.example.com/nicepay/webhook"
 
 
-# -- installments and card choices --------------------------------------------------
+# -- installments and card choices -------------------------------------------------
 
 
 def test_installments_from_50000_won(
@@ -327,7 +327,7 @@ def test_vbank_due_by_default_and_by_choice(make_app: AppFactory) -> None:
         checkout_url(app, uid, vbank_due="2001-01-01T00:00:00+09:00")
 
 
-# -- signed options ---------------------------------------------------------------
+# -- signed options ----------------------------------------------------------------
 
 
 def test_tampered_options_are_a_400(app: Flask, client: FlaskClient) -> None:
@@ -361,7 +361,7 @@ def test_error_from_a_failed_attempt_is_shown_escaped(
     assert not page.inline_scripts
 
 
-# -- the page itself ------------------------------------------------------------------
+# -- the page itself ---------------------------------------------------------------
 
 
 def test_page_is_safe_under_a_strict_csp(app: Flask, client: FlaskClient) -> None:

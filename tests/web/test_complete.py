@@ -195,7 +195,7 @@ def test_unknown_order_is_a_404_and_recorded(client: FlaskClient, app: Flask) ->
     assert entry.kind == "pc" and entry.hint_merchant_uid == "np-nothing-here"
 
 
-# -- the hint is never trusted ------------------------------------------------------
+# -- the hint is never trusted -----------------------------------------------------
 
 
 def test_someone_elses_paid_imp_uid_changes_nothing(

@@ -28,7 +28,7 @@ from .conftest import open_page
 from .conftest import pay_in_window
 from .conftest import state
 
-# -- the extension object -------------------------------------------------------
+# -- the extension object ----------------------------------------------------------
 
 
 def test_one_extension_for_many_apps_from_a_factory(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_hooks_engine_and_on_transition(make_app: AppFactory, tmp_path: Path) ->
         engine.dispose()
 
 
-# -- modes ---------------------------------------------------------------------
+# -- modes -------------------------------------------------------------------------
 
 
 def test_no_keys_means_the_sandbox_with_a_loud_warning(

@@ -141,7 +141,7 @@ def test_confirming_page_in_english(make_app: AppFactory) -> None:
     assert page.find(lang="en")
 
 
-# -- the result page ----------------------------------------------------------------
+# -- the result page ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_error_body_explains_the_503(
     assert "503" in response.json["error"]  # type: ignore[index]
 
 
-# -- payments for orders we do not have ---------------------------------------------
+# -- payments for orders we do not have --------------------------------------------
 
 
 def test_unknown_order_is_kept_and_answered_200(
@@ -259,7 +259,7 @@ def test_wrong_method_and_huge_body(make_app: AppFactory) -> None:
     ]
 
 
-# -- where a webhook may come from ------------------------------------------------
+# -- where a webhook may come from -------------------------------------------------
 
 
 @pytest.fixture

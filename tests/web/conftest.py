@@ -8,6 +8,7 @@ the ``IMP.request_pay`` parameters from the page and hand them to the sandbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import typing as t
 from html.parser import HTMLParser
@@ -21,6 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import NicePay
+from flask_nicepay import OrderState
+from flask_nicepay.checkout import KST
 from flask_nicepay.extension import State
 from flask_nicepay.inbox import Entry
 from flask_nicepay.portone import PortOneClient
@@ -313,3 +316,33 @@ def make_live_app(make_app: AppFactory, portone: Sandbox, relay: Relay) -> LiveF
         return app
 
     return factory
+
+
+# -- time: an app whose sandbox clock is behind -------------------------------------
+
+
+@pytest.fixture
+def behind(make_app: AppFactory) -> tuple[Flask, Sandbox]:
+    """An app whose sandbox clock runs two days behind the app's."""
+    relay = Relay()
+    relay.remote_addr = "127.0.0.1"
+    box = Sandbox(clock_offset=-2 * 86400, webhook_sender=relay)
+    app = make_app(sandbox=box)
+    relay.app = app
+    return app, box
+
+
+def issue_overdue_vbank(app: Flask, box: Sandbox) -> tuple[str, dict[str, t.Any]]:
+    """A virtual account whose deadline has passed by the app's clock."""
+    uid = new_order(app)
+    params = open_page(app.test_client(), f"/nicepay/checkout/{uid}").request_pay[
+        "vbank"
+    ]
+    past = dt.datetime.now(KST) - dt.timedelta(hours=1)
+    opened = box.open_checkout({**params, "vbank_due": past.strftime("%Y%m%d%H%M")})
+    issued = box.complete_checkout(opened["imp_uid"], "approve")
+    box.deliver_webhooks()
+    order = get_order(app, uid)
+    assert order.state is OrderState.VBANK_ISSUED
+    assert order.vbank_due is not None and order.vbank_due < dt.datetime.now(dt.UTC)
+    return uid, issued

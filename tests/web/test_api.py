@@ -15,7 +15,6 @@ from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay import RefundError
 from flask_nicepay import signals
-from flask_nicepay.checkout import KST
 from flask_nicepay.inbox import Outcome
 from flask_nicepay.portone import Buyer
 from flask_nicepay.portone import Card
@@ -26,11 +25,10 @@ from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
 from .conftest import AppFactory
-from .conftest import Relay
 from .conftest import completion_body
 from .conftest import get_order
+from .conftest import issue_overdue_vbank
 from .conftest import new_order
-from .conftest import open_page
 from .conftest import pay_in_window
 from .conftest import return_url
 
@@ -280,38 +278,11 @@ def test_reconcile_catches_up_on_lost_webhooks(
         assert since.orders == 3 and since.applied == 0
 
 
-@pytest.fixture
-def behind(make_app: AppFactory) -> tuple[Flask, Sandbox]:
-    """An app whose sandbox clock runs two days behind the app's."""
-    relay = Relay()
-    relay.remote_addr = "127.0.0.1"
-    box = Sandbox(clock_offset=-2 * 86400, webhook_sender=relay)
-    app = make_app(sandbox=box)
-    relay.app = app
-    return app, box
-
-
-def _issue_overdue_vbank(app: Flask, box: Sandbox) -> tuple[str, dict[str, t.Any]]:
-    """A virtual account whose deadline has passed by the app's clock."""
-    uid = new_order(app)
-    params = open_page(app.test_client(), f"/nicepay/checkout/{uid}").request_pay[
-        "vbank"
-    ]
-    past = dt.datetime.now(KST) - dt.timedelta(hours=1)
-    opened = box.open_checkout({**params, "vbank_due": past.strftime("%Y%m%d%H%M")})
-    issued = box.complete_checkout(opened["imp_uid"], "approve")
-    box.deliver_webhooks()
-    order = get_order(app, uid)
-    assert order.state is OrderState.VBANK_ISSUED
-    assert order.vbank_due is not None and order.vbank_due < dt.datetime.now(dt.UTC)
-    return uid, issued
-
-
 def test_expire_vbanks_after_asking_portone(behind: tuple[Flask, Sandbox]) -> None:
     app, box = behind
     nicepay: NicePay = app.extensions["nicepay"].extension
-    overdue, issued = _issue_overdue_vbank(app, box)
-    deposited, late_issue = _issue_overdue_vbank(app, box)
+    overdue, issued = issue_overdue_vbank(app, box)
+    deposited, late_issue = issue_overdue_vbank(app, box)
     box.inject_webhook_fault("drop")
     box.deposit(late_issue["imp_uid"])  # paid at the last minute; webhook lost
     assert box.deliver_webhooks() == []

@@ -228,7 +228,7 @@ def cancel(
     if order is None:
         raise click.ClickException(f"No order {merchant_uid!r}.")
     try:
-        if order.balance > 0 or amount is not None:
+        if amount is not None or tax_free is not None or vat_amount is not None:
             result = nicepay.refund(
                 merchant_uid,
                 amount,
@@ -238,7 +238,7 @@ def cancel(
                 refund_account=account,
             ).sync
         else:
-            result = nicepay.service.close(merchant_uid, reason=reason)
+            result = nicepay.cancel(merchant_uid, reason=reason, refund_account=account)
     except (
         RefundError,
         RefundInProgressError,

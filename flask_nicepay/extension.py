@@ -20,6 +20,7 @@ from . import checkout
 from . import config
 from .billing import Billing
 from .db import make_engine
+from .machine import OrderState
 from .portone import PortOneClient
 from .portone import RefundAccount
 from .refunds import RefundResult
@@ -313,15 +314,33 @@ class NicePay:
     ) -> SyncResult:
         """Cancel an order: refund it in full when paid, otherwise close it.
 
+        Money held after a mismatch (``NICEPAY_ON_MISMATCH = "hold"``) is paid
+        back before the order is closed.
+
         :param refund_account: where a paid virtual-account order is paid back.
         """
         order = self.get_order(merchant_uid)
-        if order is not None and order.balance > 0:
+        if order is not None and (order.balance > 0 or self._holds(order)):
             refunded = self.refund(
                 merchant_uid, reason=reason, refund_account=refund_account
             )
-            return refunded.sync
+            if (
+                refunded.order is None
+                or refunded.order.state is not OrderState.MISMATCH
+            ):
+                return refunded.sync
         return self.service.close(merchant_uid, reason=reason)
+
+    def _holds(self, order: Order) -> bool:
+        """A mismatched order whose payment PortOne still holds, per the policy."""
+        if order.state is not OrderState.MISMATCH:
+            return False
+        rows = self.service.refunds_of(order.merchant_uid)
+        held = sum(r.amount for r in rows if r.status == "held")
+        returned = sum(
+            r.amount for r in rows if r.source != "auto" and r.status == "succeeded"
+        )
+        return held > returned
 
     def reconcile(self, **kwargs: t.Any) -> ReconcileReport:
         """Bring open orders (or those changed ``since``) in line with PortOne."""

@@ -26,6 +26,7 @@ from flask_nicepay import OrderState
 from flask_nicepay.checkout import KST
 from flask_nicepay.extension import State
 from flask_nicepay.inbox import Entry
+from flask_nicepay.portone import Card
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 
@@ -346,3 +347,22 @@ def issue_overdue_vbank(app: Flask, box: Sandbox) -> tuple[str, dict[str, t.Any]
     assert order.state is OrderState.VBANK_ISSUED
     assert order.vbank_due is not None and order.vbank_due < dt.datetime.now(dt.UTC)
     return uid, issued
+
+
+# -- a payment for the wrong amount ------------------------------------------------
+
+
+def tampered_payment(app: Flask, merchant_uid: str, amount: int) -> str:
+    """A paid attempt of ``amount`` for an order that asked for another amount.
+
+    The window refuses a tampered amount (it was registered), but PortOne's
+    key-in API has no such check, which is how a wrong amount gets in.
+    """
+    client = state(app).service.client
+    payment = client.pay_onetime(
+        merchant_uid=merchant_uid,
+        amount=amount,
+        card=Card("4242-4242-4242-4242", "2030-12", "900101", "12"),
+        name="tampered",
+    )
+    return payment.imp_uid

@@ -31,6 +31,7 @@ from .conftest import issue_overdue_vbank
 from .conftest import new_order
 from .conftest import pay_in_window
 from .conftest import return_url
+from .conftest import tampered_payment
 
 GOOD_CARD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 DECLINED_CARD = Card("4000-0000-0000-9995", "2030-12", "900101", "12")
@@ -251,6 +252,41 @@ def test_cancel_of_a_paid_virtual_account_takes_the_refund_account(
         with pytest.raises(RefundError, match="refund_account"):
             nicepay.cancel(uid)
         result = nicepay.cancel(uid, reason="환불", refund_account=ACCOUNT)
+    assert result.order is not None and result.order.state is OrderState.CANCELLED
+
+
+def test_cancel_returns_money_held_after_a_mismatch(make_app: AppFactory) -> None:
+    app = make_app({"NICEPAY_ON_MISMATCH": "hold"})
+    nicepay: NicePay = app.extensions["nicepay"].extension
+    uid = new_order(app, 50_000)
+    imp_uid = tampered_payment(app, uid, 1_000)
+    sandbox = nicepay.state(app).sandbox
+    assert sandbox is not None
+    with app.app_context():
+        assert nicepay.sync(imp_uid=imp_uid).outcome is Outcome.MISMATCH
+        assert sandbox.payment(imp_uid)["status"] == "paid"  # type: ignore[index]
+
+        result = nicepay.cancel(uid, reason="금액 불일치")
+
+        # The buyer's money goes back before the order is closed.
+        assert sandbox.payment(imp_uid)["status"] == "cancelled"  # type: ignore[index]
+        assert result.order is not None
+        assert result.order.state is OrderState.CANCELLED
+        statuses = sorted((r.source, r.status) for r in nicepay.service.refunds_of(uid))
+        assert statuses == [("api", "succeeded"), ("auto", "held")]
+        assert nicepay.cancel(uid).outcome is Outcome.NOOP
+
+
+def test_cancel_after_an_automatic_mismatch_cancel_just_closes(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    uid = new_order(app, 50_000)
+    imp_uid = tampered_payment(app, uid, 1_000)
+    with app.app_context():
+        nicepay.sync(imp_uid=imp_uid)
+        assert sandbox.payment(imp_uid)["status"] == "cancelled"  # type: ignore[index]
+        result = nicepay.cancel(uid)
+        assert len(nicepay.service.refunds_of(uid)) == 1
     assert result.order is not None and result.order.state is OrderState.CANCELLED
 
 

@@ -29,6 +29,7 @@ from .conftest import issue_overdue_vbank
 from .conftest import new_order
 from .conftest import pay_in_window
 from .conftest import state
+from .conftest import tampered_payment
 
 
 def run(app: Flask, *args: str) -> Result:
@@ -334,6 +335,21 @@ def test_cancel_unknown_order_and_portone_down(
     result = run(app, "cancel", uid)
     assert result.exit_code == 1
     assert result.output.startswith("Error: PortOne: ")
+
+
+def test_cancel_returns_money_held_after_a_mismatch(make_app: t.Any) -> None:
+    app = make_app({"NICEPAY_ON_MISMATCH": "hold"})
+    box = state(app).sandbox
+    uid = new_order(app, 50_000)
+    imp_uid = tampered_payment(app, uid, 1_000)
+    with app.app_context():
+        state(app).extension.sync(imp_uid=imp_uid)
+    assert get_order(app, uid).state is OrderState.MISMATCH
+
+    result = run(app, "cancel", uid, "--reason", "금액 불일치")
+
+    assert (result.exit_code, result.output) == (0, f"{uid}: cancelled\n")
+    assert box.payment(imp_uid)["status"] == "cancelled"  # type: ignore[union-attr,index]
 
 
 # -- expire-vbanks -----------------------------------------------------------------

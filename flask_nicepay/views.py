@@ -124,7 +124,7 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
         sdk_url=_sdk_url(state),
         complete_url=url_for("nicepay.complete"),
         confirm_url=url_for("nicepay.confirm", merchant_uid=order.merchant_uid),
-        amount_text=_money(order),
+        amount_text=_money(order, options.language),
         error=request.args.get("error", "")[:300],
     )
 
@@ -297,7 +297,7 @@ def result(merchant_uid: str) -> str:
         t=texts(language),
         lang=language,
         sandbox=_state().settings.mode.sandbox,
-        amount_text=_money(order),
+        amount_text=_money(order, language),
         payable=order.state in PAYABLE,
         checkout_url=url_for("nicepay.checkout", merchant_uid=merchant_uid),
         kst=checkout.KST,
@@ -458,9 +458,11 @@ def _page(template: str, status: int, language: str, **context: t.Any) -> Respon
     return Response(body, status=status, mimetype="text/html")
 
 
-def _money(order: Order) -> str:
+def _money(order: Order, language: str) -> str:
     if order.currency == "KRW":
-        return f"{order.amount:,.0f}원"
+        return (
+            f"{order.amount:,.0f}원" if language == "ko" else f"KRW {order.amount:,.0f}"
+        )
     return f"{order.currency} {order.amount:,.2f}"
 
 

@@ -191,6 +191,8 @@ def test_language_changes_the_page_and_the_window(
     assert "Checkout" in english.text and "Pay" in english.text
     assert "결제하기" not in english.text
     assert english.request_pay["card"]["language"] == "en"
+    assert korean.by_testid("amount") == "25,000원"
+    assert english.by_testid("amount") == "KRW 25,000"
 
 
 def test_configured_language_is_the_default_for_every_checkout(

@@ -210,6 +210,7 @@ def test_result_page_in_english(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_LANGUAGE": "en"})
     page = open_page(app.test_client(), f"/nicepay/orders/{new_order(app)}")
     assert "The payment was not completed." in page.text
+    assert "KRW 25,000" in page.text and "원" not in page.text
     assert "Try again" in page.text
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 import json
 import typing as t
+from urllib.parse import unquote_plus
 
 from flask import Blueprint
 from flask import Response
@@ -36,6 +37,7 @@ from .inbox import Kind
 from .inbox import Outcome
 from .machine import OrderState
 from .portone import PortOneError
+from .portone.redact import redact
 from .schemas import COMPLETION
 from .schemas import RETURN
 from .schemas import WEBHOOK
@@ -360,7 +362,7 @@ def _read(
 
 
 def _reject(kind: Kind, error: str, status: int) -> t.NoReturn:
-    _state().service.reject(kind, error, **_request_record())
+    _state().service.reject(kind, redact(error), **_request_record())
     if kind is Kind.MOBILE:
         language = _state().settings.language
         response = _page("nicepay/error.html", status, language, message=error)
@@ -380,12 +382,16 @@ def _request_record() -> dict[str, t.Any]:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         body = b""
+    address, content_type = _client_address(), request.content_type
+    query = unquote_plus(request.query_string.decode("utf-8", "replace"))
+    # The body is masked by the inbox; what else the caller chose is masked here,
+    # the query decoded first so that an encoded card number is seen too.
     return {
         "body": body,
-        "remote_addr": _client_address(),
+        "remote_addr": None if address is None else redact(address),
         "method": request.method,
-        "path": request.full_path.rstrip("?"),
-        "content_type": request.content_type,
+        "path": redact(request.path + ("?" + query if query else "")),
+        "content_type": None if content_type is None else redact(content_type),
     }
 
 

@@ -199,3 +199,31 @@ def test_a_generated_merchant_uid_is_kept_whole_in_the_inbox(
 )
 def test_the_scan_sees_each_secret(text: str, found: list[str]) -> None:
     assert _leaks(text, "tok-abc-123") == found
+
+
+def test_card_numbers_in_any_part_of_a_request_are_not_stored(
+    make_live_app: t.Any,
+) -> None:
+    app = make_live_app({"NICEPAY_TRUSTED_PROXIES": 1})
+    client = app.test_client()
+    spaced = CARD.replace("-", " ")
+    client.get(f"/nicepay/return?merchant_uid=np-1&card_number={CARD}")
+    client.get("/nicepay/return", query_string={"merchant_uid": "np-1", "c": spaced})
+    client.post(
+        f"/nicepay/complete?card={CARD}",
+        data=b"{}",
+        content_type=f"application/json; card={CARD}",
+    )
+    client.post(
+        "/nicepay/webhook",
+        json={"imp_uid": "imp_1"},
+        headers={"X-Forwarded-For": CARD.replace("-", "")},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    client.put(f"/nicepay/webhook?{CARD}")
+
+    rows = table_rows(app.config["NICEPAY_DATABASE_URI"])
+    assert len(rows["nicepay_inbox"]) == 5
+    for row in rows["nicepay_inbox"]:
+        text = " ".join("" if v is None else str(v) for v in row)
+        assert _leaks(text, "no-token") == [], row

@@ -13,6 +13,9 @@ import math
 import os
 import re
 import typing as t
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
 
 from .portone import DEFAULT_BASE_URL
 
@@ -106,6 +109,7 @@ class Settings:
     max_body: int
     merchant_uid_prefix: str
     sandbox_auto_deliver: bool
+    require_live: bool = False
 
 
 SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_CODE = (
@@ -122,8 +126,8 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
     """
     mode = _mode(config)
     keys = _keys(config, mode)
-    database_uri = config["NICEPAY_DATABASE_URI"] or _default_database(instance_path)
-    create_tables = config["NICEPAY_CREATE_TABLES"]
+    database_uri = _database(config) or _default_database(instance_path)
+    create_tables = _bool(config, "NICEPAY_CREATE_TABLES", unset=None)
     return Settings(
         mode=mode,
         imp_key=keys[0],
@@ -132,37 +136,38 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
         channel_key=config["NICEPAY_CHANNEL_KEY"],
         pg=config["NICEPAY_PG"] or (None if config["NICEPAY_CHANNEL_KEY"] else "nice"),
         api_base_url=_url(config, "NICEPAY_API_BASE_URL"),
-        sdk_url=config["NICEPAY_SDK_URL"] if mode.name == "live" else None,
+        sdk_url=_sdk_url(config) if mode.name == "live" else None,
         sandbox_url=(
             _url(config, "NICEPAY_SANDBOX_URL")
             if config["NICEPAY_SANDBOX_URL"]
             else None
         ),
         database_uri=database_uri,
-        create_tables=mode.sandbox if create_tables is None else bool(create_tables),
+        create_tables=mode.sandbox if create_tables is None else create_tables,
         url_prefix=_prefix(config["NICEPAY_URL_PREFIX"]),
         timeout=_timeout(config["NICEPAY_TIMEOUT"]),
-        prepare=bool(config["NICEPAY_PREPARE"]),
+        prepare=bool(_bool(config, "NICEPAY_PREPARE")),
         on_mismatch=_choice(config, "NICEPAY_ON_MISMATCH", ("cancel", "hold")),
         pg_providers=frozenset(_strings(config, "NICEPAY_PG_PROVIDERS")),
         webhook_allowlist=_allowlist(config, mode),
         trusted_proxies=_count(config, "NICEPAY_TRUSTED_PROXIES", 0, 10),
-        webhook_retries=bool(config["NICEPAY_WEBHOOK_RETRIES"]),
+        webhook_retries=bool(_bool(config, "NICEPAY_WEBHOOK_RETRIES")),
         success_url=_target(config, "NICEPAY_SUCCESS_URL"),
         failure_url=_target(config, "NICEPAY_FAILURE_URL"),
         public_url=_public_url(config, mode),
-        nice_mobile_v2=bool(config["NICEPAY_NICE_MOBILE_V2"]),
+        nice_mobile_v2=bool(_bool(config, "NICEPAY_NICE_MOBILE_V2")),
         language=_choice(config, "NICEPAY_LANGUAGE", ("ko", "en")),
         vbank_due_days=_count(config, "NICEPAY_VBANK_DUE_DAYS", 1, 60),
         max_body=_count(config, "NICEPAY_MAX_BODY", 1024, 16 * 1024 * 1024),
         merchant_uid_prefix=_merchant_uid_prefix(config),
-        sandbox_auto_deliver=bool(config["NICEPAY_SANDBOX_AUTO_DELIVER"]),
+        sandbox_auto_deliver=bool(_bool(config, "NICEPAY_SANDBOX_AUTO_DELIVER")),
+        require_live=bool(_bool(config, "NICEPAY_REQUIRE_LIVE")),
     )
 
 
 def _mode(config: t.Mapping[str, t.Any]) -> Mode:
     has_keys = bool(config["NICEPAY_IMP_KEY"] or config["NICEPAY_IMP_SECRET"])
-    sandbox = config["NICEPAY_SANDBOX"]
+    sandbox = _bool(config, "NICEPAY_SANDBOX", unset=None)
     sandbox_url = config["NICEPAY_SANDBOX_URL"]
     if sandbox is None:
         if sandbox_url:  # naming a sandbox server chooses the sandbox, keys or not
@@ -170,7 +175,7 @@ def _mode(config: t.Mapping[str, t.Any]) -> Mode:
         else:
             mode = Mode("embedded", implicit=True) if not has_keys else Mode("live")
     else:
-        mode = Mode("embedded") if _flag(sandbox) else Mode("live")
+        mode = Mode("embedded") if sandbox else Mode("live")
     if sandbox_url and not mode.sandbox:
         raise ConfigurationError(
             "NICEPAY_SANDBOX_URL is set but NICEPAY_SANDBOX is off: unset "
@@ -178,7 +183,7 @@ def _mode(config: t.Mapping[str, t.Any]) -> Mode:
         )
     if sandbox_url:
         mode = Mode("standalone", implicit=mode.implicit)
-    if mode.sandbox and config["NICEPAY_REQUIRE_LIVE"]:
+    if mode.sandbox and _bool(config, "NICEPAY_REQUIRE_LIVE"):
         raise ConfigurationError(
             "NICEPAY_REQUIRE_LIVE is set but the app would run on the sandbox: set "
             "NICEPAY_IMP_KEY, NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and "
@@ -220,10 +225,54 @@ def _default_database(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "nicepay.sqlite3")
 
 
-def _flag(value: t.Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _bool(
+    config: t.Mapping[str, t.Any], key: str, *, unset: bool | None = False
+) -> bool | None:
+    """A switch, also as text from the environment; ``None`` is ``unset``.
+
+    Every switch reads the same way, and a typo is refused rather than guessed:
+    ``NICEPAY_REQUIRE_LIVE = "ture"`` must not quietly mean off.
+    """
+    value = config[key]
+    if value is None:
+        return unset
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigurationError(
+        f"{key} must be True or False ('true'/'false', '1'/'0' from the "
+        f"environment), not {value!r}."
+    )
+
+
+def _database(config: t.Mapping[str, t.Any]) -> str | None:
+    value = config["NICEPAY_DATABASE_URI"]
+    if not value:
+        return None
+    try:
+        sa.make_url(value)
+    except (sa.exc.ArgumentError, ValueError, TypeError):
+        raise ConfigurationError(
+            "NICEPAY_DATABASE_URI must be a SQLAlchemy database URL such as "
+            "'sqlite:///shop.db' or 'postgresql+psycopg://user@host/shop', "
+            f"not {value!r}."
+        ) from None
+    return str(value)
+
+
+def _sdk_url(config: t.Mapping[str, t.Any]) -> str:
+    url = _url(config, "NICEPAY_SDK_URL")
+    if not url.startswith("https://"):
+        raise ConfigurationError(
+            "NICEPAY_SDK_URL must be https:// in live mode: it is the script that "
+            "opens the payment window."
+        )
+    return url
 
 
 def _url(config: t.Mapping[str, t.Any], key: str) -> str:
@@ -240,6 +289,12 @@ def _public_url(config: t.Mapping[str, t.Any], mode: Mode) -> str | None:
     if not value:
         return None
     url = _url(config, "NICEPAY_PUBLIC_URL")
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or not parts.netloc:
+        raise ConfigurationError(
+            "NICEPAY_PUBLIC_URL is the shop's address, such as "
+            f"'https://shop.example.com', with no query or fragment; not {url!r}."
+        )
     if mode.name == "live" and not url.startswith("https://"):
         raise ConfigurationError(
             "NICEPAY_PUBLIC_URL must be https:// in live mode: PortOne sends webhooks "

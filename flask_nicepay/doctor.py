@@ -138,7 +138,7 @@ def _live_setup(app: Flask, state: t.Any) -> list[Check]:
                 "every few minutes from cron.",
             )
         )
-    if not app.config.get("NICEPAY_REQUIRE_LIVE"):
+    if not settings.require_live:
         checks.append(
             Check(
                 "warn",

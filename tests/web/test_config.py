@@ -159,11 +159,28 @@ def test_sandbox_flag_from_the_environment(make_app: AppFactory, flag: t.Any) ->
     assert state(app).settings.mode.name == "embedded"
 
 
-@pytest.mark.parametrize("flag", [False, "false", "0", "no", "off"])
+@pytest.mark.parametrize("flag", [False, "false", "0", "no", "off", 0])
 def test_sandbox_flag_off_means_live(make_app: AppFactory, flag: t.Any) -> None:
     app = make_app({**LIVE, "NICEPAY_SANDBOX": flag})
     assert state(app).settings.mode.name == "live"
     assert state(app).sandbox is None
+
+
+def test_every_switch_reads_text_the_same_way(make_app: AppFactory) -> None:
+    app = make_app(
+        {
+            **LIVE,
+            "NICEPAY_REQUIRE_LIVE": "true",
+            "NICEPAY_PREPARE": "false",
+            "NICEPAY_WEBHOOK_RETRIES": "1",
+            "NICEPAY_NICE_MOBILE_V2": "off",
+            "NICEPAY_CREATE_TABLES": "no",
+        }
+    )
+    settings = state(app).settings
+    assert settings.require_live and settings.webhook_retries
+    assert not settings.prepare and not settings.nice_mobile_v2
+    assert not settings.create_tables
 
 
 def test_live_mode_needs_no_sandbox_and_talks_to_portone(make_app: AppFactory) -> None:
@@ -340,6 +357,20 @@ BAD_CONFIG = [
     ({"NICEPAY_VBANK_DUE_DAYS": 0}, "NICEPAY_VBANK_DUE_DAYS"),
     ({"NICEPAY_MERCHANT_UID_PREFIX": "bad prefix!"}, "NICEPAY_MERCHANT_UID_PREFIX"),
     ({"NICEPAY_PG_PROVIDERS": []}, "NICEPAY_PG_PROVIDERS"),
+    ({"NICEPAY_SANDBOX": "maybe"}, "NICEPAY_SANDBOX"),
+    ({"NICEPAY_REQUIRE_LIVE": "ture"}, "NICEPAY_REQUIRE_LIVE"),
+    ({"NICEPAY_PREPARE": "nope"}, "NICEPAY_PREPARE"),
+    ({"NICEPAY_CREATE_TABLES": 2}, "NICEPAY_CREATE_TABLES"),
+    ({"NICEPAY_WEBHOOK_RETRIES": [True]}, "NICEPAY_WEBHOOK_RETRIES"),
+    ({"NICEPAY_NICE_MOBILE_V2": "si"}, "NICEPAY_NICE_MOBILE_V2"),
+    ({"NICEPAY_DATABASE_URI": "not a database"}, "NICEPAY_DATABASE_URI"),
+    (
+        {**LIVE_BUT, "NICEPAY_SDK_URL": "http://cdn.example/iamport.js"},
+        "NICEPAY_SDK_URL",
+    ),
+    ({**LIVE_BUT, "NICEPAY_SDK_URL": "//cdn.example/iamport.js"}, "NICEPAY_SDK_URL"),
+    ({"NICEPAY_PUBLIC_URL": "https://shop.example.com/?x=1"}, "NICEPAY_PUBLIC_URL"),
+    ({"NICEPAY_PUBLIC_URL": "https:///no-host"}, "NICEPAY_PUBLIC_URL"),
 ]
 
 

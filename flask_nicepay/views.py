@@ -127,7 +127,7 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
         complete_url=url_for("nicepay.complete"),
         confirm_url=url_for("nicepay.confirm", merchant_uid=order.merchant_uid),
         amount_text=_money(order, options.language),
-        error=request.args.get("error", "")[:300],
+        error=_shown_error(state),
     )
 
 
@@ -142,6 +142,23 @@ def _options(state: State, order: Order) -> checkout.CheckoutOptions:
     except (BadSignature, ValidationError):
         raise BadInput("checkout options were changed or are invalid") from None
     return t.cast(checkout.CheckoutOptions, options)
+
+
+def _shown_error(state: State) -> str:
+    """The failure the return route signed into ``e``; never text from a link.
+
+    Shown unsigned, ``?error=`` would let anyone put words of their choosing
+    (a phone number, an account to "pay" into) on the shop's own page.
+    """
+    token = request.args.get("e")
+    if not token:
+        return ""
+    try:
+        data = state.signer.loads(token)
+    except BadSignature:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    return error[:300] if isinstance(error, str) else ""
 
 
 def _request_pay(
@@ -214,7 +231,10 @@ def mobile_return() -> ResponseReturnValue:
         )
     if order.state in PAYABLE and received.outcome is not Outcome.ERROR:
         error = data.get("error_msg") or order.fail_reason
-        again: dict[str, t.Any] = {"o": request.args.get("o"), "error": error}
+        again: dict[str, t.Any] = {
+            "o": request.args.get("o"),
+            "e": _state().signer.dumps({"error": error[:300]}) if error else None,
+        }
         values = {k: v for k, v in again.items() if v}
         uid = order.merchant_uid
         return redirect(url_for("nicepay.checkout", merchant_uid=uid, **values))

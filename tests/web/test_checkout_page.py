@@ -353,14 +353,24 @@ def test_options_signed_by_another_shop_are_refused(make_app: AppFactory) -> Non
     assert ours.test_client().get(forged).status_code == 400
 
 
-def test_error_from_a_failed_attempt_is_shown_escaped(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_only_a_signed_error_is_shown(app: Flask, client: FlaskClient) -> None:
     uid = new_order(app)
-    response = client.get(f"/nicepay/checkout/{uid}?error=<script>alert(1)</script>")
-    page = Page(response.get_data(as_text=True))
+    with app.test_request_context():
+        signed = state(app).signer.dumps({"error": "<script>alert(1)</script>"})
+    page = Page(client.get(f"/nicepay/checkout/{uid}?e={signed}").text)
     assert page.by_testid("error") == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert not page.inline_scripts
+
+    # Words from a crafted link never reach the shop's page.
+    for query in (
+        "error=Call+010-0000-0000+to+finish+paying",
+        "e=Call+010-0000-0000",
+        f"e={signed[:-3]}xyz",
+    ):
+        page = Page(client.get(f"/nicepay/checkout/{uid}?{query}").text)
+        assert page.by_testid("error") == ""
+        assert "010-0000-0000" not in page.source
+        assert "hidden" in page.find(data_testid="error")
 
 
 # -- the page itself ---------------------------------------------------------------

@@ -18,31 +18,12 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from .portone.schemas import Amount
+
 #: PortOne allows 40 characters; the plugin also keeps them URL-safe.
 MERCHANT_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 IMP_UID = re.compile(r"^imp_[0-9a-zA-Z]{1,28}$")
 CURRENCIES = ("KRW", "USD")
-
-
-class ExactAmount(fields.Field[Decimal]):
-    """An amount as :class:`~decimal.Decimal`; ``float`` and ``bool`` are refused."""
-
-    def _deserialize(
-        self,
-        value: t.Any,
-        attr: str | None,
-        data: t.Mapping[str, t.Any] | None,
-        **kwargs: t.Any,
-    ) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            raise ValidationError("Give an int, a Decimal or a numeric string.")
-        try:
-            amount = Decimal(value)
-        except ArithmeticError as exc:
-            raise ValidationError("Not a number.") from exc
-        if not amount.is_finite():
-            raise ValidationError("Not a finite number.")
-        return amount
 
 
 def _merchant_uid(**kwargs: t.Any) -> fields.String:
@@ -62,11 +43,11 @@ class OrderRequestSchema(Schema):
         unknown = EXCLUDE
 
     merchant_uid = _merchant_uid(load_default=None)
-    amount = ExactAmount(required=True)
+    amount = Amount(required=True)
     currency = fields.String(load_default="KRW", validate=validate.OneOf(CURRENCIES))
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    tax_free = ExactAmount(load_default=None, allow_none=True)
-    vat_amount = ExactAmount(load_default=None, allow_none=True)
+    tax_free = Amount(load_default=None, allow_none=True)
+    vat_amount = Amount(load_default=None, allow_none=True)
     buyer_name = fields.String(load_default=None, validate=validate.Length(max=16))
     buyer_email = fields.Email(load_default=None)
     buyer_tel = fields.String(load_default=None, validate=validate.Length(max=16))

@@ -56,3 +56,11 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[Eng
         engine = fresh_postgres_engine()
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> t.Iterator[t.Any]:
+    """One Chromium for the whole run (see tests/chromium.py)."""
+    from .chromium import launch
+
+    yield from launch()

@@ -9,7 +9,6 @@ ends on, and PortOne's record of the payment. Screenshots of every end page go t
 
 from __future__ import annotations
 
-import os
 import threading
 import typing as t
 from pathlib import Path
@@ -25,47 +24,13 @@ from example_app import nicepay
 from flask_nicepay import OrderState
 from flask_nicepay.extension import SANDBOX_MOUNT
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+from ..chromium import IPHONE
+from ..chromium import Watched
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ENV = "NICEPAY_TEST_CHROMIUM"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "store"
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; frame-src 'self'"
 OVERLAY = "[data-testid=imp-sandbox-overlay]"
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
-)
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error("csp-violation " + event.violatedDirective + " " + event.blockedURI);
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> t.Iterator[t.Any]:
-    executable = os.environ.get(CHROMIUM_ENV) or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        pytest.skip(f"browser tests need Chromium at {executable} (set {CHROMIUM_ENV})")
-    manager = playwright_api.sync_playwright().start()
-    try:
-        chromium = manager.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-    finally:
-        manager.stop()
 
 
 @pytest.fixture
@@ -103,19 +68,11 @@ def store(tmp_path: Path) -> t.Iterator[tuple[Flask, str]]:
         thread.join(timeout=5)
 
 
-class Buyer:
-    """A browser context, its page, and any CSP violation reported by any frame."""
+class Buyer(Watched):
+    """A shopper in one browser context."""
 
     def __init__(self, context: t.Any) -> None:
-        self.violations: list[str] = []
-        context.set_default_timeout(15_000)
-        context.add_init_script(REPORT_VIOLATIONS)
-        context.on("console", self._console)
-        self.page = context.new_page()
-
-    def _console(self, message: t.Any) -> None:
-        if "csp-violation" in message.text or "Content Security Policy" in message.text:
-            self.violations.append(message.text)
+        super().__init__(context, "store")
 
     def buy(self, base_url: str, product: str) -> str:
         """Buy one product from the shop's front page; returns the merchant_uid."""
@@ -127,10 +84,6 @@ class Buyer:
     def window(self) -> t.Any:
         self.page.wait_for_selector(OVERLAY)
         return self.page.frame_locator(f"{OVERLAY} iframe")
-
-    def screenshot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

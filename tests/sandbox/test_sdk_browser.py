@@ -11,12 +11,10 @@ A screenshot of each end state goes to ``test-artifacts/sandbox-sdk/``.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -32,35 +30,14 @@ from werkzeug.serving import make_server
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
+from ..chromium import IPHONE
+from ..chromium import Watched
 from .conftest import Api
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ENV = "NICEPAY_TEST_CHROMIUM"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "sandbox-sdk"
 MOUNT = "/_nicepay_sandbox"
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
-)
 OVERLAY = "[data-testid=imp-sandbox-overlay]"
-
-# Runs in every frame before its scripts: turns CSP violations into console errors.
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error("csp-violation " + event.violatedDirective + " " + event.blockedURI);
-});
-"""
 
 SHOP_PAGE = """<!doctype html>
 <html lang="ko">
@@ -173,22 +150,6 @@ def stored(sb: Sandbox, imp_uid: str) -> dict[str, Any]:
 # Fixtures -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = os.environ.get(CHROMIUM_ENV) or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        pytest.skip(f"browser tests need Chromium at {executable} (set {CHROMIUM_ENV})")
-    manager = playwright_api.sync_playwright().start()
-    try:
-        chromium = manager.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-    finally:
-        manager.stop()
-
-
 @pytest.fixture
 def sandbox_url(sb: Sandbox) -> Iterator[str]:
     with serve(sb) as url:
@@ -206,21 +167,11 @@ def shop_url(shop: Shop) -> Iterator[str]:
         yield url
 
 
-class Buyer:
+class Buyer(Watched):
     """One browser context: its page and every CSP violation any frame reported."""
 
     def __init__(self, context: Any) -> None:
-        self.context = context
-        self.violations: list[str] = []
-        context.set_default_timeout(10_000)
-        context.add_init_script(REPORT_VIOLATIONS)
-        context.on("console", self._console)
-        self.page = context.new_page()
-
-    def _console(self, message: Any) -> None:
-        text = message.text
-        if "csp-violation" in text or "Content Security Policy" in text:
-            self.violations.append(text)
+        super().__init__(context, "sandbox-sdk")
 
     def pay(self, url: str) -> None:
         """Open the checkout page and press the pay button."""
@@ -242,10 +193,6 @@ class Buyer:
         """The query the store's return page was reached with."""
         self.page.wait_for_url("**/return?**")
         return parse_qs(urlsplit(self.page.url).query)
-
-    def screenshot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

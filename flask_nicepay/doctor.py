@@ -52,7 +52,8 @@ def _mode(state: t.Any) -> Check:
             "Set NICEPAY_IMP_KEY, NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and "
             "NICEPAY_CHANNEL_KEY, and NICEPAY_REQUIRE_LIVE = True in production.",
         )
-    return Check("ok", f"Sandbox mode ({where}), chosen with NICEPAY_SANDBOX.")
+    key = "NICEPAY_SANDBOX_URL" if mode.name == "standalone" else "NICEPAY_SANDBOX"
+    return Check("ok", f"Sandbox mode ({where}), chosen with {key}.")
 
 
 def _token(state: t.Any) -> Check:

@@ -29,6 +29,7 @@ from flask_nicepay.inbox import Entry
 from flask_nicepay.portone import Card
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.sandbox import serve
 
 SECRET_KEY = "web-tests-secret-key"
 
@@ -366,3 +367,14 @@ def tampered_payment(app: Flask, merchant_uid: str, amount: int) -> str:
         name="tampered",
     )
     return payment.imp_uid
+
+
+# -- the standalone sandbox, over a real socket ----------------------------------
+
+
+@pytest.fixture
+def standalone() -> t.Iterator[tuple[Sandbox, str]]:
+    box = Sandbox()
+    with serve(box) as url:
+        yield box, url
+    box.close()

@@ -452,6 +452,17 @@ def test_doctor_on_the_implicit_sandbox(make_app: t.Any) -> None:
     assert "[OK   ] Database ready (sqlite)." in lines
 
 
+def test_doctor_on_the_standalone_sandbox(
+    make_app: t.Any, standalone: tuple[Sandbox, str]
+) -> None:
+    _, url = standalone
+    app = make_app({"NICEPAY_SANDBOX": None, "NICEPAY_SANDBOX_URL": url})
+    result = run(app, "doctor")
+    assert result.exit_code == 0
+    first = result.output.splitlines()[0]
+    assert first == f"[OK   ] Sandbox mode ({url}), chosen with NICEPAY_SANDBOX_URL."
+
+
 def test_doctor_with_a_wrong_secret(make_live_app: LiveFactory) -> None:
     app = make_live_app({"NICEPAY_IMP_SECRET": "not-the-secret"})
     result = run(app, "doctor")

@@ -17,7 +17,6 @@ from flask_nicepay import OrderState
 from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.db import make_engine
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.sandbox import serve
 
 from .conftest import LIVE
 from .conftest import AppFactory
@@ -237,14 +236,6 @@ def test_failed_init_app_leaves_the_app_clean(tmp_path: Path) -> None:
 
 
 # -- the standalone sandbox, over a real socket ----------------------------------
-
-
-@pytest.fixture
-def standalone() -> t.Iterator[tuple[Sandbox, str]]:
-    box = Sandbox()
-    with serve(box) as url:
-        yield box, url
-    box.close()
 
 
 def test_sandbox_url_selects_the_standalone_sandbox(

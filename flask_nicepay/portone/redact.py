@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 
-# 13 to 19 digits, optionally grouped by spaces or dashes: every card number shape.
-# Already-masked numbers (digits mixed with ``*``) do not match and pass through.
-_CARD_NUMBER = re.compile(r"(?<![\d*])(?:\d[ -]?){12,18}\d(?![\d*])")
+# The shapes card numbers are written in: 13 to 19 digits in one run, or groups of
+# four (4-4-4-4, and 4-4-4-1..7 for the longer ones) or the 4-6-5 of American
+# Express, split by spaces or dashes. Other digit groupings (a date and a counter,
+# "20261126-12345", as in a generated merchant_uid) are not card numbers and stay
+# readable. Already-masked numbers (digits with ``*``) pass through.
+_CARD_NUMBER = re.compile(
+    r"(?<![0-9*])(?:"
+    r"\d{13,19}"
+    r"|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}"
+    r"|\d{4}([ -])\d{6}\2\d{5}"
+    r")(?![0-9*])"
+)
 
 
 def redact(text: str) -> str:

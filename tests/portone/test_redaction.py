@@ -77,6 +77,11 @@ def test_card_numbers_in_portone_messages_are_masked() -> None:
         ("masked 411111******1111 stays", "masked 411111******1111 stays"),
         ("order 20261126 and amount 50000", "order 20261126 and amount 50000"),
         ("imp_123456789012", "imp_123456789012"),
+        ("American Express 3782-822463-10005", "American Express ***********0005"),
+        ("번호4242424242424242입니다", "번호************4242입니다"),
+        # A generated merchant_uid: a date and hex, never a card number's shape.
+        ("np-20261126-123456789012", "np-20261126-123456789012"),
+        ("np-20261126-0215996b1c84", "np-20261126-0215996b1c84"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

@@ -22,6 +22,9 @@ extensions = [
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
+# Methods overriding SQLAlchemy's or marshmallow's would otherwise show their
+# parents' docstrings, with references to those projects' own docs.
+autodoc_inherit_docstrings = False
 # Type aliases and third-party classes that autodoc cannot resolve offline.
 nitpicky = False
 suppress_warnings = ["ref.python"]

@@ -109,7 +109,21 @@ class CancelRecordSchema(_PortOneSchema):
         return models.CancelRecord(**data)
 
 
-class PaymentSchema(_PortOneSchema):
+class _PurchaseSchema(_PortOneSchema):
+    """What payments and scheduled payments share: the order and the buyer."""
+
+    name = _text()
+    buyer_name = _text()
+    buyer_email = _text()
+    buyer_tel = _text()
+    buyer_addr = _text()
+    buyer_postcode = _text()
+    custom_data = fields.Raw(allow_none=True, load_default=None)
+    fail_reason = _text()
+    raw = fields.Raw(data_key="_raw")
+
+
+class PaymentSchema(_PurchaseSchema):
     imp_uid = fields.String(required=True)
     merchant_uid = fields.String(required=True)
     status = fields.Enum(models.PaymentStatus, by_value=True, required=True)
@@ -138,19 +152,11 @@ class PaymentSchema(_PortOneSchema):
     vbank_holder = _text()
     vbank_date = UnixTime()
     vbank_issued_at = UnixTime()
-    name = _text()
-    buyer_name = _text()
-    buyer_email = _text()
-    buyer_tel = _text()
-    buyer_addr = _text()
-    buyer_postcode = _text()
-    custom_data = fields.Raw(allow_none=True, load_default=None)
     user_agent = _text()
     started_at = UnixTime()
     paid_at = UnixTime()
     failed_at = UnixTime()
     cancelled_at = UnixTime()
-    fail_reason = _text()
     cancel_reason = _text()
     receipt_url = _text()
     cancel_history = fields.List(
@@ -159,7 +165,6 @@ class PaymentSchema(_PortOneSchema):
     cash_receipt_issued = _flag()
     customer_uid = _text()
     customer_uid_usage = _text()
-    raw = fields.Raw(data_key="_raw")
 
     @post_load
     def _make(self, data: dict[str, t.Any], **kwargs: t.Any) -> models.Payment:
@@ -223,7 +228,7 @@ class CustomerSchema(_PortOneSchema):
         return models.Customer(**data)
 
 
-class ScheduleSchema(_PortOneSchema):
+class ScheduleSchema(_PurchaseSchema):
     customer_uid = fields.String(required=True)
     merchant_uid = fields.String(required=True)
     schedule_status = fields.Enum(models.ScheduleStatus, by_value=True, required=True)
@@ -233,18 +238,9 @@ class ScheduleSchema(_PortOneSchema):
     schedule_at = UnixTime()
     executed_at = UnixTime()
     revoked_at = UnixTime()
-    name = _text()
-    buyer_name = _text()
-    buyer_email = _text()
-    buyer_tel = _text()
-    buyer_addr = _text()
-    buyer_postcode = _text()
-    custom_data = fields.Raw(allow_none=True, load_default=None)
     payment_status = fields.Enum(
         models.PaymentStatus, by_value=True, allow_none=True, load_default=None
     )
-    fail_reason = _text()
-    raw = fields.Raw(data_key="_raw")
 
     @post_load
     def _make(self, data: dict[str, t.Any], **kwargs: t.Any) -> models.Schedule:

@@ -32,6 +32,8 @@ from .portone import NotFoundError
 from .portone import PortOneClient
 from .portone import PortOneError
 from .portone import RefundAccount
+from .portone import ServerError
+from .portone import TransportError
 from .portone.redact import redact
 from .refunds import RefundResult
 from .refunds import Refunds
@@ -149,15 +151,29 @@ class PaymentService:
             ``vat_amount``, ``buyer_*``, ``pay_method`` and ``custom_data`` are
             optional.
         :raises marshmallow.ValidationError: the fields do not make an order.
+        :raises APIError: PortOne holds a different amount for the ``merchant_uid``.
+
+        If PortOne cannot be reached the order is still created, unregistered: the
+        checkout page registers it before it opens the payment window, and shows
+        the buyer an error (never the window) while that fails.
         """
         data = ORDER_REQUEST.load(fields)
         data["merchant_uid"] = data["merchant_uid"] or self.new_merchant_uid()
         if data["custom_data"] is not None and not isinstance(data["custom_data"], str):
             data["custom_data"] = json.dumps(data["custom_data"], ensure_ascii=False)
         order = self.store.create_order(origin="checkout", **data)
-        if self.prepare:
-            order = self.ensure_prepared(order)
-        return order
+        if not self.prepare:
+            return order
+        try:
+            return self.ensure_prepared(order)
+        except (TransportError, ServerError) as exc:
+            logger.warning(
+                "Order %s created; registering its amount with PortOne failed (%s). "
+                "The checkout page will try again.",
+                order.merchant_uid,
+                exc,
+            )
+            return order
 
     def ensure_prepared(self, order: Order) -> Order:
         """Make sure PortOne knows the order's amount before the window opens.

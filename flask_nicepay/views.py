@@ -100,10 +100,12 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     options = _options(state, order)
     if order.state not in PAYABLE:
         return redirect(_destination(order))
-    try:
-        order = state.service.ensure_prepared(order)
-    except PortOneError:
-        return _page("nicepay/error.html", 503, options.language, message="unavailable")
+    if state.settings.prepare:
+        try:
+            order = state.service.ensure_prepared(order)
+        except PortOneError:  # never open the window with no amount registered
+            language = options.language
+            return _page("nicepay/error.html", 503, language, message="unavailable")
     try:
         checkout.check(order, options, now=state.service.clock())
     except ValidationError as exc:

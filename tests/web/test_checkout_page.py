@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from flask_nicepay import OrderState
 from flask_nicepay.checkout import KST
 from flask_nicepay.checkout import PAY_METHODS
+from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
 from .conftest import AppFactory
@@ -454,20 +455,39 @@ def test_declined_order_can_be_paid_again(
     assert paid["status"] == "paid"
 
 
-def test_portone_unreachable_while_preparing(make_app: AppFactory) -> None:
+def test_without_prepare_the_page_registers_nothing(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_PREPARE": False})
     client = app.test_client()
     uid = new_order(app)
-    assert not get_order(app, uid).prepared
     box = state(app).sandbox
     assert box is not None
     box.inject_fault("503", path="/payments/prepare*", times=10)
-    response = client.get(f"/nicepay/checkout/{uid}")
-    assert response.status_code == 503
-    assert "결제 서버에 연결할 수 없습니다" in response.get_data(as_text=True)
-
-    box.clear_faults()
     params = params_of(client, f"/nicepay/checkout/{uid}")
+    assert not get_order(app, uid).prepared
+    # Nothing registered: PortOne's window takes any amount (the server-side
+    # verification still refuses to mark such a payment paid).
+    assert box.open_checkout({**params, "amount": 1})["status"] == "ready"
+
+
+def test_order_created_while_portone_is_down_is_registered_before_the_window(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    sandbox.inject_fault("503", path="/payments/prepare", method="POST", times=1)
+    uid = new_order(app)
+    created = get_order(app, uid)
+    assert created is not None and not created.prepared
+
+    client = app.test_client()
+    sandbox.inject_fault("503", path="/payments/prepare", method="POST", times=1)
+    unavailable = client.get(checkout_url(app, uid))
+    assert unavailable.status_code == 503
+    assert "IMP.request_pay" not in unavailable.get_data(as_text=True)
+    assert 'id="nicepay-checkout"' not in unavailable.get_data(as_text=True)
+
+    page = client.get(checkout_url(app, uid))
+    assert page.status_code == 200
+    assert 'id="nicepay-checkout"' in page.get_data(as_text=True)
     assert get_order(app, uid).prepared
-    with pytest.raises(Exception, match="사전 등록된 결제금액"):
-        box.open_checkout({**params, "amount": 1})
+    # PortOne now refuses any other amount for this order.
+    with pytest.raises(CheckoutRefused):
+        sandbox.checkout(merchant_uid=uid, amount=100)

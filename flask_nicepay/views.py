@@ -94,9 +94,7 @@ def _headers(response: Response) -> Response:
 def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     """The hosted checkout page: parameters from the order, never the browser."""
     state = _state()
-    order = state.service.get_order(merchant_uid)
-    if order is None:
-        abort(404)
+    order = _order_or_404(merchant_uid)
     options = _options(state, order)
     if order.state not in PAYABLE:
         return redirect(_destination(order))
@@ -274,9 +272,7 @@ def _webhook_status(received: Received) -> int:
 def status(merchant_uid: str) -> Response:
     """The order's state, for the confirming page to poll."""
     service = _state().service
-    order = service.get_order(merchant_uid)
-    if order is None:
-        abort(404)
+    order = _order_or_404(merchant_uid)
     if _worth_asking_again(order):
         with contextlib.suppress(PortOneError):  # still unknown: polling goes on
             service.sync(merchant_uid=merchant_uid, source="poll")
@@ -293,39 +289,39 @@ def status(merchant_uid: str) -> Response:
 @bp.get("/orders/<merchant_uid>/confirm")
 def confirm(merchant_uid: str) -> ResponseReturnValue:
     """ "Confirming your payment": polls the status until the truth is known."""
-    order = _state().service.get_order(merchant_uid)
-    if order is None:
-        abort(404)
-    language = _state().settings.language
-    return render_template(
+    order = _order_or_404(merchant_uid)
+    return _page(
         "nicepay/confirm.html",
+        200,
+        _state().settings.language,
         order=order,
-        t=texts(language),
-        lang=language,
-        sandbox=_state().settings.mode.sandbox,
         status_url=url_for("nicepay.status", merchant_uid=merchant_uid),
         result_url=url_for("nicepay.result", merchant_uid=merchant_uid),
     )
 
 
 @bp.get("/orders/<merchant_uid>")
-def result(merchant_uid: str) -> str:
+def result(merchant_uid: str) -> ResponseReturnValue:
     """The built-in result page, used when the store configured none."""
-    order = _state().service.get_order(merchant_uid)
-    if order is None:
-        abort(404)
+    order = _order_or_404(merchant_uid)
     language = _state().settings.language
-    return render_template(
+    return _page(
         "nicepay/result.html",
+        200,
+        language,
         order=order,
-        t=texts(language),
-        lang=language,
-        sandbox=_state().settings.mode.sandbox,
         amount_text=_money(order, language),
         payable=order.state in PAYABLE,
         checkout_url=url_for("nicepay.checkout", merchant_uid=merchant_uid),
         kst=checkout.KST,
     )
+
+
+def _order_or_404(merchant_uid: str) -> Order:
+    order = _state().service.get_order(merchant_uid)
+    if order is None:
+        abort(404)
+    return order
 
 
 def _worth_asking_again(order: Order) -> bool:

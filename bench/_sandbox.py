@@ -19,8 +19,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def standalone_sandbox(key: str, secret: str) -> t.Iterator[str]:
-    """Start ``python -m flask_nicepay.sandbox`` on a free port; yield its URL."""
+def standalone_sandbox(
+    key: str, secret: str, *, webhook_url: str | None = None
+) -> t.Iterator[str]:
+    """Start ``python -m flask_nicepay.sandbox`` on a free port; yield its URL.
+
+    :param key: the REST API key it accepts.
+    :param secret: the REST API secret it accepts.
+    :param webhook_url: the console notification URL. ``None`` (the default)
+        sends no webhook at all, as long as payments carry no ``notice_url``:
+        the benchmarks deliver them themselves, so they choose when.
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -33,21 +42,25 @@ def standalone_sandbox(key: str, secret: str) -> t.Iterator[str]:
         "--imp-secret",
         secret,
     ]
+    if webhook_url is not None:
+        command += ["--webhook-url", webhook_url]
     server = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base_url)
+        _wait_until_up(base_url, server)
         yield base_url
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def _wait_until_up(base_url: str) -> None:
+def _wait_until_up(base_url: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the sandbox exited with status {server.returncode}")
         with contextlib.suppress(requests.ConnectionError):
             requests.get(base_url + "/_sandbox/clock", timeout=1)
             return
@@ -56,12 +69,28 @@ def _wait_until_up(base_url: str) -> None:
 
 
 def checkout(
-    base_url: str, merchant_uid: str, amount: int, **extra: t.Any
+    base_url: str,
+    merchant_uid: str,
+    amount: int,
+    *,
+    session: requests.Session | None = None,
+    **extra: t.Any,
 ) -> dict[str, t.Any]:
-    """Act as the buyer: pay an order through the sandbox's control API."""
-    answer = requests.post(
+    """Act as the buyer: pay an order through the sandbox's control API.
+
+    :param session: a session to reuse its connections; a new one by default.
+    """
+    answer = (session or requests).post(
         base_url + "/_sandbox/checkout",
         json={"merchant_uid": merchant_uid, "amount": amount, **extra},
         timeout=10,
-    ).json()
-    return dict(answer["response"]["payment"])
+    )
+    answer.raise_for_status()
+    return dict(answer.json()["response"]["payment"])
+
+
+def webhook_log(base_url: str) -> list[dict[str, t.Any]]:
+    """The sandbox's own record of the webhooks it sent or would have sent."""
+    answer = requests.get(base_url + "/_sandbox/webhooks", timeout=10)
+    answer.raise_for_status()
+    return list(answer.json()["response"])

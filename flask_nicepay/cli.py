@@ -15,6 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import tables
+from .db import create_tables
 from .extension import NicePay
 from .inbox import Outcome
 from .ledger import RefundInProgressError
@@ -77,7 +78,7 @@ class Since(click.ParamType):  # type: ignore[type-arg]
 @with_appcontext
 def init_db() -> None:
     """Create the plugin's tables (those that are missing)."""
-    _nicepay().service.create_all()
+    create_tables(_nicepay().service.engine, tables.metadata)
     click.echo(f"Tables ready: {', '.join(sorted(tables.metadata.tables))}")
 
 

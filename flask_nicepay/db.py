@@ -4,7 +4,8 @@ Correctness comes from compare-and-swap writes, which work on every database. Wh
 this module adds is SQLite's share of the bargain: a write transaction starts with
 ``BEGIN IMMEDIATE``, so two writers queue on the busy timeout instead of one of them
 failing halfway through; file databases run in WAL mode so readers never wait for a
-writer.
+writer. :func:`create_tables` lets many processes start on a fresh database at
+once: they take turns, and only the first creates anything.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import typing as t
 
 import sqlalchemy as sa
+from sqlalchemy import MetaData
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
@@ -22,6 +24,12 @@ from sqlalchemy.pool import StaticPool
 WRITE = "nicepay_write"
 #: Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30.0
+#: Name of the PostgreSQL advisory lock that table creation holds.
+CREATE_TABLES_LOCK_NAME = "flask-nicepay:create-tables"
+#: Its key: the first 8 bytes of the SHA-256 of the name, as a signed 64-bit
+#: integer (``pg_advisory_xact_lock`` takes a ``bigint``). Fixed, so every version
+#: of the plugin and every host queues on the same lock.
+CREATE_TABLES_LOCK_KEY = -7661470891582259547
 
 
 def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
@@ -79,3 +87,39 @@ def write_transaction(engine: Engine) -> t.Iterator[Connection]:
     """
     with engine.connect() as conn, writing(conn).begin():
         yield conn
+
+
+def create_tables(engine: Engine, metadata: MetaData) -> None:
+    """Create the tables of ``metadata`` that are missing, one process at a time.
+
+    Several gunicorn workers starting on an empty database would otherwise all see
+    no tables and all create them; PostgreSQL then refuses the second ``CREATE
+    TABLE`` of a name (``pg_type_typname_nsp_index``) and that worker dies. Here
+    the check and the creation happen in one transaction that first takes a lock,
+    so the next process waits, then sees the tables and creates nothing.
+
+    :param engine: the database; on SQLite, an engine from :func:`make_engine`
+        (its write transactions begin with ``BEGIN IMMEDIATE``).
+    :param metadata: the tables to create, such as ``flask_nicepay.tables.metadata``.
+    """
+    backend = engine.dialect.name
+    if backend == "postgresql":
+        _create_tables_postgresql(engine, metadata)
+    elif backend == "sqlite":
+        # The write lock is taken at BEGIN, before the first "does it exist?".
+        with write_transaction(engine) as conn:
+            metadata.create_all(conn)
+    else:
+        metadata.create_all(engine)
+
+
+def _create_tables_postgresql(engine: Engine, metadata: MetaData) -> None:
+    # READ COMMITTED whatever the engine's default: each statement after the lock
+    # must see the tables the previous holder committed, which a snapshot taken
+    # before the wait (REPEATABLE READ, SERIALIZABLE) would not.
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="READ COMMITTED")
+        with conn.begin():
+            lock = sa.func.pg_advisory_xact_lock(CREATE_TABLES_LOCK_KEY)
+            conn.execute(sa.select(lock))
+            metadata.create_all(conn)

@@ -58,6 +58,22 @@ def mid_of(params: Params) -> str:
     return mid if provider == "nice" and mid else API_MID
 
 
+def channel_of(led: Ledger, params: Params) -> tuple[str, str]:
+    """The PG provider and MID ``pg`` selects among the account's channels.
+
+    ``nice`` (or ``nice.{MID}``) is the account's own PG; another provider is
+    used only when set up with :meth:`~.core.Sandbox.add_pg_channel`, and
+    anything else falls back to the default, as PortOne does.
+
+    :param led: the ledger.
+    :param params: the request parameters.
+    """
+    provider, _, mid = (params.text("pg") or "").partition(".")
+    if provider in led.pg_channels:
+        return provider, mid or provider
+    return "nice", mid_of(params)
+
+
 def read_card(params: Params, now: int) -> cards.CardProfile:
     """Authenticate the card data of a request.
 
@@ -190,6 +206,7 @@ def charge(
     quota: int,
     mid: str = API_MID,
     failure: str | None = None,
+    pg_provider: str = "nice",
 ) -> Payment:
     """Create an API card payment and approve or decline it.
 
@@ -201,8 +218,10 @@ def charge(
     :param quota: installment months.
     :param mid: the NICE MID.
     :param failure: a decline decided before asking the card company.
+    :param pg_provider: the PG the payment goes through.
     """
     payment = start(led, order, pay_method="card", channel="api", mid=mid)
+    payment.pg_provider = pg_provider
     payment.customer_uid, payment.customer_uid_usage = customer_uid, usage
     if profile is not None:
         payment.card = CardUse(profile, quota)
@@ -222,6 +241,7 @@ def onetime(led: Ledger, params: Params) -> Payment:
     quota = params.integer("card_quota") or 0
     customer_uid = params.text("customer_uid")
     refuse_if_paid(led, order.merchant_uid)
+    pg_provider, mid = channel_of(led, params)
     try:
         profile = read_card(params, led.now())
     except cards.CardRejected as rejected:
@@ -236,7 +256,8 @@ def onetime(led: Ledger, params: Params) -> Payment:
         customer_uid=customer_uid,
         usage="issue" if customer_uid else None,
         quota=quota,
-        mid=mid_of(params),
+        mid=mid,
+        pg_provider=pg_provider,
     )
 
 

@@ -70,6 +70,8 @@ def cancel(led: Ledger, params: Params, *, console: bool = False) -> Payment:
     vat = params.amount("vat_amount")
     _check_tax_parts(payment, amount, tax_free, vat)
     record = _record(led, payment, amount, params.text("reason"))
+    if not console:
+        record.checksum = params.amount("checksum")
     payment.cancelled_tax_free += tax_free
     payment.cancelled_vat += vat or Decimal(0)
     led.touch(payment)

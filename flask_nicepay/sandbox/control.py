@@ -115,6 +115,13 @@ def console_cancel() -> Response:
     )
 
 
+@bp.post("/pg-channels")
+def add_pg_channel() -> Response:
+    """Set up another PG in the console: ``{"pg_provider": "kakaopay"}``."""
+    sandbox().add_pg_channel(params(request).required("pg_provider"))
+    return envelope(None)
+
+
 @bp.get("/clock")
 def clock() -> Response:
     """The sandbox time."""

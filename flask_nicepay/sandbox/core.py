@@ -393,6 +393,20 @@ class Sandbox:
             lambda led: payment_json(cancels.cancel(led, params, console=True))
         )
 
+    def add_pg_channel(self, pg_provider: str) -> None:
+        """Set up another PG in the console, next to NICE.
+
+        A key-in payment whose ``pg`` names it (``kakaopay`` or
+        ``kakaopay.{MID}``) then goes through that PG and reports it as its
+        ``pg_provider``, as PortOne does for an account with several channels.
+
+        :param pg_provider: PortOne's PG code, e.g. ``kakaopay``.
+        """
+        if not (pg_provider.isascii() and pg_provider.isidentifier()):
+            raise ValueError("pg_provider must be a PG code such as kakaopay")
+        with self._lock:
+            self._ledger.pg_channels.add(pg_provider[:16])
+
     # Webhooks and faults ----------------------------------------------------
 
     def deliver_webhooks(self) -> list[WebhookDelivery]:
@@ -424,6 +438,21 @@ class Sandbox:
         :param delay: seconds for ``slow`` (required) and ``timeout`` (60).
         """
         self.faults.add(kind, path=path, method=method, times=times, delay=delay)
+
+    def before_next_request(
+        self, action: Callable[[], object], *, path: str = "*", method: str = "*"
+    ) -> None:
+        """Run ``action`` just before the next matching API request is handled.
+
+        For races no caller can time: ``sb.before_next_request(lambda:
+        sb.console_cancel(imp_uid, 5000), path="/payments/cancel")`` lands a
+        console cancel after the caller read the balance, before its cancel.
+
+        :param action: called once, outside the sandbox lock.
+        :param path: glob on the request path.
+        :param method: HTTP method or ``*``.
+        """
+        self.faults.add_hook(action, path=path, method=method)
 
     def inject_webhook_fault(
         self,
@@ -478,6 +507,18 @@ class Sandbox:
         :param imp_uid: PortOne's id.
         """
         return self.run(lambda led: _maybe(led.payment(imp_uid), payment_json))
+
+    def cancel_checksums(self, imp_uid: str) -> list[Decimal | None]:
+        """The ``checksum`` each accepted cancel of a payment carried, oldest first.
+
+        None for a cancel sent without one, and for a console cancel.
+
+        :param imp_uid: PortOne's id.
+        """
+        with self._lock:
+            payment = self._ledger.payment(imp_uid)
+            cancellations = payment.cancellations if payment else []
+            return [c.checksum for c in cancellations]
 
     def sizes(self) -> dict[str, int]:
         """How many entries each bounded structure holds."""

@@ -62,6 +62,8 @@ class Fault:
     method: str
     times: int
     delay: float | None
+    #: A ``hook``: what happens at PortOne just before the request is handled.
+    action: Callable[[], object] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request is hit by this rule.
@@ -113,6 +115,19 @@ class FaultBook:
             raise ValueError("a slow fault needs a delay")
         with self._lock:
             self._faults.append(Fault(kind, path, method, times, delay))
+
+    def add_hook(self, action: Callable[[], object], *, path: str, method: str) -> None:
+        """Run ``action`` just before the next matching request is handled.
+
+        The request then goes on as usual and sees what ``action`` changed: the
+        way to put, say, a console cancel between a caller's read and its write.
+
+        :param action: called once, without the sandbox lock held.
+        :param path: glob on the request path.
+        :param method: an HTTP method or ``*``.
+        """
+        with self._lock:
+            self._faults.append(Fault("hook", path, method, 1, None, action))
 
     def take(self, method: str, path: str, *, connect: bool) -> Fault | None:
         """Use up one hit of the first rule matching a request.
@@ -180,6 +195,9 @@ class FaultMiddleware:
             environ.get("PATH_INFO", "/"),
             connect=False,
         )
+        if fault is not None and fault.action is not None:
+            fault.action()
+            fault = None
         if fault is None:
             return self._app(environ, start_response)
         if fault.kind in ("500", "503"):

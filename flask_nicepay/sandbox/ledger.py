@@ -61,6 +61,9 @@ class Ledger:
         self.prepared: BoundedTable[str, Prepared] = BoundedTable(max_records)
         self.customers: BoundedTable[str, Customer] = BoundedTable(max_records)
         self.schedules: BoundedTable[str, Schedule] = BoundedTable(max_records)
+        #: PG providers set up in the console besides ``nice`` (a setting:
+        #: :meth:`clear` keeps them).
+        self.pg_channels: set[str] = set()
 
     def now(self) -> int:
         """Sandbox time in UNIX seconds."""

@@ -92,6 +92,9 @@ class Cancellation:
     reason: str | None
     receipt_url: str
     cancellation_id: str
+    #: What the caller sent as ``checksum`` (None: none, or a console cancel).
+    #: Not a PortOne field: kept so a test can see what PortOne was told.
+    checksum: Decimal | None = None
 
 
 @dataclass(eq=False)
@@ -114,6 +117,8 @@ class Payment:
     status: str = "ready"
     pg_tid: str | None = None
     emb_pg_provider: str | None = None
+    #: The PG the attempt went through: ``nice`` unless another channel was named.
+    pg_provider: str = "nice"
     paid_at: int = 0
     failed_at: int = 0
     cancelled_at: int = 0

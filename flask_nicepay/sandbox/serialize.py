@@ -69,7 +69,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "merchant_uid": payment.merchant_uid,
         "pay_method": payment.pay_method,
         "channel": payment.channel,
-        "pg_provider": "nice",
+        "pg_provider": payment.pg_provider,
         "emb_pg_provider": payment.emb_pg_provider,
         "pg_tid": payment.pg_tid,
         "pg_id": payment.pg_id,

@@ -16,9 +16,11 @@ read the same ``nicepay_orders`` rows, so both start from the same data.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import math
 import os
 import secrets
 import signal
@@ -285,3 +287,87 @@ def pay(sandbox_url: str, orders: t.Sequence[Order]) -> list[dict[str, str]]:
     for session in sessions.values():
         session.close()
     return bodies
+
+
+# -- load -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Load:
+    """What one batch of webhooks came to, as the senders saw it."""
+
+    seconds: float
+    latencies: list[float]
+    statuses: collections.Counter[int]
+    outcomes: collections.Counter[str]
+
+    @property
+    def rate(self) -> float:
+        """Webhooks answered per second."""
+        return len(self.latencies) / self.seconds
+
+    @property
+    def all_ok(self) -> bool:
+        """Whether every answer was 2xx."""
+        return all(200 <= status < 300 for status in self.statuses)
+
+
+def deliver(
+    url: str, bodies: t.Sequence[t.Mapping[str, str]], *, concurrency: int
+) -> Load:
+    """POST every body as JSON from ``concurrency`` threads, one session each.
+
+    The clock runs from the moment every thread is ready to the last answer.
+    """
+    jobs = iter(bodies)
+    lock = threading.Lock()
+    start = threading.Barrier(concurrency + 1)
+    results: list[tuple[float, int, str]] = []
+
+    def sender() -> None:
+        with requests.Session() as session:
+            start.wait()
+            while True:
+                with lock:
+                    body = next(jobs, None)
+                if body is None:
+                    return
+                results.append(_post(session, url, body))
+
+    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    return Load(
+        seconds,
+        [r[0] for r in results],
+        collections.Counter(r[1] for r in results),
+        collections.Counter(r[2] for r in results),
+    )
+
+
+def _post(
+    session: requests.Session, url: str, body: t.Mapping[str, str]
+) -> tuple[float, int, str]:
+    began = time.perf_counter()
+    try:
+        answer = session.post(url, json=body, timeout=30)
+    except requests.RequestException as error:
+        return time.perf_counter() - began, 0, type(error).__name__
+    latency = time.perf_counter() - began
+    try:
+        outcome = str(answer.json().get("outcome"))
+    except ValueError:
+        outcome = "not-json"
+    return latency, answer.status_code, outcome
+
+
+def percentile(values: t.Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values`` (``fraction`` from 0 to 1)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]

@@ -1,0 +1,219 @@
+"""Webhooks per second: the plugin's route against a hand-written handler.
+
+Both run under gunicorn (sync workers) on a fresh PostgreSQL database and look the
+payment up at a standalone sandbox over HTTP; see ``apps.py`` for the two. The
+load is the same for both: C threads, one ``requests.Session`` each, sending the
+webhooks of freshly paid orders (first deliveries), then the same webhooks again
+(duplicates). Rounds alternate, plugin then hand-written, each on fresh orders,
+so that machine noise hits both alike.
+
+The run also checks the plugin's result: after the first deliveries every order is
+paid with exactly one history row, and every answer was 2xx. It exits 1 when a
+check fails; the speed targets are reported, never enforced.
+
+Run:  python bench/webhook.py [--orders 1000] [--rounds 3] [--concurrency 16]
+Targets: plugin/hand-written >= 0.75 for first deliveries, >= 0.9 for duplicates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import statistics
+import sys
+import typing as t
+
+import _stack
+import apps
+import sqlalchemy as sa
+from flask import Flask
+
+TARGETS = {"first": 0.75, "duplicate": 0.9}
+CONTENDERS = {"plugin": "/nicepay/webhook", "handwritten": "/hook"}
+#: What each contender answers when it applies a webhook, and for a duplicate.
+APPLIED = {"plugin": "applied", "handwritten": "applied"}
+DUPLICATE = {"plugin": "noop", "handwritten": "duplicate"}
+
+
+@dataclasses.dataclass
+class Tally:
+    """Every round of one contender and kind of delivery."""
+
+    loads: list[_stack.Load] = dataclasses.field(default_factory=list)
+
+    def rate(self) -> float:
+        return statistics.median(load.rate for load in self.loads)
+
+    def latency(self, fraction: float) -> float:
+        every = [x for load in self.loads for x in load.latencies]
+        return _stack.percentile(every, fraction) * 1000
+
+
+class Checks:
+    """Correctness failures found along the way."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def expect(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
+            print(f"CHECK FAILED: {what}", flush=True)
+
+
+def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=1000, help="orders per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--postgres-url", default=None, help="server to work on")
+    parser.add_argument("--quick", action="store_true", help="a few seconds, for CI")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.orders, args.rounds = min(args.orders, 40), 1
+        args.concurrency, args.workers = min(args.concurrency, 4), 2
+    return args
+
+
+def main(argv: t.Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    checks = Checks()
+    tallies = {
+        (who, kind): Tally() for who in CONTENDERS for kind in ("first", "duplicate")
+    }
+    with (
+        _stack.postgres_database(args.postgres_url) as database,
+        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
+    ):
+        env = _stack.app_environment(sandbox_url, database)
+        maker = apps.plugin(env)  # creates the tables before any worker starts
+        with (
+            _stack.gunicorn("apps:plugin()", env, workers=args.workers) as plugin,
+            _stack.gunicorn("apps:handwritten()", env, workers=args.workers) as hand,
+        ):
+            urls = {"plugin": plugin.url, "handwritten": hand.url}
+            for who in CONTENDERS:  # each worker: a token, a pooled connection
+                _round(maker, sandbox_url, urls, who, args, None, checks)
+            for _ in range(args.rounds):
+                for who in CONTENDERS:
+                    _round(maker, sandbox_url, urls, who, args, tallies, checks)
+    _table(tallies, args)
+    verdict = _verdict(checks)
+    _ratios(tallies)
+    return verdict
+
+
+def _round(
+    maker: Flask,
+    sandbox_url: str,
+    urls: dict[str, str],
+    who: str,
+    args: argparse.Namespace,
+    tallies: dict[tuple[str, str], Tally] | None,
+    checks: Checks,
+) -> None:
+    """Pay fresh orders, deliver their webhooks, then deliver them again."""
+    count = args.orders if tallies else args.workers * args.concurrency
+    orders = _stack.create_orders(maker, count)
+    bodies = _stack.pay(sandbox_url, orders)
+    url = urls[who] + CONTENDERS[who]
+    first = _stack.deliver(url, bodies, concurrency=args.concurrency)
+    _check_first(maker, who, first, [o.merchant_uid for o in orders], checks)
+    again = _stack.deliver(url, bodies, concurrency=args.concurrency)
+    _check_duplicates(who, again, len(bodies), checks)
+    if tallies is not None:
+        tallies[who, "first"].loads.append(first)
+        tallies[who, "duplicate"].loads.append(again)
+
+
+def _check_first(
+    maker: Flask, who: str, load: _stack.Load, uids: list[str], checks: Checks
+) -> None:
+    checks.expect(load.all_ok, f"{who} first deliveries: statuses {load.statuses}")
+    applied = load.outcomes[APPLIED[who]]
+    checks.expect(
+        applied == len(uids), f"{who} first deliveries: outcomes {load.outcomes}"
+    )
+    states, histories = _order_facts(maker, uids)
+    checks.expect(
+        states == {"paid": len(uids)}, f"{who}: orders after first deliveries {states}"
+    )
+    if who == "plugin":  # the hand-written handler keeps no history
+        checks.expect(
+            histories == {1: len(uids)},
+            f"plugin: history rows per order {histories} (want exactly one each)",
+        )
+
+
+def _check_duplicates(who: str, load: _stack.Load, count: int, checks: Checks) -> None:
+    checks.expect(load.all_ok, f"{who} duplicates: statuses {load.statuses}")
+    checks.expect(
+        load.outcomes[DUPLICATE[who]] == count,
+        f"{who} duplicates: outcomes {load.outcomes}",
+    )
+
+
+def _order_facts(
+    maker: Flask, uids: list[str]
+) -> tuple[collections.Counter[str], collections.Counter[int]]:
+    """The orders' states, and how many have 0, 1, 2... history rows."""
+    engine = maker.extensions["nicepay"].service.engine
+    orders = sa.table("nicepay_orders", sa.column("merchant_uid"), sa.column("state"))
+    history = sa.table("nicepay_history", sa.column("merchant_uid"))
+    rows = sa.func.count(history.c.merchant_uid)
+    query = (
+        sa.select(orders.c.state, rows)
+        .select_from(
+            orders.outerjoin(history, history.c.merchant_uid == orders.c.merchant_uid)
+        )
+        .where(orders.c.merchant_uid.in_(uids))
+        .group_by(orders.c.merchant_uid, orders.c.state)
+    )
+    with engine.connect() as conn:
+        found = conn.execute(query).all()
+    return (
+        collections.Counter(str(state) for state, _ in found),
+        collections.Counter(int(n) for _, n in found),
+    )
+
+
+def _table(tallies: dict[tuple[str, str], Tally], args: argparse.Namespace) -> None:
+    print(
+        f"webhooks: {args.orders} orders a round, {args.rounds} rounds each, "
+        f"{args.concurrency} clients, gunicorn {args.workers} sync workers, "
+        "PostgreSQL, standalone sandbox over HTTP"
+    )
+    print(
+        f"{'contender':<12} {'kind':<10} {'webhooks/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    for (who, kind), tally in tallies.items():
+        print(
+            f"{who:<12} {kind:<10} {tally.rate():>10.1f} "
+            f"{tally.latency(0.5):>8.1f} {tally.latency(0.99):>8.1f}"
+        )
+
+
+def _ratios(tallies: dict[tuple[str, str], Tally]) -> None:
+    ratios = {
+        kind: tallies["plugin", kind].rate() / tallies["handwritten", kind].rate()
+        for kind in TARGETS
+    }
+    print(
+        f"ratio plugin/handwritten: first deliveries {ratios['first']:.2f} "
+        f"(target >= {TARGETS['first']}), duplicates {ratios['duplicate']:.2f} "
+        f"(target >= {TARGETS['duplicate']})"
+    )
+
+
+def _verdict(checks: Checks) -> int:
+    if checks.failures:
+        print(f"correctness: {len(checks.failures)} check(s) FAILED")
+        return 1
+    print("correctness: ok (every order paid, one history row each, every answer 2xx)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

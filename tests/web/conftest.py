@@ -2,8 +2,10 @@
 
 Each app runs NicePay on its own SQLite file with the embedded sandbox, whose
 webhooks wait for ``sandbox.deliver_webhooks()`` and then go through the app's own
-webhook route. Helpers drive the buyer's side the way the checkout page does: read
-the ``IMP.request_pay`` parameters from the page and hand them to the sandbox.
+webhook route. Tests marked ``@on_both_databases`` run once more on PostgreSQL,
+because the two accept different bytes. Helpers drive the buyer's side the way the
+checkout page does: read the ``IMP.request_pay`` parameters from the page and hand
+them to the sandbox.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from flask.testing import FlaskClient
 
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay import tables
 from flask_nicepay.checkout import KST
 from flask_nicepay.extension import State
 from flask_nicepay.inbox import Entry
@@ -31,7 +34,14 @@ from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
+from ..conftest import fresh_postgres_engine
+from ..conftest import postgres_url
+
 SECRET_KEY = "web-tests-secret-key"
+
+#: The databases a test marked ``@on_both_databases`` runs on.
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+on_both_databases = pytest.mark.parametrize("database", DATABASES, indirect=True)
 
 
 class AppFactory(t.Protocol):
@@ -41,32 +51,69 @@ class AppFactory(t.Protocol):
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> t.Iterator[AppFactory]:
-    """Build apps with NicePay; each one gets its own database file and sandbox."""
+def database(request: pytest.FixtureRequest) -> str:
+    """The database ``make_app`` builds on: ``sqlite`` unless a test asks for both."""
+    return t.cast(str, getattr(request, "param", "sqlite"))
+
+
+def _database_uri(database: str, tmp_path: Path, number: int) -> str:
+    """A SQLite file per app; on PostgreSQL, the test database emptied once.
+
+    A fresh PostgreSQL database per test would cost more than the test, so the
+    plugin's tables are dropped and made again instead; the apps of one test then
+    share them.
+    """
+    if database == "sqlite":
+        return f"sqlite:///{tmp_path / f'shop{number}.db'}"
+    if number == 0:
+        fresh_postgres_engine().dispose()
+    url = postgres_url()
+    assert url is not None  # fresh_postgres_engine skipped otherwise
+    return url
+
+
+def build_app(
+    directory: Path,
+    database: str,
+    number: int = 0,
+    config: t.Mapping[str, t.Any] | None = None,
+    **hooks: t.Any,
+) -> Flask:
+    """An app with NicePay and its own sandbox, its files in ``directory``."""
+    app = Flask(__name__, instance_path=str(directory / f"instance{number}"))
+    app.config.update(
+        TESTING=True,
+        SECRET_KEY=SECRET_KEY,
+        NICEPAY_SANDBOX=True,
+        NICEPAY_SANDBOX_AUTO_DELIVER=False,
+        NICEPAY_DATABASE_URI=_database_uri(database, directory, number),
+    )
+    app.config.update(config or {})
+    NicePay(**hooks).init_app(app)
+    # Retries stay on (they are part of the client), but without pauses.
+    state(app).service.client.backoff = 0
+    return app
+
+
+def close_app(app: Flask) -> None:
+    if state(app).sandbox is not None:
+        state(app).sandbox.close()  # type: ignore[union-attr]
+    state(app).service.engine.dispose()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database: str) -> t.Iterator[AppFactory]:
+    """Build apps with NicePay; each one gets its own database and sandbox."""
     made: list[Flask] = []
 
     def factory(config: t.Mapping[str, t.Any] | None = None, **hooks: t.Any) -> Flask:
-        number = len(made)
-        app = Flask(__name__, instance_path=str(tmp_path / f"instance{number}"))
-        app.config.update(
-            TESTING=True,
-            SECRET_KEY=SECRET_KEY,
-            NICEPAY_SANDBOX=True,
-            NICEPAY_SANDBOX_AUTO_DELIVER=False,
-            NICEPAY_DATABASE_URI=f"sqlite:///{tmp_path / f'shop{number}.db'}",
-        )
-        app.config.update(config or {})
-        NicePay(**hooks).init_app(app)
+        app = build_app(tmp_path, database, len(made), config, **hooks)
         made.append(app)
-        # Retries stay on (they are part of the client), but without pauses.
-        state(app).service.client.backoff = 0
         return app
 
     yield factory
     for app in made:
-        if state(app).sandbox is not None:
-            state(app).sandbox.close()  # type: ignore[union-attr]
-        state(app).service.engine.dispose()
+        close_app(app)
 
 
 @pytest.fixture
@@ -378,3 +425,52 @@ def standalone() -> t.Iterator[tuple[Sandbox, str]]:
     with serve(box) as url:
         yield box, url
     box.close()
+
+
+# -- hostile input: a shop with orders that nothing bad may touch -------------------
+
+
+class Shop(t.NamedTuple):
+    """An app with one paid and one ready order, for bad-input tests to aim at."""
+
+    app: Flask
+    paid: str
+    paid_imp_uid: str
+    ready: str
+    ready_imp_uid: str
+
+
+def open_shop(app: Flask) -> Shop:
+    """Seed ``app`` with a paid order and a ready one whose window is open."""
+    box = state(app).sandbox
+    assert box is not None
+    client = app.test_client()
+    paid = new_order(app)
+    _, payment = pay_in_window(client, box, f"/nicepay/checkout/{paid}")
+    box.deliver_webhooks()
+    assert get_order(app, paid).state is OrderState.PAID
+    ready = new_order(app)
+    opened = box.open_checkout({"merchant_uid": ready, "amount": 25_000})
+    return Shop(app, paid, payment["imp_uid"], ready, opened["imp_uid"])
+
+
+#: The tables an order's money lives in; bad input must leave every row alone.
+MONEY_TABLES = (tables.orders, tables.history, tables.refunds)
+
+
+def money_rows(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
+    """Every row of the order, history and refund tables, in id order."""
+    with state(app).service.engine.connect() as conn:
+        return {
+            table.name: list(conn.execute(sa.select(table).order_by(table.c.id)))
+            for table in MONEY_TABLES
+        }
+
+
+def inbox_ids(app: Flask) -> list[int]:
+    return [entry.id for entry in inbox(app)]
+
+
+def new_entries(app: Flask, before: list[int]) -> list[Entry]:
+    """The inbox rows written since ``before`` was taken."""
+    return inbox(app, after_id=max(before, default=0))

@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 
 from . import tables
 from .db import create_tables
-from .extension import NicePay
+from .doctor import run_checks
 from .inbox import Outcome
 from .ledger import RefundInProgressError
 from .machine import OPEN_STATES
@@ -24,7 +24,11 @@ from .machine import InvalidTransitionError
 from .portone import PortOneError
 from .portone import RefundAccount
 from .refunds import RefundError
+from .state import app_state
 from .store import UnknownOrderError
+
+if t.TYPE_CHECKING:
+    from .extension import NicePay
 
 
 @click.group("nicepay")
@@ -33,7 +37,7 @@ def nicepay_cli() -> None:
 
 
 def _nicepay() -> NicePay:
-    return NicePay.state().extension
+    return app_state().extension
 
 
 class Money(click.ParamType):  # type: ignore[type-arg]
@@ -277,7 +281,7 @@ def sandbox(host: str, port: int, webhook_url: str | None) -> None:
     from .sandbox import Sandbox
     from .sandbox import serve
 
-    settings = NicePay.state().settings
+    settings = app_state().settings
     target = webhook_url or _local_webhook_url(settings.url_prefix)
     box = Sandbox(
         imp_key=settings.imp_key,
@@ -300,7 +304,7 @@ def sandbox(host: str, port: int, webhook_url: str | None) -> None:
 
 
 def _local_webhook_url(prefix: str) -> str:
-    settings = NicePay.state().settings
+    settings = app_state().settings
     base = settings.public_url or "http://127.0.0.1:5000"
     return base + prefix + "/webhook"
 
@@ -309,8 +313,6 @@ def _local_webhook_url(prefix: str) -> str:
 @with_appcontext
 def doctor() -> None:
     """Check the configuration and the connection to PortOne; say how to fix it."""
-    from .doctor import run_checks
-
     problems = 0
     for check in run_checks(current_app):
         colour = {"ok": "green", "warn": "yellow", "error": "red"}[check.level]

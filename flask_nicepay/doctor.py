@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 from . import tables
-from .extension import NicePay
 from .inbox import REPLAYABLE
 from .machine import OPEN_STATES
 from .portone import AuthenticationError
 from .portone import PortOneError
+from .state import app_state
 
 NICE_VBANK_NOTICE_URL = "https://service.iamport.kr/nice_payments/notice_vbank"
 
@@ -32,7 +32,7 @@ class Check:
 
 def run_checks(app: Flask) -> list[Check]:
     """Every check, in the order an operator should read them."""
-    state = NicePay.state(app)
+    state = app_state(app)
     checks = [_mode(state), _token(state)]
     checks += _live_setup(app, state)
     checks += [_database(state), *_backlog(state)]

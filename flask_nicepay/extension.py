@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import typing as t
@@ -10,7 +9,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import Flask
-from flask import current_app
 from flask import url_for
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.engine import Engine
@@ -19,6 +17,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import checkout
 from . import config
 from .billing import Billing
+from .cli import nicepay_cli
 from .db import make_engine
 from .machine import OrderState
 from .portone import PortOneClient
@@ -26,32 +25,22 @@ from .portone import RefundAccount
 from .refunds import RefundResult
 from .service import PaymentService
 from .service import TransitionHook
+from .state import SANDBOX_MOUNT
+from .state import State
+from .state import app_state
 from .store import Order
 from .sync import Adopt
 from .sync import ReconcileReport
 from .sync import SyncResult
 from .verify import OnMismatch
 from .verify import Policy
+from .views import bp
 
 if t.TYPE_CHECKING:
     from .sandbox import Sandbox
     from .sandbox import WebhookDelivery
 
 logger = logging.getLogger("flask_nicepay")
-
-#: Where the embedded sandbox is mounted in the app (its SDK, window, control API).
-SANDBOX_MOUNT = "/_nicepay_sandbox"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class State:
-    """What :meth:`NicePay.init_app` builds for one application."""
-
-    extension: NicePay
-    settings: config.Settings
-    service: PaymentService
-    sandbox: Sandbox | None
-    signer: URLSafeSerializer
 
 
 class NicePay:
@@ -149,9 +138,6 @@ class NicePay:
         app.extensions["nicepay"] = State(
             self, settings, service, sandbox, _signer(app, settings)
         )
-        from .cli import nicepay_cli
-        from .views import bp
-
         app.register_blueprint(bp, url_prefix=settings.url_prefix)
         app.cli.add_command(nicepay_cli)
         _exempt_from_csrf(app, bp)
@@ -204,17 +190,11 @@ class NicePay:
 
     @staticmethod
     def state(app: Flask | None = None) -> State:
-        """The current (or given) app's :class:`State`.
+        """The current (or given) app's :class:`~flask_nicepay.state.State`.
 
         :raises RuntimeError: NicePay was not initialised on the app.
         """
-        target = app or current_app
-        try:
-            return t.cast(State, target.extensions["nicepay"])
-        except KeyError:
-            raise RuntimeError(
-                "NicePay is not initialised on this app; call nicepay.init_app(app)."
-            ) from None
+        return app_state(app)
 
     @property
     def service(self) -> PaymentService:

@@ -14,14 +14,16 @@ import enum
 import typing as t
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import write_transaction
 from .portone.redact import redact
+from .portone.redact import redact_bytes
 
-#: Characters of a body kept in the inbox; the rest is cut and flagged.
+#: Bytes of a body kept in the inbox; the rest is cut and flagged.
 MAX_STORED_BODY = 16 * 1024
 
 
@@ -83,7 +85,8 @@ class Entry:
     method: str | None = None
     path: str | None = None
     content_type: str | None = None
-    body: str | None = None
+    #: The bytes that arrived (card-number shapes masked), cut at the size limit.
+    body: bytes | None = None
     hint_imp_uid: str | None = None
     hint_merchant_uid: str | None = None
     hint_status: str | None = None
@@ -94,12 +97,21 @@ class Entry:
     processed_at: dt.datetime | None = None
 
     @property
+    def text(self) -> str:
+        """The body decoded as UTF-8, undecodable bytes shown as U+FFFD."""
+        return (self.body or b"").decode("utf-8", "replace")
+
+    @property
     def hint(self) -> Hint:
         return Hint(self.hint_imp_uid, self.hint_merchant_uid, self.hint_status)
 
 
 class Inbox:
     """Records and reads inbound notifications.
+
+    Whatever a caller sent is kept: the body as the bytes that arrived, and every
+    text taken from the request made safe for any database by :func:`storable`
+    (PostgreSQL refuses NUL in text, and no driver encodes a lone surrogate).
 
     :param engine: the plugin's database engine.
     :param clock: the current time.
@@ -123,26 +135,27 @@ class Inbox:
         error: str | None = None,
     ) -> int:
         """Write a notification and commit it at once; returns its id."""
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        masked = redact_bytes(raw)
         hint = hint or Hint()
         values = {
             "kind": str(kind),
             "received_at": self.clock(),
-            "remote_addr": _cut(remote_addr, 64),
-            "method": _cut(method, 8),
-            "path": _cut(path, 255),
-            "content_type": _cut(content_type, 128),
-            "body": redact(text[:MAX_STORED_BODY]),
-            "body_truncated": len(text) > MAX_STORED_BODY,
-            "hint_imp_uid": _cut(hint.imp_uid, 64),
-            "hint_merchant_uid": _cut(hint.merchant_uid, 64),
-            "hint_status": _cut(hint.status, 32),
+            "remote_addr": storable(remote_addr, 64),
+            "method": storable(method, 8),
+            "path": storable(path, 255),
+            "content_type": storable(content_type, 128),
+            "body": masked[:MAX_STORED_BODY],
+            "body_truncated": len(masked) > MAX_STORED_BODY,
+            "hint_imp_uid": storable(hint.imp_uid, 64),
+            "hint_merchant_uid": storable(hint.merchant_uid, 64),
+            "hint_status": storable(hint.status, 32),
             "outcome": str(outcome),
-            "error": error,
+            "error": storable(error),
             "attempts": 0,
         }
         with write_transaction(self.engine) as conn:
-            result = conn.execute(sa.insert(tables.inbox).values(values))
+            result = conn.execute(_INSERT, values)
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish(
@@ -154,11 +167,16 @@ class Inbox:
         merchant_uid: str | None = None,
         dedupe_key: str | None = None,
         error: str | None = None,
+        connection: Connection | None = None,
     ) -> None:
-        """Record what processing came to (called again by each replay)."""
+        """Record what processing came to (called again by each replay).
+
+        :param connection: write inside this connection's open transaction (the
+            one that changed the order), instead of a transaction of its own.
+        """
         values: dict[str, t.Any] = {
             "outcome": str(outcome),
-            "error": error,
+            "error": storable(error),
             "processed_at": self.clock(),
             "attempts": tables.inbox.c.attempts + 1,
         }
@@ -168,10 +186,13 @@ class Inbox:
             ("dedupe_key", dedupe_key),
         ):
             if value is not None:
-                values[name] = value
+                values[name] = storable(value)
         query = (
             sa.update(tables.inbox).where(tables.inbox.c.id == entry_id).values(values)
         )
+        if connection is not None:
+            connection.execute(query)
+            return
         with write_transaction(self.engine) as conn:
             conn.execute(query)
 
@@ -214,9 +235,22 @@ class Inbox:
             return [_entry(row) for row in conn.execute(query).mappings()]
 
 
+_INSERT = sa.insert(tables.inbox)
+
+
+def storable(value: str | None, length: int | None = None) -> str | None:
+    """``value`` as text every database keeps, cut to ``length`` characters.
+
+    A lone surrogate becomes its ``\\udxxx`` escape and a NUL becomes ``\\x00``:
+    visible, and no longer something PostgreSQL or a driver refuses. Card-number
+    shapes are masked. The raw body keeps the original bytes.
+    """
+    if value is None:
+        return None
+    text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = redact(text.replace("\x00", "\\x00"))
+    return text if length is None else text[:length]
+
+
 def _entry(row: RowMapping) -> Entry:
     return Entry(**dict(row))
-
-
-def _cut(value: str | None, length: int) -> str | None:
-    return None if value is None else value[:length]

@@ -15,12 +15,12 @@ import secrets
 import typing as t
 from decimal import Decimal
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
 from . import signals
 from .billing import Billing
 from .inbox import REPLAYABLE
-from .inbox import Entry
 from .inbox import Hint
 from .inbox import Inbox
 from .inbox import Kind
@@ -237,7 +237,11 @@ class PaymentService:
         path: str | None = None,
         content_type: str | None = None,
     ) -> Received:
-        """Record a notification, then process it: persist before process."""
+        """Record a notification, then process it: persist before process.
+
+        A first delivery costs two transactions: the inbox row, committed before
+        PortOne is asked, then one that changes the order and records the outcome.
+        """
         entry_id = self.inbox.record(
             kind,
             body=body,
@@ -247,7 +251,7 @@ class PaymentService:
             path=path,
             content_type=content_type,
         )
-        return self.process(entry_id)
+        return self._process(entry_id, str(kind), hint)
 
     def reject(self, kind: Kind | str, error: str, **request: t.Any) -> int:
         """Record a notification that could not even be read; returns its id."""
@@ -258,47 +262,50 @@ class PaymentService:
         entry = self.inbox.get(entry_id)
         if entry is None:
             raise LookupError(f"No notification {entry_id}.")
-        hint = entry.hint
+        return self._process(entry.id, entry.kind, entry.hint)
+
+    def _process(self, entry_id: int, kind: str, hint: Hint) -> Received:
         if not (hint.imp_uid or hint.merchant_uid):
             return self._finish(
-                entry, Outcome.INVALID, error="no imp_uid or merchant_uid"
+                entry_id, Outcome.INVALID, error="no imp_uid or merchant_uid"
             )
+        record = _RecordOutcome(self.inbox, entry_id)
         try:
             result = self.reconciler.sync(
                 imp_uid=hint.imp_uid,
                 merchant_uid=None if hint.imp_uid else hint.merchant_uid,
-                source=entry.kind,
-                inbox_id=entry.id,
+                source=kind,
+                inbox_id=entry_id,
+                record=record,
             )
         except NotFoundError as exc:
-            return self._finish(entry, Outcome.INVALID, error=f"not at PortOne: {exc}")
+            error = f"not at PortOne: {exc}"
+            return self._finish(entry_id, Outcome.INVALID, error=error)
         except PortOneError as exc:
-            return self._finish(entry, Outcome.ERROR, error=str(exc))
+            return self._finish(entry_id, Outcome.ERROR, error=str(exc))
         except Exception as exc:
-            self._finish(entry, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}")
+            self._finish(entry_id, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}")
             raise
-        return self._finish(entry, result.outcome, result=result, error=result.detail)
+        if record.done:
+            return Received(entry_id, result.outcome, result, result.detail)
+        outcome, detail = result.outcome, result.detail
+        return self._finish(entry_id, outcome, result=result, error=detail)
 
     def _finish(
         self,
-        entry: Entry,
+        entry_id: int,
         outcome: Outcome,
         *,
         result: SyncResult | None = None,
         error: str | None = None,
     ) -> Received:
-        payment = result.payment if result else None
-        self.inbox.finish(
-            entry.id,
-            outcome,
-            imp_uid=payment.imp_uid if payment else None,
-            merchant_uid=payment.merchant_uid if payment else None,
-            dedupe_key=result.dedupe_key if result else None,
-            error=redact(error) if error else None,
-        )
+        """Record an outcome reached without changing any order."""
+        self.inbox.finish(entry_id, outcome, **_found(result), error=error)
         if outcome in (Outcome.ERROR, Outcome.UNKNOWN_ORDER):
-            logger.warning("Notification %s: %s (%s)", entry.id, outcome, error)
-        return Received(entry.id, outcome, result, error)
+            logger.warning(
+                "Notification %s: %s (%s)", entry_id, outcome, redact(error or "")
+            )
+        return Received(entry_id, outcome, result, error)
 
     def replay(self, entry_id: int) -> Received:
         """Process a stored notification again."""
@@ -372,6 +379,37 @@ class PaymentService:
 
     def _adopt(self, payment: t.Any) -> dict[str, t.Any] | None:
         return self.billing.adopt(payment)
+
+
+class _RecordOutcome:
+    """Writes a notification's outcome inside the transaction that acted on it."""
+
+    def __init__(self, inbox: Inbox, entry_id: int) -> None:
+        self.inbox = inbox
+        self.entry_id = entry_id
+        self.done = False
+
+    def __call__(self, connection: Connection, result: SyncResult) -> None:
+        self.inbox.finish(
+            self.entry_id,
+            result.outcome,
+            **_found(result),
+            error=result.detail,
+            connection=connection,
+        )
+        self.done = True
+
+
+def _found(result: SyncResult | None) -> dict[str, t.Any]:
+    """The inbox columns that say what the fetched snapshot was."""
+    payment = result.payment if result else None
+    if payment is None:
+        return {}
+    return {
+        "imp_uid": payment.imp_uid,
+        "merchant_uid": payment.merchant_uid,
+        "dedupe_key": t.cast(SyncResult, result).dedupe_key,
+    }
 
 
 __all__ = ["PaymentService", "Received", "UnknownOrderError"]

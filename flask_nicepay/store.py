@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
+from .db import create_tables
 from .db import write_transaction
 from .machine import OrderState
 from .machine import fire
@@ -141,6 +142,7 @@ class Applied:
 
 Decide = t.Callable[[Connection, Order], "Plan | None"]
 Hook = t.Callable[[Connection, Transition], None]
+Finish = t.Callable[[Connection, "Applied"], None]
 
 
 class UnknownOrderError(LookupError):
@@ -177,8 +179,9 @@ class Store:
         self.clock = clock
 
     def create_all(self) -> None:
-        """Create the plugin's tables that do not exist yet."""
-        tables.metadata.create_all(self.engine)
+        """Create the plugin's tables that do not exist yet, safe when many
+        processes start at once (see :func:`~flask_nicepay.db.create_tables`)."""
+        create_tables(self.engine, tables.metadata)
 
     # -- reads --------------------------------------------------------------
 
@@ -256,7 +259,12 @@ class Store:
             **fields,
         }
         with write_transaction(self.engine) as conn:
-            conn.execute(sa.insert(tables.orders).values(values))
+            insert = sa.insert(tables.orders).values(values)
+            if conn.dialect.insert_returning:
+                return Order.from_row(
+                    conn.execute(insert.returning(*tables.orders.c)).mappings().one()
+                )
+            conn.execute(insert)
             order = _read(conn, values["merchant_uid"])
         assert order is not None
         return order
@@ -268,6 +276,7 @@ class Store:
         *,
         source: str,
         inbox_id: int | None = None,
+        finish: Finish | None = None,
     ) -> Applied:
         """Decide and write a change to one order, atomically and exactly once.
 
@@ -277,6 +286,9 @@ class Store:
             and may be called several times (once per lost race).
         :param source: what caused the change, recorded in the history.
         :param inbox_id: the inbox row that caused it, if any.
+        :param finish: called with the connection and the result, inside the same
+            transaction, just before it commits, whether or not anything changed
+            (the inbox records the outcome of a notification this way).
         :raises UnknownOrderError: no such order.
         :raises InvalidTransitionError: the plan asks for an illegal move.
         :raises ConcurrencyError: the order kept changing under us.
@@ -288,9 +300,14 @@ class Store:
                     if order is None:
                         raise UnknownOrderError(merchant_uid)
                     plan = decide(conn, order)
-                    if plan is None:
-                        return Applied(order)
-                    return self._write(conn, order, plan, source, inbox_id)
+                    applied = (
+                        Applied(order)
+                        if plan is None
+                        else self._write(conn, order, plan, source, inbox_id)
+                    )
+                    if finish is not None:
+                        finish(conn, applied)
+                    return applied
             except _LostRace:
                 continue
         raise ConcurrencyError(f"Order {merchant_uid} kept changing; gave up.")
@@ -314,18 +331,9 @@ class Store:
         now = self.clock()
         values = {**changes, "state": state.value, "updated_at": now}
         values["version"] = order.version + 1
-        swapped = conn.execute(
-            sa.update(tables.orders)
-            .where(tables.orders.c.id == order.id)
-            .where(tables.orders.c.version == order.version)
-            .values(values)
-        )
-        if swapped.rowcount != 1:
-            raise _LostRace
+        after = _swap(conn, order, values)
         if plan.also is not None:
             plan.also(conn, order)
-        after = _read(conn, order.merchant_uid)
-        assert after is not None
         transitions = tuple(
             Transition(
                 event=event,
@@ -344,6 +352,31 @@ class Store:
             if self.on_transition is not None:
                 self.on_transition(conn, transition)
         return Applied(after, transitions, changed=True)
+
+
+def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> Order:
+    """The compare-and-swap: write ``values`` if the row is still at our version.
+
+    Returns the row as written, with ``RETURNING`` where the database has it.
+
+    :raises _LostRace: another writer changed the row first.
+    """
+    update = (
+        sa.update(tables.orders)
+        .where(tables.orders.c.id == order.id)
+        .where(tables.orders.c.version == order.version)
+        .values(values)
+    )
+    if conn.dialect.update_returning:
+        row = conn.execute(update.returning(*tables.orders.c)).mappings().first()
+        if row is None:
+            raise _LostRace
+        return Order.from_row(row)
+    if conn.execute(update).rowcount != 1:
+        raise _LostRace
+    after = _read(conn, order.merchant_uid)
+    assert after is not None
+    return after
 
 
 def _read(conn: Connection, merchant_uid: str) -> Order | None:

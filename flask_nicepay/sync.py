@@ -4,8 +4,9 @@ Every entry point (webhook, PC completion, mobile return, the reconcile and repl
 commands, refunds, billing calls) ends here, and here the road is always the same::
 
     fetch the payment from PortOne (network, no transaction open)
-      -> verify it against the order
-      -> short write transaction: re-read, plan, compare-and-swap, history, commit
+      -> one short write transaction: read the order, verify the snapshot
+         against it, plan, compare-and-swap (RETURNING the row), history,
+         the inbox row's outcome, commit
       -> signals for what this process wrote, and nothing else
 
 A payment that fails verification never pays the order: it is flagged, and by
@@ -33,6 +34,7 @@ from .portone import NoResponseError
 from .portone import Payment
 from .portone import PortOneClient
 from .portone import PortOneError
+from .store import Applied
 from .store import Order
 from .store import Plan
 from .store import Store
@@ -49,6 +51,8 @@ logger = logging.getLogger("flask_nicepay.sync")
 Notify = t.Callable[..., None]
 #: Given a payment for an unknown merchant_uid, the order fields to create, or None.
 Adopt = t.Callable[[Payment], "dict[str, t.Any] | None"]
+#: ``record(connection, result)``: keeps what a snapshot did, in its transaction.
+Record = t.Callable[[Connection, "SyncResult"], None]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -116,12 +120,14 @@ class Reconciler:
         merchant_uid: str | None = None,
         source: str,
         inbox_id: int | None = None,
+        record: Record | None = None,
     ) -> SyncResult:
         """Fetch a payment from PortOne and apply it.
 
         :param imp_uid: the payment to look up (preferred).
         :param merchant_uid: used when no ``imp_uid`` is known: the order's latest
             attempt.
+        :param record: see :meth:`apply`.
         :raises PortOneError: PortOne could not be reached or refused the lookup.
         """
         if imp_uid:
@@ -130,7 +136,7 @@ class Reconciler:
             payment = self.client.find_payment(merchant_uid)
         else:
             raise ValueError("sync() needs imp_uid or merchant_uid.")
-        return self.apply(payment, source=source, inbox_id=inbox_id)
+        return self.apply(payment, source=source, inbox_id=inbox_id, record=record)
 
     def apply(
         self,
@@ -139,60 +145,78 @@ class Reconciler:
         source: str,
         inbox_id: int | None = None,
         known: Order | None = None,
+        record: Record | None = None,
     ) -> SyncResult:
         """Apply a snapshot fetched from PortOne to its order.
+
+        One write transaction reads the order, verifies the snapshot against it,
+        writes by compare-and-swap and calls ``record``; signals and any automatic
+        cancel follow the commit.
 
         :param known: the order as recently read, to skip the write transaction
             when the snapshot can change nothing (a stale read never hides a
             change: the transaction re-reads before writing anything).
+        :param record: ``record(connection, result)``, called inside the write
+            transaction with what the snapshot did (not called for a payment
+            whose order does not exist and is not adopted).
         """
-        order = known or self.store.get(payment.merchant_uid)
-        if order is None:
-            return self._unknown(payment, source, inbox_id)
-        verdict = verify(order, payment, self.policy)
-        if known is not None and self._nothing_to_do(known, payment, verdict):
+        if known is not None and self._nothing_to_do(known, payment):
             return SyncResult(Outcome.NOOP, known, payment)
-        guarded: dict[str, str] = {}
+        seen: dict[str, t.Any] = {}
 
         def decide(conn: Connection, current: Order) -> Plan | None:
-            guarded.clear()
+            seen.clear()
+            verdict = seen["verdict"] = verify(current, payment, self.policy)
             extra = truth.is_extra(current, payment)
             plan = None if extra else truth.plan(current, payment, verdict)
             must_guard = _holds_money(payment) and (extra or not verdict.ok)
             if must_guard and not ledger.guard_exists(conn, payment.imp_uid):
-                reason = _extra_reason(current) if extra else str(verdict)
-                guarded["reason"] = reason
+                reason = seen["reason"] = (
+                    _extra_reason(current) if extra else str(verdict)
+                )
                 plan = self._add_guard(plan, payment, reason)
             return self._with_ledger(plan, payment)
 
-        applied = self.store.apply(
-            payment.merchant_uid, decide, source=source, inbox_id=inbox_id
-        )
-        self.announce(applied.transitions)
-        flagged = any(t.event == "flag_mismatch" for t in applied.transitions)
-        if "reason" in guarded:
-            action = self._auto_cancel(payment, guarded["reason"])
-            if not flagged:
-                self.notify(
-                    "flag_mismatch",
-                    applied.order,
-                    None,
-                    imp_uid=payment.imp_uid,
-                    reasons=(guarded["reason"],),
-                    amount=payment.amount,
-                    action=action,
-                )
-        if truth.is_extra(applied.order, payment):
-            outcome = Outcome.EXTRA
-        elif flagged or (not verdict.ok and truth.was_paid(payment)):
-            outcome = Outcome.MISMATCH if applied.changed else Outcome.NOOP
-        else:
-            outcome = Outcome.APPLIED if applied.changed else Outcome.NOOP
-        return SyncResult(outcome, applied.order, payment, applied.transitions)
+        def finish(conn: Connection, applied: Applied) -> None:
+            result = seen["result"] = _result(applied, payment, seen["verdict"])
+            if record is not None:
+                record(conn, result)
 
-    def _nothing_to_do(self, order: Order, payment: Payment, verdict: Verdict) -> bool:
+        try:
+            self.store.apply(
+                payment.merchant_uid,
+                decide,
+                source=source,
+                inbox_id=inbox_id,
+                finish=finish,
+            )
+        except UnknownOrderError:
+            return self._unknown(payment, source, inbox_id, record)
+        result: SyncResult = seen["result"]
+        self.announce(result.transitions)
+        if "reason" in seen:
+            self._after_guard(result, payment, seen["reason"])
+        return result
+
+    def _after_guard(self, result: SyncResult, payment: Payment, reason: str) -> None:
+        """Cancel (or hold) a payment that must not pay its order, and say so once."""
+        action = self._auto_cancel(payment, reason)
+        if any(t.event == "flag_mismatch" for t in result.transitions):
+            return  # its signal went out with the transition
+        self.notify(
+            "flag_mismatch",
+            result.order,
+            None,
+            imp_uid=payment.imp_uid,
+            reasons=(reason,),
+            amount=payment.amount,
+            action=action,
+        )
+
+    def _nothing_to_do(self, order: Order, payment: Payment) -> bool:
         if truth.is_extra(order, payment):
             return False
+        verdict = verify(order, payment, self.policy)
         return truth.plan(order, payment, verdict) is None
 
     def _with_ledger(self, plan: Plan | None, payment: Payment) -> Plan | None:
@@ -314,7 +338,11 @@ class Reconciler:
     # -- payments for orders we do not have -----------------------------------
 
     def _unknown(
-        self, payment: Payment, source: str, inbox_id: int | None
+        self,
+        payment: Payment,
+        source: str,
+        inbox_id: int | None,
+        record: Record | None,
     ) -> SyncResult:
         fields = self.adopt(payment) if self.adopt is not None else None
         if fields is None:
@@ -324,7 +352,7 @@ class Reconciler:
             self.store.create_order(merchant_uid=payment.merchant_uid, **fields)
         except IntegrityError:  # adopted by a concurrent delivery: apply to theirs
             logger.debug("Order %s appeared while adopting", payment.merchant_uid)
-        return self.apply(payment, source=source, inbox_id=inbox_id)
+        return self.apply(payment, source=source, inbox_id=inbox_id, record=record)
 
     # -- many orders ------------------------------------------------------------
 
@@ -425,6 +453,18 @@ class Reconciler:
         applied = self.store.apply(order.merchant_uid, decide, source="sweep")
         self.announce(applied.transitions)
         return [applied.order] if applied.transitions else []
+
+
+def _result(applied: Applied, payment: Payment, verdict: Verdict) -> SyncResult:
+    """What applying ``payment`` came to, as the inbox and the caller see it."""
+    flagged = any(t.event == "flag_mismatch" for t in applied.transitions)
+    if truth.is_extra(applied.order, payment):
+        outcome = Outcome.EXTRA
+    elif flagged or (not verdict.ok and truth.was_paid(payment)):
+        outcome = Outcome.MISMATCH if applied.changed else Outcome.NOOP
+    else:
+        outcome = Outcome.APPLIED if applied.changed else Outcome.NOOP
+    return SyncResult(outcome, applied.order, payment, applied.transitions)
 
 
 def _followed_attempt(order: Order) -> str | None:

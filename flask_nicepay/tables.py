@@ -23,6 +23,7 @@ from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Table
@@ -175,8 +176,9 @@ inbox = Table(
     _text("method", 8),
     _text("path", 255),
     _text("content_type", 128),
-    # What arrived, card-number-shaped digits masked, cut at the size limit.
-    _text("body"),
+    # The bytes that arrived, exactly (NUL and invalid UTF-8 included), with
+    # card-number-shaped digits masked, cut at the size limit.
+    Column("body", LargeBinary, nullable=True),
     Column("body_truncated", Boolean, nullable=False),
     # The hint as it arrived; only the fetched snapshot is acted on.
     _text("hint_imp_uid", 64),

@@ -28,9 +28,6 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import checkout
-from .extension import SANDBOX_MOUNT
-from .extension import NicePay
-from .extension import State
 from .i18n import texts
 from .inbox import Hint
 from .inbox import Kind
@@ -39,9 +36,13 @@ from .machine import OrderState
 from .portone import PortOneError
 from .portone.redact import redact
 from .schemas import COMPLETION
+from .schemas import MERCHANT_UID
 from .schemas import RETURN
 from .schemas import WEBHOOK
 from .service import Received
+from .state import SANDBOX_MOUNT
+from .state import State
+from .state import app_state
 from .store import Order
 
 bp = Blueprint(
@@ -70,12 +71,37 @@ class BadInput(Exception):
 
 
 def _state() -> State:
-    return NicePay.state()
+    return app_state()
+
+
+#: The doors that record what they refuse, by endpoint.
+DOORS = {
+    "nicepay.webhook": Kind.WEBHOOK,
+    "nicepay.complete": Kind.PC,
+    "nicepay.mobile_return": Kind.MOBILE,
+}
 
 
 @bp.before_request
 def _limit_body() -> None:
     request.max_content_length = _state().settings.max_body
+
+
+@bp.before_request
+def _readable_query() -> None:
+    """Refuse a query string that is not UTF-8 before anything parses it.
+
+    Werkzeug raises on such bytes when ``request.args`` is first read, which
+    would otherwise surface as a 500 in whichever view reads it.
+    """
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        error = "The query string is not valid UTF-8."
+        kind = DOORS.get(request.endpoint or "")
+        if kind is None:
+            raise BadInput(error) from None
+        _reject(kind, error, 400)
 
 
 @bp.after_request
@@ -318,6 +344,10 @@ def result(merchant_uid: str) -> ResponseReturnValue:
 
 
 def _order_or_404(merchant_uid: str) -> Order:
+    # A merchant_uid no order can have is not looked up: PostgreSQL refuses some
+    # of the bytes a path may carry (NUL), and the answer is 404 either way.
+    if not MERCHANT_UID.fullmatch(merchant_uid):
+        abort(404)
     order = _state().service.get_order(merchant_uid)
     if order is None:
         abort(404)
@@ -355,7 +385,10 @@ def _payload() -> dict[str, t.Any]:
     # must keep the body exactly as it came.
     request.get_data(cache=True)
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # not a ValueError, so ``silent`` lets it through
+            raise BadInput("The JSON body is nested too deeply.") from None
         if not isinstance(data, dict):
             raise BadInput("The body is not a JSON object.")
         return data
@@ -499,9 +532,7 @@ def _bad_input(exc: BadInput) -> Response:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge) -> Response:
-    kind = {"nicepay.webhook": Kind.WEBHOOK, "nicepay.mobile_return": Kind.MOBILE}.get(
-        request.endpoint or "", Kind.PC
-    )
+    kind = DOORS.get(request.endpoint or "", Kind.PC)
     limit = _state().settings.max_body
     error = f"body over {limit} bytes"
     _state().service.reject(kind, error, **_request_record())

@@ -18,6 +18,9 @@ _CARD_NUMBER = re.compile(
 )
 
 
+_CARD_NUMBER_BYTES = re.compile(_CARD_NUMBER.pattern.encode("ascii"))
+
+
 def redact(text: str) -> str:
     """Mask every card-number-shaped run of digits in ``text``, keeping the last 4.
 
@@ -26,8 +29,25 @@ def redact(text: str) -> str:
     return _CARD_NUMBER.sub(_mask_match, text)
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """:func:`redact` for raw bytes in any encoding, leaving every other byte alone.
+
+    ASCII digits mean the same in UTF-8, EUC-KR and Latin-1, so a body is masked
+    without decoding it, and whatever else it holds (NUL, invalid UTF-8) is kept.
+    """
+    return _CARD_NUMBER_BYTES.sub(_mask_match_bytes, data)
+
+
 def _mask_match(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
+    return _mask_match_text(match.group(0))
+
+
+def _mask_match_bytes(match: re.Match[bytes]) -> bytes:
+    return _mask_match_text(match.group(0).decode("ascii")).encode("ascii")
+
+
+def _mask_match_text(text: str) -> str:
+    digits = re.sub(r"\D", "", text)
     return "*" * (len(digits) - 4) + digits[-4:]
 
 

@@ -49,7 +49,7 @@ def test_paid_answers_with_the_result_page(
     [entry] = inbox(app, merchant_uid=uid)
     assert (entry.kind, entry.outcome, entry.method) == ("pc", "applied", "POST")
     assert entry.hint_imp_uid == payment["imp_uid"] and entry.remote_addr == "127.0.0.1"
-    assert json.loads(entry.body or "")["imp_uid"] == payment["imp_uid"]
+    assert json.loads(entry.text)["imp_uid"] == payment["imp_uid"]
     assert entry.hint_merchant_uid == uid
 
     # The webhook arrives afterwards and changes nothing.
@@ -159,7 +159,7 @@ def test_form_body_is_accepted(
     )
     assert response.status_code == 200 and response.json["state"] == "paid"  # type: ignore[index]
     [entry] = inbox(app)
-    assert f"imp_uid={payment['imp_uid']}&merchant_uid=np-" in (entry.body or "")
+    assert f"imp_uid={payment['imp_uid']}&merchant_uid=np-" in entry.text
 
 
 def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(

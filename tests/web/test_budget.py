@@ -1,0 +1,160 @@
+"""The webhook's database budget: one delivery, counted statement by statement.
+
+Persist before process needs the inbox row committed before PortOne is asked;
+after the fetch one short transaction reads the order, swaps it (``RETURNING`` the
+row), writes its history and the inbox outcome. Nothing is read twice. These
+counts are the budget of ``../shared/design.md``; if one grows, this fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import typing as t
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+
+from flask_nicepay import OrderState
+from flask_nicepay.sandbox import Sandbox
+
+from .conftest import PORTONE_IP
+from .conftest import get_order
+from .conftest import inbox
+from .conftest import new_order
+from .conftest import on_both_databases
+from .conftest import pay_in_window
+from .conftest import state
+
+
+@dataclasses.dataclass
+class Counted:
+    """Statements sent (as ``VERB table``) and transactions committed."""
+
+    statements: list[str] = dataclasses.field(default_factory=list)
+    commits: int = 0
+
+
+def _shape(statement: str) -> str:
+    words = statement.split()
+    verb = words[0].upper()
+    table = {"INSERT": 2, "UPDATE": 1, "DELETE": 2}.get(verb)
+    if table is None:
+        after_from = [w for i, w in enumerate(words) if words[i - 1].upper() == "FROM"]
+        return f"{verb} {after_from[0] if after_from else '?'}"
+    return f"{verb} {words[table]}"
+
+
+@contextlib.contextmanager
+def counting(engine: Engine) -> t.Iterator[Counted]:
+    counted = Counted()
+
+    def on_statement(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:
+        if not statement.upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            counted.statements.append(_shape(statement))
+
+    def on_commit(conn: t.Any) -> None:
+        counted.commits += 1
+
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
+    sa.event.listen(engine, "commit", on_commit)
+    try:
+        yield counted
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
+        sa.event.remove(engine, "commit", on_commit)
+
+
+def _paid_order(app: Flask, client: FlaskClient, sandbox: Sandbox) -> dict[str, str]:
+    uid = new_order(app)
+    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    return {"imp_uid": payment["imp_uid"], "merchant_uid": uid, "status": "paid"}
+
+
+def _hook(client: FlaskClient, body: dict[str, str]) -> int:
+    environ = {"REMOTE_ADDR": PORTONE_IP}
+    response = client.post("/nicepay/webhook", json=body, environ_base=environ)
+    return response.status_code
+
+
+FIRST_DELIVERY = [
+    "INSERT nicepay_inbox",  # committed before PortOne is asked
+    "SELECT nicepay_orders",
+    "UPDATE nicepay_orders",  # compare-and-swap, RETURNING the row
+    "INSERT nicepay_history",
+    "UPDATE nicepay_inbox",  # the outcome, in the same transaction
+]
+DUPLICATE = ["INSERT nicepay_inbox", "SELECT nicepay_orders", "UPDATE nicepay_inbox"]
+
+
+@on_both_databases
+def test_a_first_delivery_costs_five_statements_in_two_transactions(
+    app: Flask, client: FlaskClient, sandbox: Sandbox
+) -> None:
+    body = _paid_order(app, client, sandbox)
+    engine = state(app).service.engine
+
+    with counting(engine) as first:
+        assert _hook(client, body) == 200
+
+    assert first.statements == FIRST_DELIVERY
+    assert first.commits == 2
+    assert get_order(app, body["merchant_uid"]).state is OrderState.PAID
+    [entry] = inbox(app, merchant_uid=body["merchant_uid"])
+    assert (entry.outcome, entry.imp_uid, entry.attempts) == (
+        "applied",
+        body["imp_uid"],
+        1,
+    )
+    assert entry.dedupe_key
+
+
+@on_both_databases
+def test_a_duplicate_costs_three_statements_in_two_transactions(
+    app: Flask, client: FlaskClient, sandbox: Sandbox
+) -> None:
+    body = _paid_order(app, client, sandbox)
+    engine = state(app).service.engine
+    assert _hook(client, body) == 200
+
+    with counting(engine) as again:
+        assert _hook(client, body) == 200
+
+    assert again.statements == DUPLICATE
+    assert again.commits == 2
+    outcomes = [e.outcome for e in inbox(app, merchant_uid=body["merchant_uid"])]
+    assert outcomes == ["applied", "noop"]
+    assert len(state(app).service.history(body["merchant_uid"])) == 1
+
+
+@on_both_databases
+def test_the_outcome_commits_with_the_order_or_not_at_all(
+    app: Flask, client: FlaskClient, sandbox: Sandbox
+) -> None:
+    """A failure inside the write transaction leaves neither the order nor the
+    inbox outcome half-written: the row says ``error`` and can be replayed."""
+    body = _paid_order(app, client, sandbox)
+    engine = state(app).service.engine
+
+    def refuse_history(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:
+        if statement.startswith("INSERT INTO nicepay_history"):
+            raise RuntimeError("history table unavailable")
+
+    sa.event.listen(engine, "before_cursor_execute", refuse_history)
+    try:
+        with pytest.raises(RuntimeError, match="history table unavailable"):
+            _hook(client, body)  # a 500 outside TESTING; PortOne retries it
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", refuse_history)
+
+    assert get_order(app, body["merchant_uid"]).state is OrderState.READY
+    [entry] = inbox(app, merchant_uid=body["merchant_uid"])
+    assert entry.outcome == "error"
+    assert "history table unavailable" in (entry.error or "")
+
+    replayed = state(app).service.replay(entry.id)
+    assert replayed.outcome == "applied"
+    assert get_order(app, body["merchant_uid"]).state is OrderState.PAID

@@ -16,6 +16,7 @@ read the same ``nicepay_orders`` rows, so both start from the same data.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import concurrent.futures
 import contextlib
@@ -61,6 +62,20 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DIR = Path(__file__).resolve().parent
 #: Threads that prepare and pay orders at the sandbox at once.
 SETUP_THREADS = 8
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """A command line described by the first line of a script's docstring."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+
+
+def parse_args(
+    parser: argparse.ArgumentParser, argv: t.Sequence[str] | None
+) -> argparse.Namespace:
+    """Add the options every stack benchmark has, then read the command line."""
+    parser.add_argument("--postgres-url", default=None, help="server to work on")
+    parser.add_argument("--quick", action="store_true", help="a few seconds, for CI")
+    return parser.parse_args(argv)
 
 
 def postgres_admin_url(option: str | None = None) -> str:

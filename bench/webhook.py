@@ -63,14 +63,12 @@ class Checks:
 
 
 def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = _stack.parser(__doc__)
     parser.add_argument("--orders", type=int, default=1000, help="orders per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--postgres-url", default=None, help="server to work on")
-    parser.add_argument("--quick", action="store_true", help="a few seconds, for CI")
-    args = parser.parse_args(argv)
+    args = _stack.parse_args(parser, argv)
     if args.quick:
         args.orders, args.rounds = min(args.orders, 40), 1
         args.concurrency, args.workers = min(args.concurrency, 4), 2

@@ -11,6 +11,7 @@ them to the sandbox.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import typing as t
 from html.parser import HTMLParser
@@ -451,6 +452,9 @@ def open_shop(app: Flask) -> Shop:
     assert get_order(app, paid).state is OrderState.PAID
     ready = new_order(app)
     opened = box.open_checkout({"merchant_uid": ready, "amount": 25_000})
+    # Learnt once here, so that a hint naming the open window later is a no-op.
+    state(app).service.sync(imp_uid=opened["imp_uid"])
+    assert get_order(app, ready).state is OrderState.READY
     return Shop(app, paid, payment["imp_uid"], ready, opened["imp_uid"])
 
 
@@ -467,10 +471,40 @@ def money_rows(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
         }
 
 
-def inbox_ids(app: Flask) -> list[int]:
-    return [entry.id for entry in inbox(app)]
+def last_inbox_id(app: Flask) -> int:
+    """The newest inbox row's id (0 for none), to find the rows written after."""
+    query = sa.select(sa.func.coalesce(sa.func.max(tables.inbox.c.id), 0))
+    with state(app).service.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
-def new_entries(app: Flask, before: list[int]) -> list[Entry]:
-    """The inbox rows written since ``before`` was taken."""
-    return inbox(app, after_id=max(before, default=0))
+def new_entries(app: Flask, after_id: int) -> list[Entry]:
+    """The inbox rows written since ``after_id`` was the newest."""
+    return inbox(app, after_id=after_id)
+
+
+def send_raw(
+    app: Flask,
+    path: str,
+    *,
+    method: str,
+    body: bytes = b"",
+    content_type: str | None = None,
+    query: bytes = b"",
+) -> t.Any:
+    """A request of exactly these bytes, from PortOne's address.
+
+    The body goes in as a stream, so the test client adds nothing (it writes a
+    multipart body of its own for an empty one); WSGI carries the query's raw
+    bytes as Latin-1 text.
+    """
+    environ = {
+        "REMOTE_ADDR": PORTONE_IP,
+        "QUERY_STRING": query.decode("latin-1"),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    return app.test_client().open(
+        path, method=method, input_stream=io.BytesIO(body), environ_overrides=environ
+    )

@@ -93,6 +93,17 @@ def wrong_payment(sandbox: Sandbox, merchant_uid: str, wrong: Wrong) -> str:
     return str(payment["imp_uid"])
 
 
+def unannounced(
+    sandbox: Sandbox, service: PaymentService, wrong: Wrong
+) -> tuple[str, str]:
+    """An order and a wrong payment for it whose webhook PortOne never sends."""
+    uid = new_order(service)
+    sandbox.inject_webhook_fault("drop")
+    imp_uid = wrong_payment(sandbox, uid, wrong)
+    sandbox.deliver_webhooks()
+    return uid, imp_uid
+
+
 def new_order(service: PaymentService) -> str:
     return service.create_order(amount=ORDER_AMOUNT, name="검증 테스트").merchant_uid
 
@@ -210,10 +221,7 @@ def test_wrong_payment_is_cancelled_once_however_often_it_arrives(
 def test_wrong_payment_first_seen_by_the_pc_completion(
     sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
 ) -> None:
-    uid = new_order(service)
-    sandbox.inject_webhook_fault("drop")  # PortOne's webhook never comes
-    imp_uid = wrong_payment(sandbox, uid, wrong)
-    sandbox.deliver_webhooks()
+    uid, imp_uid = unannounced(sandbox, service, wrong)
 
     first = service.receive("pc", Hint(imp_uid, uid, "paid"))
 
@@ -225,10 +233,7 @@ def test_wrong_payment_first_seen_by_the_pc_completion(
 def test_wrong_payment_first_seen_by_reconcile(
     sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
 ) -> None:
-    uid = new_order(service)
-    sandbox.inject_webhook_fault("drop")
-    imp_uid = wrong_payment(sandbox, uid, wrong)
-    sandbox.deliver_webhooks()
+    uid, imp_uid = unannounced(sandbox, service, wrong)
 
     report = service.reconcile()
 
@@ -243,10 +248,7 @@ def test_concurrent_deliveries_cancel_once(
     sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
 ) -> None:
     """Six deliveries of the same wrong payment at once, from six threads."""
-    uid = new_order(service)
-    sandbox.inject_webhook_fault("drop")
-    imp_uid = wrong_payment(sandbox, uid, wrong)
-    sandbox.deliver_webhooks()
+    uid, imp_uid = unannounced(sandbox, service, wrong)
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
 

@@ -1,0 +1,203 @@
+"""What the proof scripts share: HTTP hits from many threads, and database counts.
+
+A :class:`Hit` is one request to the served app; :func:`fire` sends a list of them
+from several threads, each with its own kept-alive session, and returns what came
+back. The count helpers read the plugin's and the store's tables directly, so a
+script's verdict never trusts the app it is judging.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import time
+import typing as t
+
+import requests
+import sqlalchemy as sa
+from webhook import Checks
+
+from flask_nicepay import tables
+
+__all__ = ["Answer", "Hit", "Proof", "fire", "per_order", "statuses_line"]
+
+PREFIX = "/nicepay"
+
+
+class Proof(Checks):
+    """Checks that print what held too, and end in one verdict line."""
+
+    def expect(self, ok: bool, what: str) -> None:
+        if ok:
+            print(f"ok: {what}", flush=True)
+        super().expect(ok, what)
+
+    def verdict(self, name: str) -> int:
+        """Print the last line and return the exit status."""
+        if self.failures:
+            print(f"{name}: {len(self.failures)} check(s) FAILED")
+            return 1
+        print(f"{name}: every check passed")
+        return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    """One request: which door, for which order, and what to send."""
+
+    kind: str
+    merchant_uid: str
+    method: str
+    path: str
+    json: t.Mapping[str, t.Any] | None = None
+    params: t.Mapping[str, str] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """What one :class:`Hit` got back: 0 when the connection failed."""
+
+    hit: Hit
+    status: int
+    body: t.Any = None
+
+
+def webhook(body: t.Mapping[str, t.Any]) -> Hit:
+    """PortOne's webhook for a paid order."""
+    return Hit("webhook", body["merchant_uid"], "POST", f"{PREFIX}/webhook", body)
+
+
+def completion(body: t.Mapping[str, t.Any], **extra: str) -> Hit:
+    """The PC checkout page posting ``IMP.request_pay``'s callback result."""
+    data = {"imp_uid": body["imp_uid"], "merchant_uid": body["merchant_uid"], **extra}
+    return Hit("complete", body["merchant_uid"], "POST", f"{PREFIX}/complete", data)
+
+
+def mobile_return(body: t.Mapping[str, t.Any], **extra: str) -> Hit:
+    """The phone coming back from the payment window."""
+    query = {
+        "imp_uid": body["imp_uid"],
+        "merchant_uid": body["merchant_uid"],
+        "imp_success": "true",
+        **extra,
+    }
+    return Hit("return", body["merchant_uid"], "GET", f"{PREFIX}/return", None, query)
+
+
+def fire(
+    base_url: str,
+    hits: t.Sequence[Hit],
+    *,
+    concurrency: int,
+    timeout: float = 60,
+    stop: threading.Event | None = None,
+) -> list[Answer]:
+    """Send every hit, in list order, from ``concurrency`` threads at once.
+
+    Neighbours in the list are in flight together, so the order of ``hits``
+    decides what races what.
+    """
+    jobs = iter(hits)
+    lock = threading.Lock()
+    start = threading.Barrier(concurrency)
+    answers: list[Answer] = []
+
+    def sender() -> None:
+        with requests.Session() as session:
+            start.wait()
+            while stop is None or not stop.is_set():
+                with lock:
+                    hit = next(jobs, None)
+                if hit is None:
+                    return
+                answers.append(_send(session, base_url, hit, timeout))
+
+    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def _send(session: requests.Session, base_url: str, hit: Hit, timeout: float) -> Answer:
+    try:
+        answer = session.request(
+            hit.method,
+            base_url + hit.path,
+            json=hit.json,
+            params=hit.params,
+            allow_redirects=False,
+            timeout=timeout,
+        )
+    except requests.RequestException:
+        return Answer(hit, 0)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    return Answer(hit, answer.status_code, body)
+
+
+def statuses_line(answers: t.Iterable[Answer]) -> str:
+    """``webhook 200=1500; complete 200=500`` and so on, by door."""
+    by_kind: dict[str, collections.Counter[int]] = collections.defaultdict(
+        collections.Counter
+    )
+    for answer in answers:
+        by_kind[answer.hit.kind][answer.status] += 1
+    return "; ".join(
+        f"{kind} " + " ".join(f"{s}={n}" for s, n in sorted(counts.items()))
+        for kind, counts in sorted(by_kind.items())
+    )
+
+
+def server_errors(answers: t.Iterable[Answer]) -> int:
+    """How many answers were 5xx."""
+    return sum(1 for a in answers if a.status >= 500)
+
+
+def per_order(
+    engine: sa.Engine, table: sa.Table, uids: t.Collection[str], **where: t.Any
+) -> collections.Counter[int]:
+    """How many orders have 0, 1, 2... rows in ``table`` (``where`` filters rows)."""
+    query = sa.select(table.c.merchant_uid, sa.func.count()).group_by(
+        table.c.merchant_uid
+    )
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    with engine.connect() as conn:
+        found = dict(conn.execute(query).tuples().all())
+    return collections.Counter(int(found.get(uid, 0)) for uid in uids)
+
+
+def states(engine: sa.Engine, uids: t.Collection[str]) -> collections.Counter[str]:
+    """The orders' states, counted."""
+    query = sa.select(tables.orders.c.merchant_uid, tables.orders.c.state)
+    wanted = set(uids)
+    with engine.connect() as conn:
+        rows = conn.execute(query).tuples().all()
+    return collections.Counter(str(s) for uid, s in rows if uid in wanted)
+
+
+def inbox_count(engine: sa.Engine) -> int:
+    """Rows in the plugin's inbox."""
+    query = sa.select(sa.func.count()).select_from(tables.inbox)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def exactly_one(counts: collections.Counter[int], total: int) -> bool:
+    """Whether every one of ``total`` orders has exactly one row."""
+    return counts == collections.Counter({1: total})
+
+
+def wait_until(what: t.Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
+    """Poll ``what`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(step)
+    return what()

@@ -23,6 +23,7 @@ from .conftest import checkout_url
 from .conftest import completion_body
 from .conftest import get_order
 from .conftest import new_order
+from .conftest import on_both_databases
 from .conftest import open_page
 from .conftest import pay_in_window
 from .conftest import state
@@ -333,6 +334,7 @@ def test_vbank_due_by_default_and_by_choice(make_app: AppFactory) -> None:
 # -- signed options ----------------------------------------------------------------
 
 
+@on_both_databases
 def test_tampered_options_are_a_400(app: Flask, client: FlaskClient) -> None:
     uid = new_order(app, 60_000)
     url = checkout_url(app, uid, pay_methods=["card"], card_quota=[3])
@@ -354,6 +356,7 @@ def test_options_signed_by_another_shop_are_refused(make_app: AppFactory) -> Non
     assert ours.test_client().get(forged).status_code == 400
 
 
+@on_both_databases
 def test_only_a_signed_error_is_shown(app: Flask, client: FlaskClient) -> None:
     uid = new_order(app)
     with app.test_request_context():
@@ -413,6 +416,7 @@ def test_security_headers(app: Flask, client: FlaskClient) -> None:
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
+@on_both_databases
 def test_unknown_order_is_a_404(client: FlaskClient) -> None:
     assert client.get("/nicepay/checkout/np-20260101-000000000000").status_code == 404
     assert client.get("/nicepay/checkout/..%2F..%2Fetc").status_code == 404

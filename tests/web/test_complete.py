@@ -19,6 +19,7 @@ from .conftest import completion_body
 from .conftest import get_order
 from .conftest import inbox
 from .conftest import new_order
+from .conftest import on_both_databases
 from .conftest import open_page
 from .conftest import pay_in_window
 from .conftest import state
@@ -186,6 +187,7 @@ def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
     assert get_order(app, uid).state is OrderState.PAID
 
 
+@on_both_databases
 def test_unknown_order_is_a_404_and_recorded(client: FlaskClient, app: Flask) -> None:
     response = client.post(
         "/nicepay/complete", json={"imp_uid": None, "merchant_uid": "np-nothing-here"}
@@ -313,6 +315,7 @@ BAD_BODIES: list[tuple[str, dict[str, t.Any], int, str]] = [
 ]
 
 
+@on_both_databases
 @pytest.mark.parametrize(
     ("kwargs", "status", "words"),
     [case[1:] for case in BAD_BODIES],
@@ -333,6 +336,7 @@ def test_bad_input_is_a_clear_4xx_and_recorded(
     assert entry.path == "/nicepay/complete"
 
 
+@on_both_databases
 def test_body_over_the_limit_is_a_413_and_recorded(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_MAX_BODY": 2048})
     response = app.test_client().post(
@@ -345,6 +349,7 @@ def test_body_over_the_limit_is_a_413_and_recorded(make_app: AppFactory) -> None
     assert entry.error == "body over 2048 bytes"
 
 
+@on_both_databases
 def test_body_over_the_limit_on_a_form(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_MAX_BODY": 2048})
     response = app.test_client().post(
@@ -354,6 +359,7 @@ def test_body_over_the_limit_on_a_form(make_app: AppFactory) -> None:
     assert [e.outcome for e in inbox(app)] == ["invalid"]
 
 
+@on_both_databases
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 def test_wrong_method_is_a_405_with_allow(
     app: Flask, client: FlaskClient, method: str
@@ -366,6 +372,7 @@ def test_wrong_method_is_a_405_with_allow(
     assert (entry.kind, entry.outcome, entry.method) == ("pc", "invalid", method)
 
 
+@on_both_databases
 def test_head_is_a_405_and_options_is_answered(app: Flask, client: FlaskClient) -> None:
     head = client.open("/nicepay/complete", method="HEAD")
     assert head.status_code == 405 and head.headers["Allow"] == "POST"

@@ -19,6 +19,7 @@ from .conftest import AppFactory
 from .conftest import completion_body
 from .conftest import inbox
 from .conftest import new_order
+from .conftest import on_both_databases
 from .conftest import pay_in_window
 from .conftest import return_url
 from .conftest import state
@@ -193,6 +194,7 @@ def test_the_scan_sees_each_secret(text: str, found: list[str]) -> None:
     assert _leaks(text, "tok-abc-123") == found
 
 
+@on_both_databases
 def test_card_numbers_in_any_part_of_a_request_are_not_stored(
     make_live_app: t.Any,
 ) -> None:

@@ -18,6 +18,7 @@ from .conftest import checkout_url
 from .conftest import get_order
 from .conftest import inbox
 from .conftest import new_order
+from .conftest import on_both_databases
 from .conftest import pay_in_window
 from .conftest import return_url
 from .conftest import state
@@ -83,6 +84,7 @@ def test_vbank_issued_goes_to_the_success_page(
     assert get_order(app, uid).state is OrderState.VBANK_ISSUED
 
 
+@on_both_databases
 @pytest.mark.parametrize(
     "extra",
     [
@@ -102,6 +104,7 @@ def test_no_open_redirect(make_app: AppFactory, extra: str) -> None:
     assert response.location == f"/thanks/{uid}"
 
 
+@on_both_databases
 def test_no_open_redirect_through_a_crafted_merchant_uid(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -200,6 +203,7 @@ def test_imp_success_true_is_not_believed(
     assert get_order(app, uid).state is OrderState.FAILED
 
 
+@on_both_databases
 def test_unknown_order_is_a_404_page(app: Flask, client: FlaskClient) -> None:
     response = client.get("/nicepay/return?merchant_uid=np-nobody")
     assert response.status_code == 404
@@ -208,6 +212,7 @@ def test_unknown_order_is_a_404_page(app: Flask, client: FlaskClient) -> None:
     assert [e.kind for e in inbox(app)] == ["mobile"]
 
 
+@on_both_databases
 @pytest.mark.parametrize(
     ("query", "words"),
     [
@@ -228,6 +233,7 @@ def test_bad_query_is_a_400_page_and_recorded(
     assert (entry.kind, entry.outcome) == ("mobile", "invalid")
 
 
+@on_both_databases
 def test_post_is_a_405_with_allow(app: Flask, client: FlaskClient) -> None:
     response = client.post("/nicepay/return", data={"merchant_uid": "np-1"})
     assert response.status_code == 405

@@ -18,6 +18,7 @@ from .conftest import Page
 from .conftest import completion_body
 from .conftest import get_order
 from .conftest import new_order
+from .conftest import on_both_databases
 from .conftest import open_page
 from .conftest import pay_in_window
 from .conftest import return_url
@@ -69,6 +70,7 @@ def test_status_of_a_paid_order_says_where_to_go(
     }
 
 
+@on_both_databases
 def test_status_of_an_unknown_order_is_a_404(client: FlaskClient) -> None:
     assert client.get("/nicepay/orders/np-nobody/status").status_code == 404
 
@@ -214,10 +216,12 @@ def test_result_page_in_english(make_app: AppFactory) -> None:
     assert "Try again" in page.text
 
 
+@on_both_databases
 def test_result_page_of_an_unknown_order(client: FlaskClient) -> None:
     assert client.get("/nicepay/orders/np-nobody").status_code == 404
 
 
+@on_both_databases
 def test_pages_escape_what_the_store_wrote(app: Flask, client: FlaskClient) -> None:
     uid = new_order(app, name="<img src=x onerror=alert(1)>")
     for url in (f"/nicepay/orders/{uid}", f"/nicepay/checkout/{uid}"):

@@ -156,7 +156,11 @@ def test_postgres_creation_waits_for_the_lock_holder() -> None:
             creator = threading.Thread(target=create)
             creator.start()
             with engine.connect() as watcher:
-                wait_until(lambda: _waiting_for_lock(watcher), "the creator to queue")
+                wait_until(
+                    lambda: _waiting_for_lock(watcher) or not creator.is_alive(),
+                    "the creator to queue",
+                )
+                assert creator.is_alive(), "created tables without waiting"
                 assert sa.inspect(watcher).get_table_names() == []
         creator.join(timeout=PATIENCE)
         engine.dispose()

@@ -14,6 +14,7 @@ import threading
 import time
 import typing as t
 
+import _stack
 import requests
 import sqlalchemy as sa
 from webhook import Checks
@@ -168,7 +169,7 @@ def per_order(
     for column, value in where.items():
         query = query.where(table.c[column] == value)
     with engine.connect() as conn:
-        found = dict(conn.execute(query).tuples().all())
+        found = dict(conn.execute(query).all())
     return collections.Counter(int(found.get(uid, 0)) for uid in uids)
 
 
@@ -177,7 +178,7 @@ def states(engine: sa.Engine, uids: t.Collection[str]) -> collections.Counter[st
     query = sa.select(tables.orders.c.merchant_uid, tables.orders.c.state)
     wanted = set(uids)
     with engine.connect() as conn:
-        rows = conn.execute(query).tuples().all()
+        rows = conn.execute(query).all()
     return collections.Counter(str(s) for uid, s in rows if uid in wanted)
 
 
@@ -193,11 +194,42 @@ def exactly_one(counts: collections.Counter[int], total: int) -> bool:
     return counts == collections.Counter({1: total})
 
 
-def wait_until(what: t.Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
-    """Poll ``what`` until it holds or ``timeout`` seconds pass."""
+def sandbox_payments(
+    sandbox_url: str, imp_uids: t.Sequence[str]
+) -> dict[str, dict[str, t.Any]]:
+    """PortOne's view of these payments (``GET /payments``, 100 at a time)."""
+    found: dict[str, dict[str, t.Any]] = {}
+    with requests.Session() as session:
+        token = session.post(
+            sandbox_url + "/users/getToken",
+            json={"imp_key": _stack.KEY, "imp_secret": _stack.SECRET},
+            timeout=10,
+        ).json()["response"]["access_token"]
+        session.headers["Authorization"] = token
+        for start in range(0, len(imp_uids), 100):
+            answer = session.get(
+                sandbox_url + "/payments",
+                params={"imp_uid[]": list(imp_uids[start : start + 100])},
+                timeout=30,
+            )
+            for payment in answer.json()["response"] or []:
+                found[payment["imp_uid"]] = payment
+    return found
+
+
+def settle(engine: sa.Engine, *, quiet: float = 3.0, timeout: float = 120.0) -> int:
+    """Wait until the inbox has had no new row for ``quiet`` seconds.
+
+    For webhooks the sandbox sends by itself: nothing says when the last one
+    landed, except that no more come. Returns the inbox's row count.
+    """
     deadline = time.monotonic() + timeout
+    last, since = inbox_count(engine), time.monotonic()
     while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(step)
-    return what()
+        time.sleep(0.5)
+        now = inbox_count(engine)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last

@@ -154,6 +154,21 @@ def statuses_line(answers: t.Iterable[Answer]) -> str:
     )
 
 
+def counts(counter: t.Mapping[str, int]) -> str:
+    """``a=1, b=2``, sorted; ``none`` when empty."""
+    return ", ".join(f"{k}={n}" for k, n in sorted(counter.items())) or "none"
+
+
+def wait_for_workers(server: _stack.Server, workers: int, timeout: float = 60) -> bool:
+    """Wait until ``workers`` live workers have loaded the app again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(server.ready_workers()) >= workers:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def server_errors(answers: t.Iterable[Answer]) -> int:
     """How many answers were 5xx."""
     return sum(1 for a in answers if a.status >= 500)

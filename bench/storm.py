@@ -228,8 +228,8 @@ def _storm(
         "PostgreSQL, standalone sandbox over HTTP sending its own webhooks"
     )
     _print_webhooks(sandbox_url, rows)
-    print("api faults injected: " + _counts(injector.injected))
-    print("refund attempts: " + _counts(refunds))
+    print("api faults injected: " + _proof.counts(injector.injected))
+    print("refund attempts: " + _proof.counts(refunds))
     print(f"seconds: payments and webhooks {paying:.1f}, refunds {refunding:.1f}")
     return imp_uids
 
@@ -239,12 +239,8 @@ def _print_webhooks(sandbox_url: str, rows: int) -> None:
     kinds = collections.Counter(
         f"{d['kind']}:{d['status'] or (d['error'] and 'error')}" for d in log
     )
-    print(f"webhooks (last {len(log)} in the sandbox log): " + _counts(kinds))
+    print(f"webhooks (last {len(log)} in the sandbox log): " + _proof.counts(kinds))
     print(f"inbox rows after the payments: {rows}")
-
-
-def _counts(counter: collections.Counter[str]) -> str:
-    return ", ".join(f"{k}={n}" for k, n in sorted(counter.items())) or "none"
 
 
 def _reconcile(app: Flask, since: dt.datetime) -> None:

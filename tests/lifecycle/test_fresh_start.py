@@ -185,7 +185,10 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _serve(url: str, ready: pathlib.Path, log: t.IO[bytes]) -> subprocess.Popen[bytes]:
+def _serve(
+    url: str, ready: pathlib.Path, log: t.IO[bytes]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``gunicorn -w 4`` on the app module, and the port it listens on."""
     port = _free_port()
     env = {
         **os.environ,
@@ -195,8 +198,7 @@ def _serve(url: str, ready: pathlib.Path, log: t.IO[bytes]) -> subprocess.Popen[
     command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS)]
     command += ["-b", f"127.0.0.1:{port}", "tests.lifecycle.fresh_start_app:app"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    server.port = port  # type: ignore[attr-defined]
-    return server
+    return server, port
 
 
 def _check_gunicorn(url: str, tmp_path: pathlib.Path) -> None:
@@ -204,7 +206,7 @@ def _check_gunicorn(url: str, tmp_path: pathlib.Path) -> None:
     ready.mkdir()
     log_path = ready.with_suffix(".log")
     with log_path.open("wb") as log:
-        server = _serve(url, ready, log)
+        server, port = _serve(url, ready, log)
         try:
             wait_until(
                 lambda: (
@@ -214,7 +216,7 @@ def _check_gunicorn(url: str, tmp_path: pathlib.Path) -> None:
             )
             assert server.poll() is None, log_path.read_text()
             answer = requests.get(
-                f"http://127.0.0.1:{server.port}/nicepay/orders/nope/status",  # type: ignore[attr-defined]
+                f"http://127.0.0.1:{port}/nicepay/orders/nope/status",
                 timeout=30,
             )
             assert answer.status_code == 404

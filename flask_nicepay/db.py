@@ -11,6 +11,8 @@ once: they take turns, and only the first creates anything.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 import typing as t
 
 import sqlalchemy as sa
@@ -62,7 +64,7 @@ def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -70,6 +72,24 @@ def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _use_wal(cursor: t.Any) -> None:
+    """Switch a new SQLite file to WAL, waiting for other processes doing the same.
+
+    Changing the journal mode needs the file to itself, and SQLite answers "database
+    is locked" at once, without its busy timeout, while another process holds it:
+    several workers opening a new file together would otherwise fail at start-up.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def writing(connection: Connection) -> Connection:

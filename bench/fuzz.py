@@ -100,6 +100,23 @@ class Generator:
             parts.append("x" * rng.randint(1000, 20000))
         return "".join(parts)
 
+    def plausible(self) -> dict[str, t.Any]:
+        """Well-formed ids (the real ones, crossed, or unknown) and hostile rest.
+
+        These pass validation, so the plugin looks the payment up and decides:
+        the part of the route that could change an order.
+        """
+        rng = self.rng
+        merchant_uids, imp_uids = self.real[:2], [*self.real[2:], "imp_000000000001"]
+        return {
+            "imp_uid": rng.choice(imp_uids),
+            "merchant_uid": rng.choice(merchant_uids),
+            "status": rng.choice(("paid", "cancelled", "failed", "ready", None)),
+            "imp_success": rng.choice(("true", "false", self.text())),
+            "error_msg": self.text()[:400],
+            self.text(): self.value(),
+        }
+
     def value(self, depth: int = 0) -> t.Any:
         """A JSON value of any type, text mostly."""
         rng = self.rng
@@ -128,23 +145,31 @@ class Generator:
     def query(self, route: str) -> str:
         """A query string; the return's carries its own fields mostly."""
         rng = self.rng
-        fields = dict.fromkeys(FIELDS) if route == "return" else {}
-        keys = [k for k in fields if rng.random() < 0.7]
-        keys += [self.encoded() for _ in range(rng.randrange(3))]
-        if not keys:
-            return ""
-        pairs = [f"{self.quoted(k)}={self.encoded()}" for k in keys]
-        return "?" + "&".join(pairs)
+        pairs = []
+        if route == "return" and rng.random() < 0.3:
+            pairs = [
+                f"{self.quoted(k, '')}={self.quoted(str(v), '')}"
+                for k, v in self.plausible().items()
+            ][:4]
+        elif route == "return":
+            pairs = [f"{k}={self.encoded()}" for k in FIELDS if rng.random() < 0.7]
+        pairs += [
+            f"{self.quoted(self.encoded())}={self.encoded()}"
+            for _ in range(rng.randrange(3))
+        ]
+        return "?" + "&".join(pairs) if pairs else ""
 
     @staticmethod
-    def quoted(key: str) -> str:
-        """A key as it goes into a query: encoded, unless it already is."""
-        return quote_from_bytes(key.encode("utf-8", "surrogatepass"), safe="%")
+    def quoted(text: str, safe: str = "%") -> str:
+        """Text as it goes into a query; by default, ``%`` is taken as encoded."""
+        return quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe=safe)
 
     def body(self) -> tuple[bytes, str | None]:
         """A body and the content type it would honestly have."""
         rng = self.rng
         kind = rng.randrange(10)
+        if kind == 0:
+            return self.json(self.plausible()), "application/json"
         if kind < 3:
             obj = {k: self.value() for k in FIELDS if rng.random() < 0.6}
             return self.json(obj), "application/json"
@@ -326,8 +351,16 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             seconds = time.perf_counter() - clock
             after, rows_after = snapshot(engine), _proof.inbox_count(engine)
         _table(args, results, seconds)
+        print("inbox rows by outcome: " + _proof.counts(_outcomes(engine)))
         _check(proof, results, rows_after - rows_before, before == after)
     return proof.verdict("fuzz")
+
+
+def _outcomes(engine: sa.Engine) -> dict[str, int]:
+    c = tables.inbox.c
+    query = sa.select(c.outcome, sa.func.count()).group_by(c.outcome)
+    with engine.connect() as conn:
+        return {str(outcome): int(n) for outcome, n in conn.execute(query)}
 
 
 def _table(args: argparse.Namespace, results: list[Result], seconds: float) -> None:

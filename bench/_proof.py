@@ -9,14 +9,17 @@ script's verdict never trusts the app it is judging.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import threading
 import time
 import typing as t
 
 import _stack
+import apps_receipts
 import requests
 import sqlalchemy as sa
+from flask import Flask
 from webhook import Checks
 
 from flask_nicepay import tables
@@ -24,6 +27,40 @@ from flask_nicepay import tables
 __all__ = ["Answer", "Hit", "Proof", "fire", "per_order", "statuses_line"]
 
 PREFIX = "/nicepay"
+#: The app every proof serves: the plugin with a store's receipts and signals.
+SERVED = "apps_receipts:receipts()"
+_DONE = object()
+_Item = t.TypeVar("_Item")
+_Result = t.TypeVar("_Result")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    """A fresh database and a sandbox, and an app configured like the served one."""
+
+    env: dict[str, str]
+    app: Flask
+    engine: sa.Engine
+    sandbox_url: str
+
+
+@contextlib.contextmanager
+def stack(postgres_url: str | None, **config: t.Any) -> t.Iterator[Stack]:
+    """A fresh PostgreSQL database, the standalone sandbox, every table made.
+
+    :param config: settings for the app here, also passed to the served one
+        through the environment (as text).
+    """
+    with (
+        _stack.postgres_database(postgres_url) as database,
+        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
+    ):
+        env = {**_stack.app_environment(sandbox_url, database)}
+        env |= {k: str(v) for k, v in config.items()}
+        app = apps_receipts.receipts({**env, **config})
+        engine = app.extensions["nicepay"].service.engine
+        apps_receipts.create_tables(engine)  # before any worker starts
+        yield Stack(env, app, engine, sandbox_url)
 
 
 class Proof(Checks):
@@ -87,39 +124,48 @@ def mobile_return(body: t.Mapping[str, t.Any], **extra: str) -> Hit:
 
 
 def fire(
-    base_url: str,
-    hits: t.Sequence[Hit],
-    *,
-    concurrency: int,
-    timeout: float = 60,
-    stop: threading.Event | None = None,
+    base_url: str, hits: t.Sequence[Hit], *, concurrency: int, timeout: float = 60
 ) -> list[Answer]:
     """Send every hit, in list order, from ``concurrency`` threads at once.
 
     Neighbours in the list are in flight together, so the order of ``hits``
-    decides what races what.
+    decides what races what. Each thread keeps its own session.
     """
-    jobs = iter(hits)
-    lock = threading.Lock()
+    local = threading.local()
+
+    def one(hit: Hit) -> Answer:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return _send(local.session, base_url, hit, timeout)
+
+    return in_threads(hits, one, concurrency)
+
+
+def in_threads(
+    items: t.Sequence[_Item], work: t.Callable[[_Item], _Result], concurrency: int
+) -> list[_Result]:
+    """``work`` on every item, taken in list order by ``concurrency`` threads.
+
+    The threads start together, once all are ready.
+    """
+    jobs, lock, results = iter(items), threading.Lock(), []
     start = threading.Barrier(concurrency)
-    answers: list[Answer] = []
 
-    def sender() -> None:
-        with requests.Session() as session:
-            start.wait()
-            while stop is None or not stop.is_set():
-                with lock:
-                    hit = next(jobs, None)
-                if hit is None:
-                    return
-                answers.append(_send(session, base_url, hit, timeout))
+    def worker() -> None:
+        start.wait()
+        while True:
+            with lock:
+                item = next(jobs, _DONE)
+            if item is _DONE:
+                return
+            results.append(work(t.cast(_Item, item)))
 
-    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return answers
+    return results
 
 
 def _send(session: requests.Session, base_url: str, hit: Hit, timeout: float) -> Answer:

@@ -15,7 +15,7 @@ inbox row is left to replay, and no answer was 5xx. Signals are counted, not
 checked: one sent by a worker killed between its commit and its signal is
 gone (signals follow the commit; they are not an outbox).
 
-Run:  python bench/crash.py [--orders 300] [--kill-every 0.5] [--workers 4]
+Run:  python bench/crash.py [--orders 1000] [--kill-every 0.5] [--workers 4]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ NONCE = re.compile(rb"crash[a-z]{16}")
 
 def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
     parser = _stack.parser(__doc__)
-    parser.add_argument("--orders", type=int, default=300, help="orders paid")
+    parser.add_argument("--orders", type=int, default=1000, help="orders paid")
     parser.add_argument("--webhooks", type=int, default=2, help="webhooks per order")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads")
@@ -125,20 +125,13 @@ class Killer:
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     proof = _proof.Proof()
-    with (
-        _stack.postgres_database(args.postgres_url) as database,
-        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
-    ):
-        env = _stack.app_environment(sandbox_url, database)
-        app = apps_receipts.receipts(env)
-        engine = app.extensions["nicepay"].service.engine
-        apps_receipts.create_tables(engine)
+    with _proof.stack(args.postgres_url) as box:
+        app, engine = box.app, box.engine
         began = dt.datetime.now(dt.UTC)
         orders = _stack.create_orders(app, args.orders)
         uids = [o.merchant_uid for o in orders]
-        hits = hits_for(_stack.pay(sandbox_url, orders), args.webhooks, args.seed)
-        served = "apps_receipts:receipts()"
-        with _stack.gunicorn(served, env, workers=args.workers) as server:
+        hits = hits_for(_stack.pay(box.sandbox_url, orders), args.webhooks, args.seed)
+        with _stack.gunicorn(_proof.SERVED, box.env, workers=args.workers) as server:
             clock = time.perf_counter()
             with Killer(server, args.workers, args.kill_every, args.seed) as killer:
                 answers = _proof.fire(server.url, hits, concurrency=args.concurrency)

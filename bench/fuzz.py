@@ -29,14 +29,12 @@ import json
 import random
 import socket
 import sys
-import threading
 import time
 import typing as t
 from urllib.parse import quote_from_bytes
 
 import _proof
 import _stack
-import apps
 import sqlalchemy as sa
 from flask import Flask
 
@@ -278,22 +276,7 @@ def _read_all(conn: socket.socket) -> bytes:
 
 def shoot(port: int, shots: t.Sequence[Shot], concurrency: int) -> list[Result]:
     """Send every shot from ``concurrency`` threads."""
-    jobs, lock, results = iter(shots), threading.Lock(), []
-
-    def worker() -> None:
-        while True:
-            with lock:
-                shot = next(jobs, None)
-            if shot is None:
-                return
-            results.append(send(port, shot))
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return _proof.in_threads(shots, lambda shot: send(port, shot), concurrency)
 
 
 def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
@@ -332,19 +315,14 @@ def snapshot(engine: sa.Engine) -> tuple[t.Any, ...]:
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     proof = _proof.Proof()
-    with (
-        _stack.postgres_database(args.postgres_url) as database,
-        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
-    ):
-        env = _stack.app_environment(sandbox_url, database)
-        app = apps.plugin(env)
-        engine = app.extensions["nicepay"].service.engine
-        real = seed_orders(app, sandbox_url)
+    with _proof.stack(args.postgres_url) as box:
+        engine = box.engine
+        real = seed_orders(box.app, box.sandbox_url)
         generator = Generator(args.seed, real)
         routes = [*DOOR_ROUTES, *PAGE_ROUTES]
         shots = [generator.shot(r) for r in routes for _ in range(args.per_route)]
         generator.rng.shuffle(shots)
-        with _stack.gunicorn("apps:plugin()", env, workers=args.workers) as server:
+        with _stack.gunicorn(_proof.SERVED, box.env, workers=args.workers) as server:
             before, rows_before = snapshot(engine), _proof.inbox_count(engine)
             clock = time.perf_counter()
             results = shoot(int(server.url.rsplit(":", 1)[1]), shots, args.concurrency)

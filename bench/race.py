@@ -70,19 +70,12 @@ def interleave(
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     proof = _proof.Proof()
-    with (
-        _stack.postgres_database(args.postgres_url) as database,
-        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
-    ):
-        env = _stack.app_environment(sandbox_url, database)
-        maker = apps_receipts.receipts(env)  # the plugin's tables, before workers
-        engine = maker.extensions["nicepay"].service.engine
-        apps_receipts.create_tables(engine)
-        orders = _stack.create_orders(maker, args.orders)
-        bodies = _stack.pay(sandbox_url, orders)
+    with _proof.stack(args.postgres_url) as box:
+        engine = box.engine
+        orders = _stack.create_orders(box.app, args.orders)
+        bodies = _stack.pay(box.sandbox_url, orders)
         hits = interleave(bodies, args.webhooks, args.group, args.seed)
-        app = "apps_receipts:receipts()"
-        with _stack.gunicorn(app, env, workers=args.workers) as server:
+        with _stack.gunicorn(_proof.SERVED, box.env, workers=args.workers) as server:
             began = time.perf_counter()
             answers = _proof.fire(server.url, hits, concurrency=args.concurrency)
             seconds = time.perf_counter() - began

@@ -183,20 +183,12 @@ def refund_race(
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     proof = _proof.Proof()
-    with (
-        _stack.postgres_database(args.postgres_url) as database,
-        _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
-    ):
-        env = _stack.app_environment(sandbox_url, database)
-        env["NICEPAY_TIMEOUT"] = str(READ_TIMEOUT)
-        app = apps_receipts.receipts({**env, "NICEPAY_TIMEOUT": READ_TIMEOUT})
-        engine = app.extensions["nicepay"].service.engine
-        apps_receipts.create_tables(engine)
+    with _proof.stack(args.postgres_url, NICEPAY_TIMEOUT=READ_TIMEOUT) as box:
+        app, engine, sandbox_url = box.app, box.engine, box.sandbox_url
         began = dt.datetime.now(dt.UTC)
         orders = _stack.create_orders(app, args.orders)
         uids = [o.merchant_uid for o in orders]
-        served = "apps_receipts:receipts()"
-        with _stack.gunicorn(served, env, workers=args.workers) as server:
+        with _stack.gunicorn(_proof.SERVED, box.env, workers=args.workers) as server:
             imp_uids = _storm(args, app, sandbox_url, server.url, orders, engine)
             _reconcile(app, began)
             _compare(proof, "after the reconcile", engine, sandbox_url, uids, imp_uids)

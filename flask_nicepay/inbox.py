@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import tables
-from .db import write_transaction
+from .db import execute_alone
 from .portone.redact import redact
 from .portone.redact import redact_bytes
+from .tables import UTCDateTime
 
 #: Bytes of a body kept in the inbox; the rest is cut and flagged.
 MAX_STORED_BODY = 16 * 1024
@@ -133,8 +134,13 @@ class Inbox:
         content_type: str | None = None,
         outcome: Outcome = Outcome.RECEIVED,
         error: str | None = None,
+        connection: Connection | None = None,
     ) -> int:
-        """Write a notification and commit it at once; returns its id."""
+        """Write a notification and commit it at once; returns its id.
+
+        :param connection: a connection with no transaction open, to write on
+            (the one the notification's processing will use).
+        """
         raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
         masked = redact_bytes(raw)
         hint = hint or Hint()
@@ -154,9 +160,8 @@ class Inbox:
             "error": storable(error),
             "attempts": 0,
         }
-        with write_transaction(self.engine) as conn:
-            result = conn.execute(_INSERT, values)
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        result = execute_alone(connection or self.engine, _INSERT, values)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish(
         self,
@@ -171,30 +176,22 @@ class Inbox:
     ) -> None:
         """Record what processing came to (called again by each replay).
 
-        :param connection: write inside this connection's open transaction (the
-            one that changed the order), instead of a transaction of its own.
+        :param connection: the connection to write on: inside its open
+            transaction (the one that changed the order) if it has one.
         """
-        values: dict[str, t.Any] = {
+        params = {
+            "_id": entry_id,
             "outcome": str(outcome),
             "error": storable(error),
             "processed_at": self.clock(),
-            "attempts": tables.inbox.c.attempts + 1,
+            "imp_uid": storable(imp_uid),
+            "merchant_uid": storable(merchant_uid),
+            "dedupe_key": storable(dedupe_key),
         }
-        for name, value in (
-            ("imp_uid", imp_uid),
-            ("merchant_uid", merchant_uid),
-            ("dedupe_key", dedupe_key),
-        ):
-            if value is not None:
-                values[name] = storable(value)
-        query = (
-            sa.update(tables.inbox).where(tables.inbox.c.id == entry_id).values(values)
-        )
-        if connection is not None:
-            connection.execute(query)
-            return
-        with write_transaction(self.engine) as conn:
-            conn.execute(query)
+        if connection is not None and connection.in_transaction():
+            connection.execute(_FINISH, params)
+        else:
+            execute_alone(connection or self.engine, _FINISH, params)
 
     def get(self, entry_id: int) -> Entry | None:
         """One notification by id."""
@@ -236,6 +233,25 @@ class Inbox:
 
 
 _INSERT = sa.insert(tables.inbox)
+# Built once, as the hot path runs it for every notification. What a snapshot
+# said is only ever added: a replay that cannot reach PortOne keeps what was found.
+_FINISH = (
+    sa.update(tables.inbox)
+    .where(tables.inbox.c.id == sa.bindparam("_id"))
+    .values(
+        outcome=sa.bindparam("outcome"),
+        error=sa.bindparam("error"),
+        processed_at=sa.bindparam("processed_at", type_=UTCDateTime()),
+        attempts=tables.inbox.c.attempts + 1,
+        **{
+            name: sa.func.coalesce(
+                sa.bindparam(name, type_=tables.inbox.c[name].type),
+                tables.inbox.c[name],
+            )
+            for name in ("imp_uid", "merchant_uid", "dedupe_key")
+        },
+    )
+)
 
 
 def storable(value: str | None, length: int | None = None) -> str | None:

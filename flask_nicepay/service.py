@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
@@ -241,17 +242,20 @@ class PaymentService:
 
         A first delivery costs two transactions: the inbox row, committed before
         PortOne is asked, then one that changes the order and records the outcome.
+        Both run on one connection, checked out (and, on PostgreSQL, pinged) once.
         """
-        entry_id = self.inbox.record(
-            kind,
-            body=body,
-            hint=hint,
-            remote_addr=remote_addr,
-            method=method,
-            path=path,
-            content_type=content_type,
-        )
-        return self._process(entry_id, str(kind), hint)
+        with self.engine.connect() as connection:
+            entry_id = self.inbox.record(
+                kind,
+                body=body,
+                hint=hint,
+                remote_addr=remote_addr,
+                method=method,
+                path=path,
+                content_type=content_type,
+                connection=connection,
+            )
+            return self._process(entry_id, str(kind), hint, connection)
 
     def reject(self, kind: Kind | str, error: str, **request: t.Any) -> int:
         """Record a notification that could not even be read; returns its id."""
@@ -264,11 +268,16 @@ class PaymentService:
             raise LookupError(f"No notification {entry_id}.")
         return self._process(entry.id, entry.kind, entry.hint)
 
-    def _process(self, entry_id: int, kind: str, hint: Hint) -> Received:
+    def _process(
+        self,
+        entry_id: int,
+        kind: str,
+        hint: Hint,
+        connection: Connection | None = None,
+    ) -> Received:
+        done = functools.partial(self._finish, entry_id, connection=connection)
         if not (hint.imp_uid or hint.merchant_uid):
-            return self._finish(
-                entry_id, Outcome.INVALID, error="no imp_uid or merchant_uid"
-            )
+            return done(Outcome.INVALID, error="no imp_uid or merchant_uid")
         record = _RecordOutcome(self.inbox, entry_id)
         try:
             result = self.reconciler.sync(
@@ -277,19 +286,19 @@ class PaymentService:
                 source=kind,
                 inbox_id=entry_id,
                 record=record,
+                connection=connection,
             )
         except NotFoundError as exc:
-            error = f"not at PortOne: {exc}"
-            return self._finish(entry_id, Outcome.INVALID, error=error)
+            return done(Outcome.INVALID, error=f"not at PortOne: {exc}")
         except PortOneError as exc:
-            return self._finish(entry_id, Outcome.ERROR, error=str(exc))
+            return done(Outcome.ERROR, error=str(exc))
         except Exception as exc:
+            # On a connection of its own: this one may be what failed.
             self._finish(entry_id, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}")
             raise
         if record.done:
             return Received(entry_id, result.outcome, result, result.detail)
-        outcome, detail = result.outcome, result.detail
-        return self._finish(entry_id, outcome, result=result, error=detail)
+        return done(result.outcome, result=result, error=result.detail)
 
     def _finish(
         self,
@@ -298,9 +307,12 @@ class PaymentService:
         *,
         result: SyncResult | None = None,
         error: str | None = None,
+        connection: Connection | None = None,
     ) -> Received:
         """Record an outcome reached without changing any order."""
-        self.inbox.finish(entry_id, outcome, **_found(result), error=error)
+        self.inbox.finish(
+            entry_id, outcome, **_found(result), error=error, connection=connection
+        )
         if outcome in (Outcome.ERROR, Outcome.UNKNOWN_ORDER):
             logger.warning(
                 "Notification %s: %s (%s)", entry_id, outcome, redact(error or "")

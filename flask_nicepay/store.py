@@ -34,6 +34,19 @@ from .machine import fire
 #: How many times a decision is retaken after losing a race before giving up.
 MAX_CAS_ATTEMPTS = 20
 
+# The hot path's statements, built once: building one per call costs more than
+# running it. The SET clause of an UPDATE comes from the parameters it is run with.
+_READ = sa.select(tables.orders).where(
+    tables.orders.c.merchant_uid == sa.bindparam("_merchant_uid")
+)
+_SWAP = (
+    sa.update(tables.orders)
+    .where(tables.orders.c.id == sa.bindparam("_id"))
+    .where(tables.orders.c.version == sa.bindparam("_version"))
+)
+_SWAP_RETURNING = _SWAP.returning(*tables.orders.c)
+_HISTORY = sa.insert(tables.history)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -277,6 +290,7 @@ class Store:
         source: str,
         inbox_id: int | None = None,
         finish: Finish | None = None,
+        connection: Connection | None = None,
     ) -> Applied:
         """Decide and write a change to one order, atomically and exactly once.
 
@@ -289,13 +303,15 @@ class Store:
         :param finish: called with the connection and the result, inside the same
             transaction, just before it commits, whether or not anything changed
             (the inbox records the outcome of a notification this way).
+        :param connection: a connection with no transaction open to work on,
+            instead of one checked out of the engine's pool.
         :raises UnknownOrderError: no such order.
         :raises InvalidTransitionError: the plan asks for an illegal move.
         :raises ConcurrencyError: the order kept changing under us.
         """
         for _ in range(MAX_CAS_ATTEMPTS):
             try:
-                with write_transaction(self.engine) as conn:
+                with write_transaction(connection or self.engine) as conn:
                     order = _read(conn, merchant_uid)
                     if order is None:
                         raise UnknownOrderError(merchant_uid)
@@ -361,18 +377,13 @@ def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> Order:
 
     :raises _LostRace: another writer changed the row first.
     """
-    update = (
-        sa.update(tables.orders)
-        .where(tables.orders.c.id == order.id)
-        .where(tables.orders.c.version == order.version)
-        .values(values)
-    )
+    params = {**values, "_id": order.id, "_version": order.version}
     if conn.dialect.update_returning:
-        row = conn.execute(update.returning(*tables.orders.c)).mappings().first()
+        row = conn.execute(_SWAP_RETURNING, params).mappings().first()
         if row is None:
             raise _LostRace
         return Order.from_row(row)
-    if conn.execute(update).rowcount != 1:
+    if conn.execute(_SWAP, params).rowcount != 1:
         raise _LostRace
     after = _read(conn, order.merchant_uid)
     assert after is not None
@@ -380,8 +391,7 @@ def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> Order:
 
 
 def _read(conn: Connection, merchant_uid: str) -> Order | None:
-    query = sa.select(tables.orders).where(tables.orders.c.merchant_uid == merchant_uid)
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(_READ, {"_merchant_uid": merchant_uid}).mappings().first()
     return None if row is None else Order.from_row(row)
 
 
@@ -389,16 +399,17 @@ def _record(
     conn: Connection, transition: Transition, inbox_id: int | None, now: dt.datetime
 ) -> None:
     conn.execute(
-        sa.insert(tables.history).values(
-            order_id=transition.order.id,
-            merchant_uid=transition.order.merchant_uid,
-            from_state=transition.from_state.value,
-            to_state=transition.to_state.value,
-            event=transition.event,
-            source=transition.source,
-            imp_uid=transition.imp_uid,
-            detail=transition.detail,
-            inbox_id=inbox_id,
-            created_at=now,
-        )
+        _HISTORY,
+        {
+            "order_id": transition.order.id,
+            "merchant_uid": transition.order.merchant_uid,
+            "from_state": transition.from_state.value,
+            "to_state": transition.to_state.value,
+            "event": transition.event,
+            "source": transition.source,
+            "imp_uid": transition.imp_uid,
+            "detail": transition.detail,
+            "inbox_id": inbox_id,
+            "created_at": now,
+        },
     )

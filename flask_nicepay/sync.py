@@ -121,6 +121,7 @@ class Reconciler:
         source: str,
         inbox_id: int | None = None,
         record: Record | None = None,
+        connection: Connection | None = None,
     ) -> SyncResult:
         """Fetch a payment from PortOne and apply it.
 
@@ -128,6 +129,7 @@ class Reconciler:
         :param merchant_uid: used when no ``imp_uid`` is known: the order's latest
             attempt.
         :param record: see :meth:`apply`.
+        :param connection: see :meth:`apply`.
         :raises PortOneError: PortOne could not be reached or refused the lookup.
         """
         if imp_uid:
@@ -136,7 +138,13 @@ class Reconciler:
             payment = self.client.find_payment(merchant_uid)
         else:
             raise ValueError("sync() needs imp_uid or merchant_uid.")
-        return self.apply(payment, source=source, inbox_id=inbox_id, record=record)
+        return self.apply(
+            payment,
+            source=source,
+            inbox_id=inbox_id,
+            record=record,
+            connection=connection,
+        )
 
     def apply(
         self,
@@ -146,6 +154,7 @@ class Reconciler:
         inbox_id: int | None = None,
         known: Order | None = None,
         record: Record | None = None,
+        connection: Connection | None = None,
     ) -> SyncResult:
         """Apply a snapshot fetched from PortOne to its order.
 
@@ -159,6 +168,8 @@ class Reconciler:
         :param record: ``record(connection, result)``, called inside the write
             transaction with what the snapshot did (not called for a payment
             whose order does not exist and is not adopted).
+        :param connection: a connection with no transaction open to write on,
+            instead of one from the pool (a notification uses one for all).
         """
         if known is not None and self._nothing_to_do(known, payment):
             return SyncResult(Outcome.NOOP, known, payment)
@@ -189,9 +200,10 @@ class Reconciler:
                 source=source,
                 inbox_id=inbox_id,
                 finish=finish,
+                connection=connection,
             )
         except UnknownOrderError:
-            return self._unknown(payment, source, inbox_id, record)
+            return self._unknown(payment, source, inbox_id, record, connection)
         result: SyncResult = seen["result"]
         self.announce(result.transitions)
         if "reason" in seen:
@@ -343,6 +355,7 @@ class Reconciler:
         source: str,
         inbox_id: int | None,
         record: Record | None,
+        connection: Connection | None,
     ) -> SyncResult:
         fields = self.adopt(payment) if self.adopt is not None else None
         if fields is None:
@@ -352,7 +365,13 @@ class Reconciler:
             self.store.create_order(merchant_uid=payment.merchant_uid, **fields)
         except IntegrityError:  # adopted by a concurrent delivery: apply to theirs
             logger.debug("Order %s appeared while adopting", payment.merchant_uid)
-        return self.apply(payment, source=source, inbox_id=inbox_id, record=record)
+        return self.apply(
+            payment,
+            source=source,
+            inbox_id=inbox_id,
+            record=record,
+            connection=connection,
+        )
 
     # -- many orders ------------------------------------------------------------
 

@@ -230,7 +230,7 @@ def per_order(
     for column, value in where.items():
         query = query.where(table.c[column] == value)
     with engine.connect() as conn:
-        found = dict(conn.execute(query).all())
+        found: dict[str, int] = {uid: n for uid, n in conn.execute(query)}
     return collections.Counter(int(found.get(uid, 0)) for uid in uids)
 
 

@@ -52,7 +52,7 @@ if t.TYPE_CHECKING:
 READ_TIMEOUT = 2.0
 CHUNK = 10
 #: Each chunk's first deliveries: webhook fault kind, how many, extra settings.
-WEBHOOK_FAULTS = (
+WEBHOOK_FAULTS: tuple[tuple[str, int, dict[str, int]], ...] = (
     ("drop", 1, {}),
     ("duplicate", 1, {"copies": 3}),
     ("delay", 1, {"delay": 3600}),

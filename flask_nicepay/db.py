@@ -24,6 +24,8 @@ from sqlalchemy.pool import StaticPool
 
 #: Execution option that marks a connection as about to write.
 WRITE = "nicepay_write"
+#: Execution option: SQLite statements run with no BEGIN, each committing itself.
+ALONE = "nicepay_alone"
 #: Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30.0
 #: Name of the PostgreSQL advisory lock that table creation holds.
@@ -70,7 +72,10 @@ def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE, False)
+        options = connection.get_execution_options()
+        if options.get(ALONE, False):
+            return  # each statement commits by itself (see autocommit())
+        immediate = options.get(WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -116,29 +121,53 @@ def write_transaction(bind: Engine | Connection) -> t.Iterator[Connection]:
         yield conn
 
 
+@contextlib.contextmanager
+def connection(bind: Engine | Connection) -> t.Iterator[Connection]:
+    """``bind`` itself if it is a connection, else one checked out of its pool."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
+
+
+@contextlib.contextmanager
+def autocommit(conn: Connection) -> t.Iterator[Connection]:
+    """Run statements on ``conn`` that each commit by themselves, no BEGIN.
+
+    For a single write, or reads that need no snapshot: on PostgreSQL a statement
+    costs one round trip instead of three (``BEGIN``, the statement, ``COMMIT``).
+    On SQLite (an engine from :func:`make_engine`) no ``BEGIN`` is sent either.
+
+    :param conn: a connection with no transaction open.
+    """
+    if conn.dialect.name == "postgresql":
+        default = conn.default_isolation_level
+        options: dict[str, t.Any] = {"isolation_level": "AUTOCOMMIT"}
+        restore: dict[str, t.Any] = {"isolation_level": default}
+    else:
+        options, restore = {ALONE: True}, {ALONE: False}
+    conn.execution_options(**options)
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.execution_options(**restore)
+
+
 def execute_alone(
     bind: Engine | Connection, statement: t.Any, params: t.Mapping[str, t.Any]
 ) -> sa.CursorResult[t.Any]:
-    """Run one statement that needs no other in its transaction, and commit it.
+    """Run one statement that needs no other in its transaction; see
+    :func:`autocommit`.
 
-    On PostgreSQL it runs in autocommit, where it commits by itself: one round trip
-    instead of three (``BEGIN``, the statement, ``COMMIT``). Elsewhere it runs in a
-    :func:`write_transaction`.
+    :param bind: an engine, or a connection with no transaction open.
     """
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return execute_alone(conn, statement, params)
-    if bind.dialect.name != "postgresql":
-        with write_transaction(bind) as conn:
-            return conn.execute(statement, params)
-    default = bind.default_isolation_level
-    bind.execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        result = bind.execute(statement, params)
-        bind.commit()
-        return result
-    finally:
-        bind.execution_options(isolation_level=default)
+    with connection(bind) as conn, autocommit(conn):
+        return conn.execute(statement, params)
 
 
 def create_tables(engine: Engine, metadata: MetaData) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
+from . import db
 from . import tables
 from .db import create_tables
 from .db import write_transaction
@@ -309,24 +310,42 @@ class Store:
         :raises InvalidTransitionError: the plan asks for an illegal move.
         :raises ConcurrencyError: the order kept changing under us.
         """
-        for _ in range(MAX_CAS_ATTEMPTS):
-            try:
-                with write_transaction(connection or self.engine) as conn:
+        with db.connection(connection or self.engine) as conn:
+            for _ in range(MAX_CAS_ATTEMPTS):
+                with db.autocommit(conn):
                     order = _read(conn, merchant_uid)
                     if order is None:
                         raise UnknownOrderError(merchant_uid)
                     plan = decide(conn, order)
-                    applied = (
-                        Applied(order)
-                        if plan is None
-                        else self._write(conn, order, plan, source, inbox_id)
-                    )
-                    if finish is not None:
-                        finish(conn, applied)
-                    return applied
-            except _LostRace:
-                continue
+                try:
+                    return self._apply_plan(conn, order, plan, source, inbox_id, finish)
+                except _LostRace:
+                    continue
         raise ConcurrencyError(f"Order {merchant_uid} kept changing; gave up.")
+
+    def _apply_plan(
+        self,
+        conn: Connection,
+        order: Order,
+        plan: Plan | None,
+        source: str,
+        inbox_id: int | None,
+        finish: Finish | None,
+    ) -> Applied:
+        """Write ``plan`` by compare-and-swap on the version ``order`` was read at.
+
+        Nothing to do costs no transaction: ``finish`` then writes on its own.
+        """
+        if plan is None:
+            applied = Applied(order)
+            if finish is not None:
+                finish(conn, applied)
+            return applied
+        with db.write_transaction(conn):
+            applied = self._write(conn, order, plan, source, inbox_id)
+            if finish is not None:
+                finish(conn, applied)
+            return applied
 
     def _write(
         self,

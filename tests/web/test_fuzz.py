@@ -125,7 +125,12 @@ def bodies(shop: Shop) -> st.SearchStrategy[bytes]:
 
 
 def queries(shop: Shop) -> st.SearchStrategy[bytes]:
-    return st.one_of(st.just(b""), pairs(shop, escape=True), pairs(shop, escape=False))
+    # No raw CR or LF: they end an HTTP request line, so no server passes them on
+    # in a query string (werkzeug would echo one into a redirect's Location).
+    raw = pairs(shop, escape=False).map(
+        lambda query: query.replace(b"\r", b"").replace(b"\n", b"")
+    )
+    return st.one_of(st.just(b""), pairs(shop, escape=True), raw)
 
 
 class Request(t.NamedTuple):

@@ -26,6 +26,9 @@ from sqlalchemy.pool import StaticPool
 WRITE = "nicepay_write"
 #: Execution option: SQLite statements run with no BEGIN, each committing itself.
 ALONE = "nicepay_alone"
+#: Seconds a pooled connection may sit idle before it is pinged at checkout.
+PING_AFTER_IDLE = 1.0
+_IDLE_SINCE = "nicepay_idle_since"
 #: Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30.0
 #: Name of the PostgreSQL advisory lock that table creation holds.
@@ -41,12 +44,16 @@ def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
 
     :param url: a SQLAlchemy database URL, such as ``sqlite:///shop.db`` or
         ``postgresql+psycopg://user@host/db``.
-    :param kwargs: passed on to :func:`sqlalchemy.create_engine`.
+    :param kwargs: passed on to :func:`sqlalchemy.create_engine`. Other databases
+        than SQLite get a pooled connection pinged when it was idle (see
+        :data:`PING_AFTER_IDLE`); ``pool_pre_ping=True`` pings at every checkout.
     """
     url = sa.make_url(url)
     if url.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
-        return sa.create_engine(url, **kwargs)
+        engine = sa.create_engine(url, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_when_idle(engine)
+        return engine
     memory = url.database in (None, "", ":memory:")
     connect_args = kwargs.setdefault("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
@@ -57,6 +64,33 @@ def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
     engine = sa.create_engine(url, **kwargs)
     _teach_sqlite_transactions(engine, wal=not memory)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before handing it out if it sat idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip on every
+    request, when the connection was in use a few milliseconds ago. A connection
+    idle for :data:`PING_AFTER_IDLE` seconds (the database may have restarted,
+    or a proxy dropped it) is pinged, and replaced if it does not answer; one in
+    steady use is not.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: t.Any, record: t.Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return  # just connected, or just used
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and hands out a new one.
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _teach_sqlite_transactions(engine: Engine, *, wal: bool) -> None:

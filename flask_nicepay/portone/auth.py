@@ -101,3 +101,31 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<BearerAuth token=***>"
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """Signs every request with the one access token its :class:`TokenManager` shares.
+
+    The token is fetched, or renewed, while the request is being prepared, so a
+    client that never calls the API never asks for one.
+
+    :param tokens: the manager that hands out the shared token.
+    """
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self.tokens = tokens
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return BearerAuth(self.tokens.get())(request)
+
+    def refused(self, response: requests.Response) -> None:
+        """Forget the token that ``response``'s request carried, so the next is new.
+
+        :param response: PortOne's 401 answer to a request this auth signed.
+        """
+        header = response.request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            self.tokens.invalidate(header.removeprefix("Bearer "))
+
+    def __repr__(self) -> str:
+        return f"<TokenAuth {self.tokens!r}>"

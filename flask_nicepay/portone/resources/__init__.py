@@ -1,0 +1,30 @@
+"""One small class per group of PortOne endpoints, each calling through a shared
+:class:`~flask_nicepay.portone.requestor.Requestor`.
+
+:class:`~flask_nicepay.portone.PortOneClient` builds one of each and exposes them
+as ``client.payments``, ``client.prepared``, ``client.cancels``,
+``client.billing_keys``, ``client.charges``, ``client.schedules`` and
+``client.vbanks``.
+"""
+
+from .amounts import PreparedAmounts
+from .base import Resource
+from .cancellations import Cancels
+from .charges import Charges
+from .customers import BillingKeys
+from .payment_lookups import MAX_LOOKUP_IDS
+from .payment_lookups import Payments
+from .scheduling import Schedules
+from .virtual_accounts import VirtualAccounts
+
+__all__ = [
+    "MAX_LOOKUP_IDS",
+    "BillingKeys",
+    "Cancels",
+    "Charges",
+    "Payments",
+    "PreparedAmounts",
+    "Resource",
+    "Schedules",
+    "VirtualAccounts",
+]

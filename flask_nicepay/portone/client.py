@@ -63,9 +63,13 @@ def _alias(
     :param method: the resource's method, unbound.
     """
 
+    name = method.__name__
+
     @functools.wraps(method)
     def call(client: PortOneClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return method(resource(client), *args, **kwargs)
+        # Looked up on the object, so a resource replaced or subclassed is obeyed.
+        bound: t.Callable[P, R] = getattr(resource(client), name)
+        return bound(*args, **kwargs)
 
     target = f"{resources.__name__}.{method.__qualname__}"
     call.__doc__ = f"Same as :meth:`{method.__qualname__} <{target}>`."

@@ -37,16 +37,17 @@ Query = t.Mapping[str, t.Any]
 class Transport:
     """Sends calls to PortOne over one kept-alive session, repeating what is safe.
 
-    :param base_url: the API's address; point it at the sandbox in tests.
-    :param timeout: seconds to wait, as one number or a ``(connect, read)`` pair.
-    :param session: a :class:`requests.Session` to send with; by default one is made
-        with a connection pool of ``pool_size`` connections.
-    :param max_retries: how many times a call that is safe to repeat is repeated
-        after a connection failure, a timeout or a 5xx answer.
-    :param backoff: the first pause between attempts in seconds; it doubles, with
-        jitter, on each further attempt.
-    :param pool_size: connections kept alive when the transport makes its session.
-    :param tier: the sub-merchant code sent as the ``Tier`` header, if any.
+    :class:`~flask_nicepay.portone.PortOneClient` passes its options of the same
+    names through unchanged; what each one means is told there.
+
+    :param base_url: the API's address.
+    :param timeout: put on every call.
+    :param session: the session to send with; ``None`` makes one, closed by
+        :meth:`close`.
+    :param max_retries: repeats allowed for a call that is safe to repeat.
+    :param backoff: the first pause between attempts.
+    :param pool_size: connections kept alive in a session made here.
+    :param tier: the ``Tier`` header, if any.
     :param auth: signs the calls that need an access token; set by the client once
         the token manager, which calls back through this transport, exists.
     """
@@ -63,13 +64,20 @@ class Transport:
         tier: str | None = None,
         auth: TokenAuth | None = None,
     ) -> None:
+        #: The API's address, without a trailing slash.
         self.base_url = base_url.rstrip("/")
+        #: Seconds to wait, read on every call.
         self.timeout = timeout
+        #: Repeats allowed for a call that is safe to repeat.
         self.max_retries = max_retries
+        #: The first pause between attempts, in seconds.
         self.backoff = backoff
+        #: Signs the calls that carry the access token.
         self.auth = auth
         self._owns_session = session is None
+        #: The session every call goes through.
         self.session = session if session is not None else make_session(pool_size)
+        #: Headers sent with every call.
         self.headers = {"User-Agent": "Flask-NicePay", "Accept": "application/json"}
         if tier:
             self.headers["Tier"] = tier

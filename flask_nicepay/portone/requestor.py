@@ -40,7 +40,9 @@ class Answer:
     :param path: the call's path, for errors.
     """
 
-    data: t.Any
+    # Kept out of repr: a getToken answer holds the access token, others personal
+    # data, and a repr ends up in logs and tracebacks.
+    data: t.Any = dataclasses.field(repr=False)
     method: str
     path: str
 

@@ -253,3 +253,13 @@ def test_failed_token_fetch_is_not_retried_again_by_the_call(
     assert caught.value.path == "/users/getToken"
     # Every fault was used by the fetch's own attempts, none left for a retry.
     assert client.get_payment(imp_uid).imp_uid == imp_uid
+
+
+def test_an_answer_does_not_show_what_it_holds(client: PortOneClient) -> None:
+    body = {"imp_key": KEY, "imp_secret": SECRET}
+    answer = client.requestor.call(
+        "POST", "/users/getToken", body=body, signed=False, safe=True
+    )
+    token = answer.data["access_token"]
+    assert token and token not in repr(answer)
+    assert "/users/getToken" in repr(answer)

@@ -5,7 +5,12 @@
     from flask_nicepay.portone import PortOneClient
 
     client = PortOneClient("imp_key", "imp_secret")
-    payment = client.get_payment("imp_123456789012")
+    payment = client.payments.get("imp_123456789012")  # or client.get_payment(...)
+
+The client wires three layers: :mod:`~flask_nicepay.portone.transport` (HTTP,
+timeouts, retries, the token), :mod:`~flask_nicepay.portone.requestor` (PortOne's
+envelope, errors, parsing) and :mod:`~flask_nicepay.portone.resources` (one class
+per group of endpoints).
 """
 
 from .client import DEFAULT_BASE_URL

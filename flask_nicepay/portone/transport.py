@@ -108,15 +108,12 @@ class Transport:
         :param payload: a JSON body, already encoded.
         :param signed: whether the call carries the access token.
         :param safe: whether repeating the call after it may have reached PortOne is
-            harmless; by default lookups (GET) are and everything else is not. Any
-            call is repeated when the connection could not be opened, and once with
-            a fresh token after a 401.
+            harmless (by default: only for GET). Any call is repeated when the
+            connection could not be opened, and once with a new token after a 401.
         :raises TransportError: no answer came, and no further attempt is allowed.
         """
         repeatable = method == "GET" if safe is None else safe
-        headers = dict(self.headers)
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
+        headers = self._headers_for(payload)
         auth = self.auth if signed else None
         attempt, token_renewed = 0, False
         while True:
@@ -135,6 +132,12 @@ class Transport:
             ):
                 continue
             return answer
+
+    def _headers_for(self, payload: bytes | None) -> dict[str, str]:
+        headers = dict(self.headers)
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
 
     def _attempt(
         self,

@@ -77,6 +77,8 @@ class Transport:
         self._owns_session = session is None
         #: The session every call goes through.
         self.session = session if session is not None else make_session(pool_size)
+        if self._owns_session:
+            read_environment(self.session, self.base_url)
         #: Headers sent with every call.
         self.headers = {"User-Agent": "Flask-NicePay", "Accept": "application/json"}
         if tier:
@@ -177,6 +179,23 @@ class Transport:
         pause = self.backoff * 2 ** (attempt - 1)
         time.sleep(pause * (0.5 + random.random() / 2))  # noqa: S311 - jitter only
         return True
+
+
+def read_environment(session: requests.Session, url: str) -> None:
+    """Take the proxy and CA settings for ``url`` from the environment, once.
+
+    A session that trusts the environment scans every variable of it on every
+    call (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, …), on the hot
+    path of every webhook. They are read here, when the client is made, with
+    requests' own rules, and the session then stops looking.
+
+    :param session: a session made for this client.
+    :param url: the API's address, for ``NO_PROXY``.
+    """
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    session.trust_env = False
 
 
 def make_session(pool_size: int) -> requests.Session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import typing as t
 from decimal import Decimal
@@ -136,3 +137,50 @@ def test_real_socket_connections_are_kept_alive(sandbox: Sandbox, served: str) -
     # getToken and 30 lookups, all over the one connection the client opened.
     assert sandbox.connections_accepted - before == 1
     assert client.tokens.fetches == 1
+
+
+class _Proxy:
+    """A forward proxy that answers every request itself and keeps its lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def answer_one(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            self.lines.append(conn.recv(65536).split(b"\r\n")[0].decode())
+            conn.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_proxy_and_ca_settings_come_from_the_environment_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+) -> None:
+    proxy = _Proxy()
+    bundle = tmp_path / "ca.pem"
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    client = PortOneClient(
+        KEY, SECRET, base_url="http://api.portone.invalid", max_retries=0
+    )
+    monkeypatch.delenv("HTTP_PROXY")  # read when the client was made, not later
+    session = client.session
+    assert (session.trust_env, session.verify) == (False, str(bundle))
+
+    server = threading.Thread(target=proxy.answer_one)
+    server.start()
+    with pytest.raises(ServerError):
+        client.fetch_token()
+    server.join(5)
+    proxy.listener.close()
+    assert proxy.lines == ["POST http://api.portone.invalid/users/getToken HTTP/1.1"]
+
+
+def test_no_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "api.iamport.kr")
+    assert PortOneClient(KEY, SECRET).session.proxies == {}
+    monkeypatch.setenv("NO_PROXY", "elsewhere.example")
+    proxies = PortOneClient(KEY, SECRET).session.proxies
+    assert proxies["https"] == "http://127.0.0.1:9"

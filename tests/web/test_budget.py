@@ -176,3 +176,32 @@ def test_the_outcome_commits_with_the_order_or_not_at_all(
     replayed = state(app).service.replay(entry.id)
     assert replayed.outcome == "applied"
     assert get_order(app, body["merchant_uid"]).state is OrderState.PAID
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+@pytest.mark.postgres
+def test_only_the_row_still_to_process_commits_without_waiting_for_the_disk(
+    app: Flask, client: FlaskClient, sandbox: Sandbox
+) -> None:
+    """The received row commits asynchronously; the outcome that ends its
+    processing, and every later transaction on the connection, wait for the WAL."""
+    body = _paid_order(app, client, sandbox)
+    engine = state(app).service.engine
+    seen: list[str] = []
+
+    def on_statement(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        assert _hook(client, body) == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
+    insert, *rest = seen
+    assert "set_config" in insert and "synchronous_commit" in insert
+    assert not any("set_config" in statement for statement in rest)
+    with engine.connect() as conn:  # the same pooled connection, handed out again
+        setting = conn.exec_driver_sql("show synchronous_commit").scalar_one()
+    assert setting == "on"
+    [entry] = inbox(app, merchant_uid=body["merchant_uid"])
+    assert entry.outcome == "applied"

@@ -1,0 +1,109 @@
+"""Imports point one way: no module of the package imports itself back.
+
+The graph is read from the source with ``ast``: module-level imports and imports
+inside functions alike, leaving out ``if TYPE_CHECKING:`` blocks (annotations
+only, never run).
+"""
+
+from __future__ import annotations
+
+import ast
+import typing as t
+from pathlib import Path
+
+import flask_nicepay
+
+ROOT = Path(flask_nicepay.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING") or (
+        isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+    )
+
+
+def _imports(path: Path, name: str, modules: t.Collection[str]) -> set[str]:
+    """What ``name`` imports: a submodule named in ``from pkg import sub`` counts as
+    itself, any other name as its package."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    skipped: set[int] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            skipped.update(id(inner) for inner in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in modules else base)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    return {
+        name: {m for m in _imports(path, name, modules) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for after in sorted(edges[node]):
+            if after not in index:
+                visit(after)
+                low[node] = min(low[node], low[after])
+            elif after in stack:
+                low[node] = min(low[node], index[after])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    assert cycles(graph()) == []
+
+
+def test_the_web_layer_imports_down_only() -> None:
+    edges = graph()
+    for module in ("views", "cli", "doctor", "state"):
+        assert "flask_nicepay.extension" not in edges[f"flask_nicepay.{module}"]
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(edges) == [["a", "b", "c"]]

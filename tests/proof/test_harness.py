@@ -60,9 +60,9 @@ def test_crash_loses_nothing_and_heals_once() -> None:
         "crash",
         r"(\d+) of \1 requests answered 2xx/3xx have their inbox row",
         r"[1-9]\d* requests lost their worker mid-request \(want > 0\)",
-        r"after the heal: order states \{'paid': 40\}",
-        r"after the heal: pay history rows per order \{1: 40\}",
-        r"after the heal: pay receipts per order \{1: 40\}",
+        r"after the heal: order states \{'paid': 60\}",
+        r"after the heal: pay history rows per order \{1: 60\}",
+        r"after the heal: pay receipts per order \{1: 60\}",
     )
 
 

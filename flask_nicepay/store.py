@@ -1,13 +1,15 @@
 """Orders in the database, changed only by compare-and-swap.
 
-Every change of an order goes through :meth:`Store.apply`: in one short write
-transaction it re-reads the row, asks the caller what to do, checks each step
-against the state machine, and writes with ``UPDATE … WHERE id = :id AND version =
-:version``. If another thread, process or host changed the row first, nothing is
-written and the whole decision is taken again on the fresh row; a decision that is
-already true becomes a no-op. So however many deliveries of the same truth arrive,
-exactly one of them writes the transition and its history row, and only that one
-returns it (and so only that one sends its signal).
+Every change of an order goes through :meth:`Store.apply`: it reads the row, asks
+the caller what to do, and, only if there is something to do, opens one short write
+transaction that checks each step against the state machine and writes with
+``UPDATE … WHERE id = :id AND version = :version``. If another thread, process or
+host changed the row since it was read, nothing is written and the whole decision
+is taken again on the fresh row; a decision that is already true becomes a no-op.
+The version, not a lock held since the read, is what makes the write safe. So
+however many deliveries of the same truth arrive, exactly one of them writes the
+transition and its history row, and only that one returns it (and so only that one
+sends its signal).
 
 No network call ever happens inside these transactions: callers fetch from PortOne
 first and hand the snapshot in.
@@ -295,10 +297,12 @@ class Store:
     ) -> Applied:
         """Decide and write a change to one order, atomically and exactly once.
 
-        :param decide: given the transaction's connection and the freshly read
-            order, returns a :class:`Plan`, or ``None`` when nothing is to be done.
-            It may read through the connection, must not write or do network I/O,
-            and may be called several times (once per lost race).
+        :param decide: given the connection and the order as just read, returns a
+            :class:`Plan`, or ``None`` when nothing is to be done. It may read
+            through the connection (before the write transaction: only the
+            order's own row is guarded by its version, so rows that every change
+            of the order also writes are the ones to decide on), must not write or
+            do network I/O, and may be called several times (once per lost race).
         :param source: what caused the change, recorded in the history.
         :param inbox_id: the inbox row that caused it, if any.
         :param finish: called with the connection and the result, inside the same

@@ -29,6 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import checkout
 from .i18n import texts
+from .inbox import MAX_STORED_BODY
 from .inbox import Hint
 from .inbox import Kind
 from .inbox import Outcome
@@ -432,7 +433,7 @@ def _request_record() -> dict[str, t.Any]:
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        body = b""
+        body = _head_of_body()
     address, content_type = _client_address(), request.content_type
     query = unquote_plus(request.query_string.decode("utf-8", "replace"))
     # The body is masked by the inbox; what else the caller chose is masked here,
@@ -444,6 +445,24 @@ def _request_record() -> dict[str, t.Any]:
         "path": redact(request.path + ("?" + query if query else "")),
         "content_type": None if content_type is None else redact(content_type),
     }
+
+
+def _head_of_body() -> bytes:
+    """The start of a body refused for its size: what the inbox would keep of it.
+
+    Werkzeug refuses to read a body whose ``Content-Length`` is over the limit; the
+    raw stream still holds it, untouched, and its first bytes are read from there.
+    A little more than the inbox keeps is read, so that a card number across the
+    cut is masked whole before the cut.
+    """
+    length = request.content_length
+    if length is None:  # no length: a limited read may already have begun
+        return b""
+    wanted = min(length, MAX_STORED_BODY + 32)
+    try:
+        return bytes(request.environ["wsgi.input"].read(wanted))
+    except (OSError, ValueError):
+        return b""
 
 
 def _order_for(received: Received, hint: Hint) -> Order | None:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay.inbox import MAX_STORED_BODY
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
@@ -347,6 +348,20 @@ def test_body_over_the_limit_is_a_413_and_recorded(make_app: AppFactory) -> None
     [entry] = inbox(app)
     assert (entry.kind, entry.outcome) == ("pc", "invalid")
     assert entry.error == "body over 2048 bytes"
+    assert json.loads(entry.text)["error_msg"] == "x" * 5000  # kept, though refused
+
+
+@on_both_databases
+def test_a_huge_body_refused_keeps_its_start_masked(make_app: AppFactory) -> None:
+    app = make_app({"NICEPAY_MAX_BODY": 2048})
+    sent = b"\x00" * (MAX_STORED_BODY - 10) + b"4242424242424242" + b"\xff" * 70_000
+    response = app.test_client().post(
+        "/nicepay/complete", data=sent, content_type="application/octet-stream"
+    )
+    assert response.status_code == 413
+    [entry] = inbox(app)
+    assert entry.body_truncated
+    assert entry.body == b"\x00" * (MAX_STORED_BODY - 10) + b"**********"
 
 
 @on_both_databases

@@ -4,9 +4,10 @@ Every entry point (webhook, PC completion, mobile return, the reconcile and repl
 commands, refunds, billing calls) ends here, and here the road is always the same::
 
     fetch the payment from PortOne (network, no transaction open)
-      -> one short write transaction: read the order, verify the snapshot
-         against it, plan, compare-and-swap (RETURNING the row), history,
-         the inbox row's outcome, commit
+      -> read the order, verify the snapshot against it, plan
+      -> if it changes anything, one short write transaction: compare-and-swap
+         on the version read (RETURNING the row), history, the inbox row's
+         outcome, commit; if not, the outcome alone
       -> signals for what this process wrote, and nothing else
 
 A payment that fails verification never pays the order: it is flagged, and by
@@ -158,16 +159,17 @@ class Reconciler:
     ) -> SyncResult:
         """Apply a snapshot fetched from PortOne to its order.
 
-        One write transaction reads the order, verifies the snapshot against it,
-        writes by compare-and-swap and calls ``record``; signals and any automatic
-        cancel follow the commit.
+        The order is read, the snapshot verified against it and the change planned;
+        one write transaction then swaps it on the version read and calls
+        ``record``. Signals and any automatic cancel follow the commit.
 
         :param known: the order as recently read, to skip the write transaction
             when the snapshot can change nothing (a stale read never hides a
             change: the transaction re-reads before writing anything).
-        :param record: ``record(connection, result)``, called inside the write
-            transaction with what the snapshot did (not called for a payment
-            whose order does not exist and is not adopted).
+        :param record: ``record(connection, result)``, called with what the
+            snapshot did: inside the write transaction when there is one, on its
+            own when nothing changed (not called for a payment whose order does
+            not exist and is not adopted).
         :param connection: a connection with no transaction open to write on,
             instead of one from the pool (a notification uses one for all).
         """

@@ -7,53 +7,21 @@ compare-and-swap, signal.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import typing as t
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from flask_nicepay import signals
-from flask_nicepay.inbox import Hint
-from flask_nicepay.inbox import Outcome
-from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.sandbox import WebhookDelivery
 from flask_nicepay.service import PaymentService
-from flask_nicepay.verify import Policy
 
-KEY, SECRET = "life_key", "life_secret"
-
-
-class Sender:
-    """Stands in for the Flask app as the signals' sender."""
-
-    def __repr__(self) -> str:
-        return "<Sender>"
-
-
-@dataclasses.dataclass
-class Recorded:
-    """Every signal sent, as (signal name, merchant_uid, extra data)."""
-
-    calls: list[tuple[str, str, dict[str, t.Any]]] = dataclasses.field(
-        default_factory=list
-    )
-
-    def names(self, merchant_uid: str | None = None) -> list[str]:
-        return [n for n, m, _ in self.calls if merchant_uid in (None, m)]
-
-
-class Relay:
-    """The sandbox's webhook sender, pointed at a service once there is one."""
-
-    def __init__(self) -> None:
-        self.target: t.Callable[[WebhookDelivery], int] | None = None
-
-    def __call__(self, delivery: WebhookDelivery) -> int:
-        assert self.target is not None, "no service is listening"
-        return self.target(delivery)
+from .rig import KEY
+from .rig import SECRET
+from .rig import Recorded
+from .rig import Relay
+from .rig import build_service
+from .rig import webhook_receiver
 
 
 @pytest.fixture
@@ -79,38 +47,11 @@ def engine(db_engine: Engine) -> Engine:
     return db_engine
 
 
-def build_service(
-    sandbox: Sandbox, engine: Engine, *, policy: Policy | None = None, **kw: t.Any
-) -> PaymentService:
-    client = PortOneClient(
-        KEY, SECRET, base_url=sandbox.base_url, session=sandbox.session(), backoff=0
-    )
-    service = PaymentService(
-        client=client, engine=engine, sender=Sender(), policy=policy, **kw
-    )
-    service.create_all()
-    return service
-
-
 @pytest.fixture
 def service(sandbox: Sandbox, engine: Engine, relay: Relay) -> PaymentService:
     service = build_service(sandbox, engine)
     relay.target = webhook_receiver(service)
     return service
-
-
-def webhook_receiver(service: PaymentService) -> t.Callable[[WebhookDelivery], int]:
-    """Deliver sandbox webhooks into the service, as the webhook route does."""
-
-    def deliver(delivery: WebhookDelivery) -> int:
-        body = dict(delivery.body)
-        hint = Hint(body.get("imp_uid"), body.get("merchant_uid"), body.get("status"))
-        received = service.receive(
-            "webhook", hint, body=json.dumps(body), remote_addr="52.78.100.19"
-        )
-        return 503 if received.outcome is Outcome.ERROR else 200
-
-    return deliver
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from flask_nicepay.portone import APIError
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.service import PaymentService
 
-from .conftest import Recorded
+from .rig import Recorded
 from .test_refunds import paid_order
 
 

@@ -14,7 +14,7 @@ from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.service import PaymentService
 
-from .conftest import Recorded
+from .rig import Recorded
 
 
 def order(service: PaymentService, amount: int = 25_000, **kw: t.Any) -> str:
@@ -129,7 +129,7 @@ def test_hold_policy_keeps_the_money_and_flags_the_order(
     from flask_nicepay.verify import OnMismatch
     from flask_nicepay.verify import Policy
 
-    from .conftest import build_service
+    from .rig import build_service
 
     service = build_service(sandbox, engine, policy=Policy(on_mismatch=OnMismatch.HOLD))
     uid = service.create_order(amount=50_000, name="x").merchant_uid

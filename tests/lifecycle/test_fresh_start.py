@@ -32,8 +32,8 @@ from flask_nicepay.db import CREATE_TABLES_LOCK_NAME
 from flask_nicepay.db import create_tables
 from flask_nicepay.db import make_engine
 
-from ..conftest import POSTGRES_ENV
-from ..conftest import postgres_url
+from ..databases import POSTGRES_ENV
+from ..databases import postgres_url
 from . import fresh_start_worker
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from flask_nicepay.machine import OrderState
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.service import PaymentService
 
-from .conftest import Recorded
+from .rig import Recorded
 from .test_verify_directions import ORDER_AMOUNT
 from .test_verify_directions import keyed_payment
 from .test_verify_directions import new_order

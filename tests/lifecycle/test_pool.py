@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from flask_nicepay import db
 
-from ..conftest import fresh_postgres_engine
-from ..conftest import postgres_url
+from ..databases import fresh_postgres_engine
+from ..databases import postgres_url
 
 pytestmark = pytest.mark.postgres
 

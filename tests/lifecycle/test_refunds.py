@@ -17,7 +17,7 @@ from flask_nicepay.refunds import RefundError
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.service import PaymentService
 
-from .conftest import Recorded
+from .rig import Recorded
 
 
 def paid_order(

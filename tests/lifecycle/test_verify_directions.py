@@ -25,11 +25,11 @@ from flask_nicepay.verify import OnMismatch
 from flask_nicepay.verify import Policy
 from flask_nicepay.verify import verify
 
-from .conftest import KEY
-from .conftest import SECRET
-from .conftest import Recorded
-from .conftest import build_service
-from .conftest import webhook_receiver
+from .rig import KEY
+from .rig import SECRET
+from .rig import Recorded
+from .rig import build_service
+from .rig import webhook_receiver
 
 ORDER_AMOUNT = 50_000
 CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "900101",

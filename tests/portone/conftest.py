@@ -1,3 +1,5 @@
+"""Fixtures for the PortOne client tests: a sandbox and a client authorized on it."""
+
 from __future__ import annotations
 
 import typing as t
@@ -7,7 +9,8 @@ import pytest
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 
-KEY, SECRET = "test_key", "test_secret"
+from .sandbox_payments import KEY
+from .sandbox_payments import SECRET
 
 
 @pytest.fixture
@@ -23,9 +26,3 @@ def client(sandbox: Sandbox) -> t.Iterator[PortOneClient]:
     ) as portone:
         yield portone
     session.close()
-
-
-def paid(sandbox: Sandbox, merchant_uid: str, amount: int = 10_000, **kw: t.Any) -> str:
-    """A card payment approved through the payment window; returns its imp_uid."""
-    payment = sandbox.checkout(merchant_uid=merchant_uid, amount=amount, **kw)
-    return str(payment["imp_uid"])

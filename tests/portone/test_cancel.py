@@ -12,7 +12,7 @@ from flask_nicepay.portone import PortOneClient
 from flask_nicepay.portone import RefundAccount
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import paid
+from .sandbox_payments import paid
 
 
 def test_full_cancel(sandbox: Sandbox, client: PortOneClient) -> None:

@@ -14,7 +14,7 @@ from flask_nicepay.portone import PaymentStatus
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import paid
+from .sandbox_payments import paid
 
 
 def test_get_payment_returns_typed_payment(

@@ -15,8 +15,8 @@ from flask_nicepay.portone.redact import redact
 from flask_nicepay.sandbox import TEST_CARDS
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import KEY
-from .conftest import SECRET
+from .sandbox_payments import KEY
+from .sandbox_payments import SECRET
 
 
 def _number(kind: str) -> str:

@@ -12,9 +12,9 @@ from flask_nicepay.portone import Token
 from flask_nicepay.portone.auth import TokenManager
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import KEY
-from .conftest import SECRET
-from .conftest import paid
+from .sandbox_payments import KEY
+from .sandbox_payments import SECRET
+from .sandbox_payments import paid
 
 
 def test_one_token_serves_many_calls(sandbox: Sandbox, client: PortOneClient) -> None:

@@ -17,9 +17,9 @@ from flask_nicepay.portone import ServerError
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
-from .conftest import KEY
-from .conftest import SECRET
-from .conftest import paid
+from .sandbox_payments import KEY
+from .sandbox_payments import SECRET
+from .sandbox_payments import paid
 
 
 def test_lookups_are_retried_after_5xx(sandbox: Sandbox, client: PortOneClient) -> None:

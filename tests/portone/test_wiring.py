@@ -18,9 +18,9 @@ from flask_nicepay.portone.resources import Resource
 from flask_nicepay.portone.transport import Transport
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import KEY
-from .conftest import SECRET
-from .conftest import paid
+from .sandbox_payments import KEY
+from .sandbox_payments import SECRET
+from .sandbox_payments import paid
 
 #: Every flat method, the resource attribute it delegates to, and its method there.
 ALIASES = {

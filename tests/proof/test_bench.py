@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import postgres_url
+from ..databases import postgres_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ import pytest
 
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import Api
-from .conftest import Store
-from .conftest import refusal
+from .peers import Api
+from .peers import Store
+from .peers import refusal
 
 CUSTOMER_FIELDS = {
     "customer_uid", "pg_provider", "pg_id", "customer_id", "card_name", "card_code",

@@ -8,9 +8,9 @@ import pytest
 
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import Api
-from .conftest import Store
-from .conftest import refusal
+from .peers import Api
+from .peers import Store
+from .peers import refusal
 
 CANCEL_FIELDS = {
     "pg_tid",

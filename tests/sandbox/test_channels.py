@@ -9,8 +9,8 @@ import pytest
 
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import Api
-from .conftest import refusal
+from .peers import Api
+from .peers import refusal
 
 CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2099-12", "birth": "880101",
         "pwd_2digit": "12"}  # fmt: skip

@@ -13,8 +13,8 @@ from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import SandboxError
 
-from .conftest import Api
-from .conftest import Store
+from .peers import Api
+from .peers import Store
 
 KST = timezone(timedelta(hours=9))
 

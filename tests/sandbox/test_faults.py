@@ -11,7 +11,7 @@ import requests
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
-from .conftest import Api
+from .peers import Api
 
 
 @pytest.fixture

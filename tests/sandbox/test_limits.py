@@ -11,8 +11,8 @@ import requests
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
-from .conftest import HOOK_URL
-from .conftest import Api
+from .peers import HOOK_URL
+from .peers import Api
 
 CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2099-12"}
 

@@ -6,8 +6,8 @@ import pytest
 
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import Api
-from .conftest import refusal
+from .peers import Api
+from .peers import refusal
 
 DAY = 86400
 

@@ -8,10 +8,10 @@ import pytest
 
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import HOOK_URL
-from .conftest import Api
-from .conftest import Store
-from .conftest import refusal
+from .peers import HOOK_URL
+from .peers import Api
+from .peers import Store
+from .peers import refusal
 
 SCHEDULE_FIELDS = {
     "customer_uid", "merchant_uid", "imp_uid", "pg_provider", "pg_id", "customer_id",

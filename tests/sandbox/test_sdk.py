@@ -26,7 +26,7 @@ from flask_nicepay.sandbox.sdk_windows import origin_of
 from flask_nicepay.sandbox.sdk_windows import return_url_of
 from flask_nicepay.sandbox.sdk_windows import with_query
 
-from .conftest import Api
+from .peers import Api
 
 SHOP = "http://shop.test"
 DESKTOP = (

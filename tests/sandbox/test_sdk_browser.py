@@ -32,7 +32,7 @@ from flask_nicepay.sandbox import serve
 
 from ..chromium import IPHONE
 from ..chromium import Watched
-from .conftest import Api
+from .peers import Api
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serialize
 
-from .conftest import Api
+from .peers import Api
 from .test_wire import PAYMENT_FIELDS
 
 CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2099-12"}

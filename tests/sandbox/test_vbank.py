@@ -7,9 +7,9 @@ import pytest
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import SandboxError
 
-from .conftest import Api
-from .conftest import Store
-from .conftest import refusal
+from .peers import Api
+from .peers import Store
+from .peers import refusal
 
 
 def test_deposit_makes_the_account_paid_with_a_webhook(

@@ -10,9 +10,9 @@ import pytest
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import WebhookDelivery
 
-from .conftest import HOOK_URL
-from .conftest import Api
-from .conftest import Store
+from .peers import HOOK_URL
+from .peers import Api
+from .peers import Store
 
 CARD = {"card_number": "4242-4242-4242-4242", "expiry": "2099-12"}
 

@@ -11,7 +11,7 @@ import requests
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
-from .conftest import refusal
+from .peers import refusal
 
 # portone-v1.md §3.2, written out here independently of the serializer.
 PAYMENT_FIELDS = {

@@ -24,14 +24,14 @@ from flask_nicepay.portone import RefundAccount
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import AppFactory
-from .conftest import completion_body
-from .conftest import get_order
-from .conftest import issue_overdue_vbank
-from .conftest import new_order
-from .conftest import pay_in_window
-from .conftest import return_url
-from .conftest import tampered_payment
+from .webshop import AppFactory
+from .webshop import completion_body
+from .webshop import get_order
+from .webshop import issue_overdue_vbank
+from .webshop import new_order
+from .webshop import pay_in_window
+from .webshop import return_url
+from .webshop import tampered_payment
 
 GOOD_CARD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 DECLINED_CARD = Card("4000-0000-0000-9995", "2030-12", "900101", "12")

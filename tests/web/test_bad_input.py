@@ -16,15 +16,15 @@ from flask import Flask
 
 from flask_nicepay.inbox import MAX_STORED_BODY
 
-from .conftest import DATABASES
-from .conftest import Shop
-from .conftest import build_app
-from .conftest import close_app
-from .conftest import last_inbox_id
-from .conftest import money_rows
-from .conftest import new_entries
-from .conftest import open_shop
-from .conftest import send_raw
+from .webshop import DATABASES
+from .webshop import Shop
+from .webshop import build_app
+from .webshop import close_app
+from .webshop import last_inbox_id
+from .webshop import money_rows
+from .webshop import new_entries
+from .webshop import open_shop
+from .webshop import send_raw
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

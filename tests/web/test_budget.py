@@ -25,13 +25,13 @@ from flask_nicepay import OrderState
 from flask_nicepay import db
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import PORTONE_IP
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import PORTONE_IP
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import pay_in_window
+from .webshop import state
 
 ALONE, IN_TRANSACTION = "alone", "in a transaction"
 

@@ -17,16 +17,16 @@ from flask_nicepay.checkout import PAY_METHODS
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import AppFactory
-from .conftest import Page
-from .conftest import checkout_url
-from .conftest import completion_body
-from .conftest import get_order
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import open_page
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import AppFactory
+from .webshop import Page
+from .webshop import checkout_url
+from .webshop import completion_body
+from .webshop import get_order
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import open_page
+from .webshop import pay_in_window
+from .webshop import state
 
 BUYER = {
     "buyer_name": "홍길동",

@@ -21,15 +21,15 @@ from flask_nicepay import OrderState
 from flask_nicepay import tables
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import LIVE_SECRET
-from .conftest import LiveFactory
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import issue_overdue_vbank
-from .conftest import new_order
-from .conftest import pay_in_window
-from .conftest import state
-from .conftest import tampered_payment
+from .webshop import LIVE_SECRET
+from .webshop import LiveFactory
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import issue_overdue_vbank
+from .webshop import new_order
+from .webshop import pay_in_window
+from .webshop import state
+from .webshop import tampered_payment
 
 
 def run(app: Flask, *args: str) -> Result:

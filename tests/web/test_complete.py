@@ -14,16 +14,16 @@ from flask_nicepay.inbox import MAX_STORED_BODY
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import AppFactory
-from .conftest import checkout_url
-from .conftest import completion_body
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import open_page
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import AppFactory
+from .webshop import checkout_url
+from .webshop import completion_body
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import open_page
+from .webshop import pay_in_window
+from .webshop import state
 
 CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
 

@@ -18,14 +18,14 @@ from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.db import make_engine
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import LIVE
-from .conftest import AppFactory
-from .conftest import LiveFactory
-from .conftest import get_order
-from .conftest import new_order
-from .conftest import open_page
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import LIVE
+from .webshop import AppFactory
+from .webshop import LiveFactory
+from .webshop import get_order
+from .webshop import new_order
+from .webshop import open_page
+from .webshop import pay_in_window
+from .webshop import state
 
 # -- the extension object ----------------------------------------------------------
 

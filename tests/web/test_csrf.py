@@ -17,13 +17,13 @@ from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay.views import bp as nicepay_blueprint
 
-from .conftest import SECRET_KEY
-from .conftest import completion_body
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import SECRET_KEY
+from .webshop import completion_body
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import pay_in_window
+from .webshop import state
 
 FORM = '<form method="post"><input name="csrf_token" value="{{ csrf_token() }}"></form>'
 

@@ -21,14 +21,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from .conftest import AppFactory
-from .conftest import Shop
-from .conftest import last_inbox_id
-from .conftest import money_rows
-from .conftest import new_entries
-from .conftest import on_both_databases
-from .conftest import open_shop
-from .conftest import send_raw
+from .webshop import AppFactory
+from .webshop import Shop
+from .webshop import last_inbox_id
+from .webshop import money_rows
+from .webshop import new_entries
+from .webshop import on_both_databases
+from .webshop import open_shop
+from .webshop import send_raw
 
 pytestmark = on_both_databases
 

@@ -15,15 +15,15 @@ from flask_nicepay.portone import Card
 from flask_nicepay.portone import CardError
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import AppFactory
-from .conftest import completion_body
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import pay_in_window
-from .conftest import return_url
-from .conftest import state
-from .conftest import table_rows
+from .webshop import AppFactory
+from .webshop import completion_body
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import pay_in_window
+from .webshop import return_url
+from .webshop import state
+from .webshop import table_rows
 
 SECRET = "imp-secret-Zq81-never-shown"
 CARD = "4242-4242-4242-4242"

@@ -12,16 +12,16 @@ from flask.testing import FlaskClient
 from flask_nicepay import OrderState
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import AppFactory
-from .conftest import Page
-from .conftest import checkout_url
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import pay_in_window
-from .conftest import return_url
-from .conftest import state
+from .webshop import AppFactory
+from .webshop import Page
+from .webshop import checkout_url
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import pay_in_window
+from .webshop import return_url
+from .webshop import state
 
 CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
 

@@ -8,8 +8,8 @@ from flask import Flask
 
 from flask_nicepay import NicePay
 
-from .conftest import checkout_url
-from .conftest import new_order
+from .webshop import checkout_url
+from .webshop import new_order
 
 
 def shop_with_templates(tmp_path: Path) -> Flask:

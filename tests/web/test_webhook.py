@@ -12,16 +12,16 @@ from flask_nicepay import OrderState
 from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.sandbox import Sandbox
 
-from .conftest import PORTONE_IP
-from .conftest import AppFactory
-from .conftest import LiveFactory
-from .conftest import Relay
-from .conftest import get_order
-from .conftest import inbox
-from .conftest import new_order
-from .conftest import on_both_databases
-from .conftest import pay_in_window
-from .conftest import state
+from .webshop import PORTONE_IP
+from .webshop import AppFactory
+from .webshop import LiveFactory
+from .webshop import Relay
+from .webshop import get_order
+from .webshop import inbox
+from .webshop import new_order
+from .webshop import on_both_databases
+from .webshop import pay_in_window
+from .webshop import state
 
 
 def hook(client: FlaskClient, remote_addr: str = PORTONE_IP, **kwargs: t.Any) -> t.Any:

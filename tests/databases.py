@@ -1,0 +1,39 @@
+"""The databases the tests run on: a SQLite file, and PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from flask_nicepay import tables
+from flask_nicepay.db import make_engine
+
+POSTGRES_ENV = "NICEPAY_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL to test against, from the environment (set by .ci/run)."""
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def fresh_postgres_engine(**kwargs: t.Any) -> Engine:
+    """An engine on the test PostgreSQL with the plugin's tables empty.
+
+    Skips when no PostgreSQL is configured; fails (does not skip) when one is
+    configured but cannot be reached, so CI cannot pass without it.
+    """
+    url = postgres_url()
+    if url is None:
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    engine = make_engine(url, **kwargs)
+    with engine.connect() as conn:
+        conn.execute(sa.text("select 1"))
+    tables.metadata.drop_all(engine)
+    tables.metadata.create_all(engine)
+    return engine

@@ -15,6 +15,7 @@ from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
+from .webshop import checkout_new_order
 from .webshop import checkout_url
 from .webshop import completion_body
 from .webshop import get_order
@@ -22,7 +23,6 @@ from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
 from .webshop import open_page
-from .webshop import pay_in_window
 from .webshop import state
 
 CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
@@ -31,8 +31,7 @@ CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
 def test_paid_answers_with_the_result_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
 
     response = client.post("/nicepay/complete", json=completion_body(payment))
 
@@ -64,8 +63,7 @@ def test_paid_answers_with_the_result_page(
 def test_after_the_webhook_the_completion_is_a_noop(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    _, _, payment = checkout_new_order(app, client, sandbox)
     sandbox.deliver_webhooks()
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None
@@ -77,8 +75,7 @@ def test_store_success_page_is_where_the_buyer_goes(make_app: AppFactory) -> Non
     client = app.test_client()
     box = state(app).sandbox
     assert box is not None
-    uid = new_order(app)
-    _, payment = pay_in_window(client, box, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, box)
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None and answer["redirect"] == f"/shop/orders/{uid}"
 
@@ -86,9 +83,8 @@ def test_store_success_page_is_where_the_buyer_goes(make_app: AppFactory) -> Non
 def test_declined_asks_for_another_try_with_the_reason(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", card_number="4000-0000-0000-9995"
+    uid, _, payment = checkout_new_order(
+        app, client, sandbox, card_number="4000-0000-0000-9995"
     )
     assert payment["status"] == "failed"
 
@@ -106,10 +102,7 @@ def test_declined_asks_for_another_try_with_the_reason(
 def test_closed_window_keeps_the_order_payable(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", outcome="close"
-    )
+    _, _, payment = checkout_new_order(app, client, sandbox, outcome="close")
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None
     assert (answer["state"], answer["retry"], answer["message"]) == (
@@ -140,10 +133,7 @@ def test_window_refused_before_opening(
 def test_vbank_issued_goes_to_the_account_details(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", method="vbank"
-    )
+    uid, _, payment = checkout_new_order(app, client, sandbox, method="vbank")
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None
     assert answer["state"] == "vbank_issued" and answer["retry"] is False
@@ -154,8 +144,7 @@ def test_vbank_issued_goes_to_the_account_details(
 def test_form_body_is_accepted(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
     response = client.post(
         "/nicepay/complete", data={"imp_uid": payment["imp_uid"], "merchant_uid": uid}
     )
@@ -167,8 +156,7 @@ def test_form_body_is_accepted(
 def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
     sandbox.inject_fault("503", path="/payments/*", times=10)
 
     response = client.post("/nicepay/complete", json=completion_body(payment))
@@ -206,8 +194,7 @@ def test_someone_elses_paid_imp_uid_changes_nothing(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     mine = new_order(app)
-    theirs = new_order(app)
-    _, their_payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{theirs}")
+    theirs, _, their_payment = checkout_new_order(app, client, sandbox)
     sandbox.deliver_webhooks()
     before = get_order(app, theirs)
 
@@ -232,8 +219,7 @@ def test_someone_elses_pending_payment_lands_on_their_order_only(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     mine = new_order(app)
-    theirs = new_order(app)
-    _, their_payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{theirs}")
+    theirs, _, their_payment = checkout_new_order(app, client, sandbox)
 
     client.post(
         "/nicepay/complete",

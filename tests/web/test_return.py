@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing as t
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
 from .webshop import Page
+from .webshop import checkout_new_order
 from .webshop import checkout_url
 from .webshop import get_order
 from .webshop import inbox
@@ -27,18 +29,22 @@ CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
 
 
 def phone_pays(
-    client: FlaskClient, sandbox: Sandbox, url: str, **window: object
-) -> tuple[str, dict[str, object]]:
-    """The phone's whole trip: page, window, and the URL it comes back to."""
-    params, payment = pay_in_window(client, sandbox, url, channel="mobile", **window)  # type: ignore[arg-type]
-    return return_url(params, payment), payment
+    app: Flask, client: FlaskClient, sandbox: Sandbox, **window: t.Any
+) -> tuple[str, str, dict[str, t.Any]]:
+    """A new order paid on the phone: page, window, and the URL it comes back to.
+
+    :returns: the order's merchant_uid, that URL and PortOne's payment.
+    """
+    uid, params, payment = checkout_new_order(
+        app, client, sandbox, channel="mobile", **window
+    )
+    return uid, return_url(params, payment), payment
 
 
 def test_paid_goes_to_the_result_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    back, payment = phone_pays(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, back, payment = phone_pays(app, client, sandbox)
     assert back.startswith("/nicepay/return?")
 
     response = client.get(back)
@@ -62,13 +68,11 @@ def test_store_pages_for_success_and_failure(make_app: AppFactory) -> None:
     client = app.test_client()
     box = state(app).sandbox
     assert box is not None
-    paid = new_order(app)
-    back, payment = phone_pays(client, box, f"/nicepay/checkout/{paid}")
+    paid, back, payment = phone_pays(app, client, box)
     assert client.get(back).location == f"/orders/{paid}/thanks"
 
     # Cancelled in the console before the phone got back: the failure page.
-    cancelled = new_order(app)
-    back, payment = phone_pays(client, box, f"/nicepay/checkout/{cancelled}")
+    cancelled, back, payment = phone_pays(app, client, box)
     box.console_cancel(str(payment["imp_uid"]))
     assert client.get(back).location == f"/orders/{cancelled}/sorry"
     assert get_order(app, cancelled).state is OrderState.CANCELLED
@@ -77,8 +81,7 @@ def test_store_pages_for_success_and_failure(make_app: AppFactory) -> None:
 def test_vbank_issued_goes_to_the_success_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    back, _ = phone_pays(client, sandbox, f"/nicepay/checkout/{uid}", method="vbank")
+    uid, back, _ = phone_pays(app, client, sandbox, method="vbank")
     response = client.get(back)
     assert response.location == f"/nicepay/orders/{uid}"
     assert get_order(app, uid).state is OrderState.VBANK_ISSUED
@@ -98,8 +101,7 @@ def test_no_open_redirect(make_app: AppFactory, extra: str) -> None:
     client = app.test_client()
     box = state(app).sandbox
     assert box is not None
-    uid = new_order(app)
-    back, _ = phone_pays(client, box, f"/nicepay/checkout/{uid}")
+    uid, back, _ = phone_pays(app, client, box)
     response = client.get(back + extra)
     assert response.location == f"/thanks/{uid}"
 
@@ -121,7 +123,10 @@ def test_declined_goes_back_to_the_checkout_with_the_error(
     uid = new_order(app, 60_000)
     url = checkout_url(app, uid, card_quota=[3])
     token = parse_qs(urlsplit(url).query)["o"][0]
-    back, _ = phone_pays(client, sandbox, url, card_number="4000-0000-0000-9995")
+    params, payment = pay_in_window(
+        client, sandbox, url, channel="mobile", card_number="4000-0000-0000-9995"
+    )
+    back = return_url(params, payment)
 
     response = client.get(back)
 
@@ -143,8 +148,7 @@ def test_declined_goes_back_to_the_checkout_with_the_error(
 def test_closed_window_goes_back_to_the_checkout(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    back, _ = phone_pays(client, sandbox, f"/nicepay/checkout/{uid}", outcome="close")
+    uid, back, _ = phone_pays(app, client, sandbox, outcome="close")
     location = client.get(back).location
     assert urlsplit(location).path == f"/nicepay/checkout/{uid}"
     assert Page(client.get(location).text).by_testid("error") == CLOSED
@@ -154,8 +158,7 @@ def test_closed_window_goes_back_to_the_checkout(
 def test_unknown_truth_goes_to_the_confirming_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    back, _ = phone_pays(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, back, _ = phone_pays(app, client, sandbox)
     sandbox.inject_fault("503", path="/payments/*", times=10)
 
     response = client.get(back)
@@ -174,8 +177,7 @@ def test_unknown_truth_goes_to_the_confirming_page(
 def test_return_without_imp_uid_looks_the_order_up(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    phone_pays(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, _ = phone_pays(app, client, sandbox)
     response = client.get(f"/nicepay/return?merchant_uid={uid}&imp_success=true")
     assert response.location == f"/nicepay/orders/{uid}"
     assert get_order(app, uid).state is OrderState.PAID
@@ -184,13 +186,8 @@ def test_return_without_imp_uid_looks_the_order_up(
 def test_imp_success_true_is_not_believed(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(
-        client,
-        sandbox,
-        f"/nicepay/checkout/{uid}",
-        channel="mobile",
-        outcome="decline",
+    uid, _, payment = checkout_new_order(
+        app, client, sandbox, channel="mobile", outcome="decline"
     )
     forged = {
         "imp_uid": payment["imp_uid"],

@@ -16,6 +16,7 @@ from .webshop import PORTONE_IP
 from .webshop import AppFactory
 from .webshop import LiveFactory
 from .webshop import Relay
+from .webshop import checkout_new_order
 from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
@@ -50,8 +51,7 @@ def test_json_webhook_pays_the_order_once(
 def test_answer_names_the_outcome_and_the_inbox_row(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
     response = hook(
         client,
         json={"imp_uid": payment["imp_uid"], "merchant_uid": uid, "status": "paid"},
@@ -63,8 +63,7 @@ def test_answer_names_the_outcome_and_the_inbox_row(
 
 
 def test_form_webhook(app: Flask, client: FlaskClient, sandbox: Sandbox) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
     response = hook(
         client,
         data={"imp_uid": payment["imp_uid"], "merchant_uid": uid, "status": "paid"},
@@ -92,17 +91,13 @@ def test_the_status_in_the_body_is_not_believed(
 def test_console_cancel_and_vbank_deposit_arrive_by_webhook(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    paid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{paid}")
+    paid, _, payment = checkout_new_order(app, client, sandbox)
     sandbox.deliver_webhooks()
     sandbox.console_cancel(payment["imp_uid"], 5_000)
     sandbox.deliver_webhooks()
     assert get_order(app, paid).state is OrderState.PARTIALLY_CANCELLED
 
-    vbank = new_order(app)
-    _, issued = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{vbank}", method="vbank"
-    )
+    vbank, _, issued = checkout_new_order(app, client, sandbox, method="vbank")
     sandbox.deliver_webhooks()
     assert get_order(app, vbank).state is OrderState.VBANK_ISSUED
     sandbox.deposit(issued["imp_uid"])
@@ -117,8 +112,7 @@ def test_console_cancel_and_vbank_deposit_arrive_by_webhook(
 def test_portone_unreachable_is_a_503_and_kept(
     app: Flask, client: FlaskClient, sandbox: Sandbox, fault: str
 ) -> None:
-    uid = new_order(app)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, _ = checkout_new_order(app, client, sandbox)
     sandbox.inject_fault(fault, path="/payments/*", times=10)
 
     [delivery] = sandbox.deliver_webhooks()
@@ -136,8 +130,7 @@ def test_portone_unreachable_is_a_503_and_kept(
 def test_error_body_explains_the_503(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(app, client, sandbox)
     sandbox.inject_fault("503", path="/payments/*", times=10)
     response = hook(client, json={"imp_uid": payment["imp_uid"], "merchant_uid": uid})
     assert response.status_code == 503
@@ -274,8 +267,7 @@ def test_live_mode_accepts_portone_addresses_only(
     live: Flask, portone: Sandbox, relay: Relay
 ) -> None:
     client = live.test_client()
-    uid = new_order(live)
-    _, payment = pay_in_window(client, portone, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(live, client, portone)
     body = {"imp_uid": payment["imp_uid"], "merchant_uid": uid, "status": "paid"}
 
     for address in ("1.2.3.4", "10.0.0.1", "127.0.0.1", "52.78.100.20"):

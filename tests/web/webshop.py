@@ -212,6 +212,21 @@ def pay_in_window(
     return params, payment
 
 
+def checkout_new_order(
+    app: Flask, client: FlaskClient, sandbox: Sandbox, **window: t.Any
+) -> tuple[str, dict[str, t.Any], dict[str, t.Any]]:
+    """A new order taken through its checkout page and the payment window.
+
+    :param window: what :func:`pay_in_window` takes: method, outcome, channel...
+    :returns: the order's merchant_uid, the parameters used and PortOne's payment.
+    """
+    uid = new_order(app)
+    params, payment = pay_in_window(
+        client, sandbox, f"/nicepay/checkout/{uid}", **window
+    )
+    return uid, params, payment
+
+
 def completion_body(payment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """What checkout.js posts to /complete from the PC callback's ``rsp``."""
     rsp = Sandbox.callback_rsp(payment)

@@ -29,9 +29,6 @@ __all__ = ["Answer", "Hit", "Proof", "fire", "per_order", "statuses_line"]
 PREFIX = "/nicepay"
 #: The app every proof serves: the plugin with a store's receipts and signals.
 SERVED = "apps_receipts:receipts()"
-_DONE = object()
-_Item = t.TypeVar("_Item")
-_Result = t.TypeVar("_Result")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,34 +135,7 @@ def fire(
             local.session = requests.Session()
         return _send(local.session, base_url, hit, timeout)
 
-    return in_threads(hits, one, concurrency)
-
-
-def in_threads(
-    items: t.Sequence[_Item], work: t.Callable[[_Item], _Result], concurrency: int
-) -> list[_Result]:
-    """``work`` on every item, taken in list order by ``concurrency`` threads.
-
-    The threads start together, once all are ready.
-    """
-    jobs, lock, results = iter(items), threading.Lock(), []
-    start = threading.Barrier(concurrency)
-
-    def worker() -> None:
-        start.wait()
-        while True:
-            with lock:
-                item = next(jobs, _DONE)
-            if item is _DONE:
-                return
-            results.append(work(t.cast(_Item, item)))
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return _stack.in_threads(hits, one, concurrency)[0]
 
 
 def _send(session: requests.Session, base_url: str, hit: Hit, timeout: float) -> Answer:

@@ -334,35 +334,57 @@ def deliver(
 
     The clock runs from the moment every thread is ready to the last answer.
     """
-    jobs = iter(bodies)
-    lock = threading.Lock()
-    start = threading.Barrier(concurrency + 1)
-    results: list[tuple[float, int, str]] = []
+    local = threading.local()
 
-    def sender() -> None:
-        with requests.Session() as session:
-            start.wait()
-            while True:
-                with lock:
-                    body = next(jobs, None)
-                if body is None:
-                    return
-                results.append(_post(session, url, body))
+    def one(body: t.Mapping[str, str]) -> tuple[float, int, str]:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return _post(local.session, url, body)
 
-    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - began
+    results, seconds = in_threads(bodies, one, concurrency)
     return Load(
         seconds,
         [r[0] for r in results],
         collections.Counter(r[1] for r in results),
         collections.Counter(r[2] for r in results),
     )
+
+
+_DONE = object()
+_Item = t.TypeVar("_Item")
+_Result = t.TypeVar("_Result")
+
+
+def in_threads(
+    items: t.Sequence[_Item], work: t.Callable[[_Item], _Result], concurrency: int
+) -> tuple[list[_Result], float]:
+    """``work`` on every item, taken in list order by ``concurrency`` threads.
+
+    The threads start together, once all are ready.
+
+    :returns: the results, and the seconds from that start to the last result.
+    """
+    jobs, lock, results = iter(items), threading.Lock(), []
+    began: list[float] = []
+    start = threading.Barrier(
+        concurrency, action=lambda: began.append(time.perf_counter())
+    )
+
+    def worker() -> None:
+        start.wait()
+        while True:
+            with lock:
+                item = next(jobs, _DONE)
+            if item is _DONE:
+                return
+            results.append(work(t.cast(_Item, item)))
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - began[0]
 
 
 def _post(

@@ -276,7 +276,7 @@ def _read_all(conn: socket.socket) -> bytes:
 
 def shoot(port: int, shots: t.Sequence[Shot], concurrency: int) -> list[Result]:
     """Send every shot from ``concurrency`` threads."""
-    return _proof.in_threads(shots, lambda shot: send(port, shot), concurrency)
+    return _stack.in_threads(shots, lambda shot: send(port, shot), concurrency)[0]
 
 
 def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:

@@ -12,7 +12,15 @@ paid with exactly one history row, and every answer was 2xx. It exits 1 when a
 check fails; the speed targets are reported, never enforced.
 
 Run:  python bench/webhook.py [--orders 1000] [--rounds 3] [--concurrency 16]
+      [--explain]
 Targets: plugin/hand-written >= 0.75 for first deliveries, >= 0.9 for duplicates.
+
+``--explain`` measures both again on the same database set to
+``synchronous_commit = off``: commits then return before the log reaches the disk.
+The hand-written handler commits nothing for a duplicate, while the plugin must
+make the inbox row of every notification durable before it answers (an answered
+notification is never lost). The second table shows how much of the gap that one
+wait for the disk is.
 """
 
 from __future__ import annotations
@@ -68,6 +76,11 @@ def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="measure again with commits that do not wait for the disk",
+    )
     args = _stack.parse_args(parser, argv)
     if args.quick:
         args.orders, args.rounds = min(args.orders, 40), 1
@@ -78,29 +91,64 @@ def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     checks = Checks()
-    tallies = {
-        (who, kind): Tally() for who in CONTENDERS for kind in ("first", "duplicate")
-    }
     with (
         _stack.postgres_database(args.postgres_url) as database,
         _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,
     ):
         env = _stack.app_environment(sandbox_url, database)
         maker = apps.plugin(env)  # creates the tables before any worker starts
-        with (
-            _stack.gunicorn("apps:plugin()", env, workers=args.workers) as plugin,
-            _stack.gunicorn("apps:handwritten()", env, workers=args.workers) as hand,
-        ):
-            urls = {"plugin": plugin.url, "handwritten": hand.url}
-            for who in CONTENDERS:  # each worker: a token, a pooled connection
-                _round(maker, sandbox_url, urls, who, args, None, checks)
-            for _ in range(args.rounds):
-                for who in CONTENDERS:
-                    _round(maker, sandbox_url, urls, who, args, tallies, checks)
-    _table(tallies, args)
+        tallies = _measure(maker, sandbox_url, env, args, checks)
+        _table(tallies, args)
+        unflushed = None
+        if args.explain:
+            _without_flush_wait(database, args)
+            print(
+                "\nThe same, with commits that do not wait for the WAL flush "
+                "(synchronous_commit=off on this database; not a setting to "
+                "deploy, it shows what the durable inbox costs):"
+            )
+            unflushed = _measure(maker, sandbox_url, env, args, checks)
+            _table(unflushed, args)
     verdict = _verdict(checks)
-    _ratios(tallies)
+    _ratios(tallies, "")
+    if unflushed is not None:
+        _ratios(unflushed, ", commits not waiting for the disk")
     return verdict
+
+
+def _measure(
+    maker: Flask,
+    sandbox_url: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    checks: Checks,
+) -> dict[tuple[str, str], Tally]:
+    """Both contenders under gunicorn, in interleaved rounds."""
+    tallies = {
+        (who, kind): Tally() for who in CONTENDERS for kind in ("first", "duplicate")
+    }
+    with (
+        _stack.gunicorn("apps:plugin()", env, workers=args.workers) as plugin,
+        _stack.gunicorn("apps:handwritten()", env, workers=args.workers) as hand,
+    ):
+        urls = {"plugin": plugin.url, "handwritten": hand.url}
+        for who in CONTENDERS:  # each worker: a token, a pooled connection
+            _round(maker, sandbox_url, urls, who, args, None, checks)
+        for _ in range(args.rounds):
+            for who in CONTENDERS:
+                _round(maker, sandbox_url, urls, who, args, tallies, checks)
+    return tallies
+
+
+def _without_flush_wait(database: str, args: argparse.Namespace) -> None:
+    """Make new sessions on ``database`` commit without waiting for the disk."""
+    name = sa.make_url(database).database
+    admin = sa.create_engine(
+        _stack.postgres_admin_url(args.postgres_url), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    admin.dispose()
 
 
 def _round(
@@ -193,13 +241,13 @@ def _table(tallies: dict[tuple[str, str], Tally], args: argparse.Namespace) -> N
         )
 
 
-def _ratios(tallies: dict[tuple[str, str], Tally]) -> None:
+def _ratios(tallies: dict[tuple[str, str], Tally], label: str) -> None:
     ratios = {
         kind: tallies["plugin", kind].rate() / tallies["handwritten", kind].rate()
         for kind in TARGETS
     }
     print(
-        f"ratio plugin/handwritten: first deliveries {ratios['first']:.2f} "
+        f"ratio plugin/handwritten{label}: first deliveries {ratios['first']:.2f} "
         f"(target >= {TARGETS['first']}), duplicates {ratios['duplicate']:.2f} "
         f"(target >= {TARGETS['duplicate']})"
     )

@@ -141,16 +141,68 @@ class Inbox:
         :param connection: a connection with no transaction open, to write on
             (the one the notification's processing will use).
         """
+        values = self._values(
+            kind,
+            body=body,
+            hint=hint or Hint(),
+            remote_addr=remote_addr,
+            method=method,
+            path=path,
+            content_type=content_type,
+            outcome=outcome,
+            error=error,
+        )
+        bind = connection or self.engine
+        if outcome is Outcome.RECEIVED and bind.dialect.name == "postgresql":
+            return int(execute_alone(bind, _INSERT_AHEAD, values).scalar_one())
+        result = execute_alone(bind, _INSERT, values)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def record_reading_order(
+        self, kind: Kind | str, *, hint: Hint, connection: Connection, **request: t.Any
+    ) -> tuple[int, dict[str, t.Any] | None]:
+        """Record a notification still to be processed, and read its order.
+
+        On PostgreSQL both happen in one statement, one round trip: the order
+        named by ``hint.merchant_uid`` is read in the statement that commits the
+        row. Elsewhere the row is written as by :meth:`record` and no order is read.
+
+        :param request: what :meth:`record` takes about the request.
+        :returns: the row's id, and the order's row when one was read and found.
+        """
+        if not (hint.merchant_uid and connection.dialect.name == "postgresql"):
+            return self.record(kind, hint=hint, connection=connection, **request), None
+        values = self._values(
+            kind, hint=hint, outcome=Outcome.RECEIVED, error=None, **request
+        )
+        values["_merchant_uid"] = values["hint_merchant_uid"]
+        row = dict(execute_alone(connection, _INSERT_READING, values).mappings().one())
+        entry_id = int(row.pop("_entry_id"))
+        return entry_id, (None if row["id"] is None else row)
+
+    def _values(
+        self,
+        kind: Kind | str,
+        *,
+        body: bytes | str = b"",
+        hint: Hint,
+        outcome: Outcome,
+        error: str | None,
+        **request: str | None,
+    ) -> dict[str, t.Any]:
+        """The row of a notification, every text made storable.
+
+        :param request: ``remote_addr``, ``method``, ``path`` and ``content_type``.
+        """
         raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
         masked = redact_bytes(raw)
-        hint = hint or Hint()
-        values = {
+        return {
             "kind": str(kind),
             "received_at": self.clock(),
-            "remote_addr": storable(remote_addr, 64),
-            "method": storable(method, 8),
-            "path": storable(path, 255),
-            "content_type": storable(content_type, 128),
+            "remote_addr": storable(request.get("remote_addr"), 64),
+            "method": storable(request.get("method"), 8),
+            "path": storable(request.get("path"), 255),
+            "content_type": storable(request.get("content_type"), 128),
             "body": masked[:MAX_STORED_BODY],
             "body_truncated": len(masked) > MAX_STORED_BODY,
             "hint_imp_uid": storable(hint.imp_uid, 64),
@@ -160,11 +212,6 @@ class Inbox:
             "error": storable(error),
             "attempts": 0,
         }
-        bind = connection or self.engine
-        if outcome is Outcome.RECEIVED and bind.dialect.name == "postgresql":
-            return int(execute_alone(bind, _INSERT_AHEAD, values).scalar_one())
-        result = execute_alone(bind, _INSERT, values)
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish(
         self,
@@ -246,6 +293,46 @@ _INSERT = sa.insert(tables.inbox)
 _INSERT_AHEAD = _INSERT.returning(
     tables.inbox.c.id,
     sa.text("set_config('synchronous_commit', 'off', true)"),
+)
+# The same, reading the notification's order in the statement that records it: a
+# first delivery or a duplicate then saves a round trip. The order is read from the
+# snapshot taken before the insert; a stale read only costs the compare-and-swap a
+# retry, as any read of an order does.
+_RECORDED = (
+    "kind",
+    "received_at",
+    "remote_addr",
+    "method",
+    "path",
+    "content_type",
+    "body",
+    "body_truncated",
+    "hint_imp_uid",
+    "hint_merchant_uid",
+    "hint_status",
+    "outcome",
+    "error",
+    "attempts",
+)
+_ENTRY = (
+    sa.insert(tables.inbox)
+    .values(
+        {
+            name: sa.bindparam(name, type_=tables.inbox.c[name].type)
+            for name in _RECORDED
+        }
+    )
+    .returning(
+        tables.inbox.c.id, sa.text("set_config('synchronous_commit', 'off', true)")
+    )
+    .cte("entry")
+)
+_INSERT_READING = sa.select(
+    _ENTRY.c.id.label("_entry_id"), *tables.orders.c
+).select_from(
+    _ENTRY.outerjoin(
+        tables.orders, tables.orders.c.merchant_uid == sa.bindparam("_merchant_uid")
+    )
 )
 # Built once, as the hot path runs it for every notification. What a snapshot
 # said is only ever added: a replay that cannot reach PortOne keeps what was found.

@@ -243,9 +243,11 @@ class PaymentService:
         A first delivery costs two transactions: the inbox row, committed before
         PortOne is asked, then one that changes the order and records the outcome.
         Both run on one connection, checked out (and, on PostgreSQL, pinged) once.
+        On PostgreSQL the statement that records the row also reads the order, so
+        a duplicate costs two statements: that one and its outcome.
         """
         with self.engine.connect() as connection:
-            entry_id = self.inbox.record(
+            entry_id, row = self.inbox.record_reading_order(
                 kind,
                 body=body,
                 hint=hint,
@@ -255,7 +257,8 @@ class PaymentService:
                 content_type=content_type,
                 connection=connection,
             )
-            return self._process(entry_id, str(kind), hint, connection)
+            known = None if row is None else Order.from_row(row)
+            return self._process(entry_id, str(kind), hint, connection, known)
 
     def reject(self, kind: Kind | str, error: str, **request: t.Any) -> int:
         """Record a notification that could not even be read; returns its id."""
@@ -274,6 +277,7 @@ class PaymentService:
         kind: str,
         hint: Hint,
         connection: Connection | None = None,
+        known: Order | None = None,
     ) -> Received:
         done = functools.partial(self._finish, entry_id, connection=connection)
         if not (hint.imp_uid or hint.merchant_uid):
@@ -287,6 +291,7 @@ class PaymentService:
                 inbox_id=entry_id,
                 record=record,
                 connection=connection,
+                known=known,
             )
         except NotFoundError as exc:
             return done(Outcome.INVALID, error=f"not at PortOne: {exc}")

@@ -100,7 +100,7 @@ class Order:
     updated_at: dt.datetime
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Order:
+    def from_row(cls, row: RowMapping | t.Mapping[str, t.Any]) -> Order:
         values = dict(row)
         values["state"] = OrderState(values["state"])
         return cls(**values)
@@ -294,6 +294,7 @@ class Store:
         inbox_id: int | None = None,
         finish: Finish | None = None,
         connection: Connection | None = None,
+        known: Order | None = None,
     ) -> Applied:
         """Decide and write a change to one order, atomically and exactly once.
 
@@ -310,6 +311,10 @@ class Store:
             (the inbox records the outcome of a notification this way).
         :param connection: a connection with no transaction open to work on,
             instead of one checked out of the engine's pool.
+        :param known: the order as read a moment ago, to decide on first instead
+            of reading it again. If it is stale, the swap fails on its version and
+            the order is read; only a plan of nothing trusts it as it is (the
+            order was in the state the caller's news leaves it in).
         :raises UnknownOrderError: no such order.
         :raises InvalidTransitionError: the plan asks for an illegal move.
         :raises ConcurrencyError: the order kept changing under us.
@@ -317,10 +322,11 @@ class Store:
         with db.connection(connection or self.engine) as conn:
             for _ in range(MAX_CAS_ATTEMPTS):
                 with db.autocommit(conn):
-                    order = _read(conn, merchant_uid)
+                    order = known or _read(conn, merchant_uid)
                     if order is None:
                         raise UnknownOrderError(merchant_uid)
                     plan = decide(conn, order)
+                known = None
                 try:
                     return self._apply_plan(conn, order, plan, source, inbox_id, finish)
                 except _LostRace:

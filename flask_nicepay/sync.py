@@ -123,6 +123,7 @@ class Reconciler:
         inbox_id: int | None = None,
         record: Record | None = None,
         connection: Connection | None = None,
+        known: Order | None = None,
     ) -> SyncResult:
         """Fetch a payment from PortOne and apply it.
 
@@ -131,6 +132,8 @@ class Reconciler:
             attempt.
         :param record: see :meth:`apply`.
         :param connection: see :meth:`apply`.
+        :param known: the order as read before the lookup, if it was; see
+            :meth:`apply`.
         :raises PortOneError: PortOne could not be reached or refused the lookup.
         """
         if imp_uid:
@@ -143,6 +146,7 @@ class Reconciler:
             payment,
             source=source,
             inbox_id=inbox_id,
+            known=known,
             record=record,
             connection=connection,
         )
@@ -163,9 +167,11 @@ class Reconciler:
         one write transaction then swaps it on the version read and calls
         ``record``. Signals and any automatic cancel follow the commit.
 
-        :param known: the order as recently read, to skip the write transaction
-            when the snapshot can change nothing (a stale read never hides a
-            change: the transaction re-reads before writing anything).
+        :param known: the order as recently read: no read is needed when the
+            snapshot can change nothing, and the first compare-and-swap is tried
+            on it (a stale read never hides a change: the swap fails on its
+            version, and the order is read again). Ignored when the payment
+            names another order.
         :param record: ``record(connection, result)``, called with what the
             snapshot did: inside the write transaction when there is one, on its
             own when nothing changed (not called for a payment whose order does
@@ -173,6 +179,8 @@ class Reconciler:
         :param connection: a connection with no transaction open to write on,
             instead of one from the pool (a notification uses one for all).
         """
+        if known is not None and known.merchant_uid != payment.merchant_uid:
+            known = None  # a stale or wrong pairing: the payment names its order
         if known is not None and self._nothing_to_do(known, payment):
             return SyncResult(Outcome.NOOP, known, payment)
         seen: dict[str, t.Any] = {}
@@ -203,6 +211,7 @@ class Reconciler:
                 inbox_id=inbox_id,
                 finish=finish,
                 connection=connection,
+                known=known,
             )
         except UnknownOrderError:
             return self._unknown(payment, source, inbox_id, record, connection)

@@ -55,7 +55,7 @@ def stack(postgres_url: str | None, **config: t.Any) -> t.Iterator[Stack]:
         env = {**_stack.app_environment(sandbox_url, database)}
         env |= {k: str(v) for k, v in config.items()}
         app = apps_receipts.receipts({**env, **config})
-        engine = app.extensions["nicepay"].service.engine
+        engine = app.extensions["nicepay"].payments.engine
         apps_receipts.create_tables(engine)  # before any worker starts
         yield Stack(env, app, engine, sandbox_url)
 

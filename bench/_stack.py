@@ -265,7 +265,7 @@ def create_orders(app: Flask, count: int, *, amount: int = 10_000) -> list[Order
 
     def one(i: int) -> Order:
         with app.app_context():
-            order = app.extensions["nicepay"].service.create_order(
+            order = app.extensions["nicepay"].payments.orders.create(
                 amount=amount + i, name="bench"
             )
             return t.cast("Order", order)

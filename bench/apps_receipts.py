@@ -83,7 +83,7 @@ def receipts(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app = Flask("bench_receipts")
     app.config.update(_environment() if config is None else config)
     NicePay(app, on_transition=_record_transition)
-    engine = app.extensions["nicepay"].service.engine
+    engine = app.extensions["nicepay"].payments.engine
 
     def paid(sender: Flask, order: Order, **extra: t.Any) -> None:
         with engine.begin() as conn:

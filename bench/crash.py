@@ -215,10 +215,10 @@ def _outcomes(engine: sa.Engine) -> collections.Counter[str]:
 
 
 def _heal(app: Flask, since: dt.datetime) -> None:
-    service = app.extensions["nicepay"].service
+    service = app.extensions["nicepay"].payments
     with app.app_context():
-        replayed = service.replay_failed()
-        report = service.reconcile(since=since)
+        replayed = service.notifications.replay_failed()
+        report = service.reconciler.reconcile(since=since)
     outcomes = collections.Counter(str(r.outcome) for r in replayed)
     print(f"heal: {len(replayed)} inbox rows replayed ({_proof.counts(outcomes)})")
     print(

@@ -296,7 +296,7 @@ def seed_orders(app: Flask, sandbox_url: str) -> list[str]:
     paid, ready = _stack.create_orders(app, 2)
     (body,) = _stack.pay(sandbox_url, [paid])
     with app.app_context():
-        app.extensions["nicepay"].service.sync(imp_uid=body["imp_uid"])
+        app.extensions["nicepay"].payments.reconciler.sync(imp_uid=body["imp_uid"])
     return [paid.merchant_uid, ready.merchant_uid, body["imp_uid"]]
 
 

@@ -29,8 +29,8 @@ from _sandbox import standalone_sandbox
 from flask_nicepay import tables
 from flask_nicepay.db import make_engine
 from flask_nicepay.machine import OrderState
+from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
-from flask_nicepay.service import PaymentService
 
 KEY, SECRET = "bench_key", "bench_secret"
 MAX_CALLS, MIN_RATIO = 101, 10.0
@@ -86,9 +86,9 @@ def run(path: Path, base_url: str, batch_size: int) -> tuple[int, float, int, in
     session = CountingSession()
     client = PortOneClient(KEY, SECRET, base_url=base_url, session=session)
     engine = make_engine(f"sqlite:///{path}")
-    service = PaymentService(client=client, engine=engine, sender=object())
+    service = Payments(client=client, engine=engine, sender=object())
     started = time.perf_counter()
-    report = service.reconcile(batch_size=batch_size)
+    report = service.reconciler.reconcile(batch_size=batch_size)
     elapsed = time.perf_counter() - started
     with engine.connect() as conn:
         paid = conn.execute(

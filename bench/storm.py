@@ -166,12 +166,12 @@ def refund_race(
     for i, uid in enumerate(uids):
         amounts: list[Decimal | None] = [PART, PART, PART if i % 5 else None]
         jobs += [(uid, amount) for amount in amounts]
-    service = app.extensions["nicepay"].service
+    service = app.extensions["nicepay"].payments
 
     def one(job: tuple[str, Decimal | None]) -> str:
         with app.app_context():
             try:
-                service.refund(job[0], job[1], reason="storm")
+                service.refunds.refund(job[0], job[1], reason="storm")
             except Exception as exc:  # every refusal is a figure, not a crash
                 return type(exc).__name__
         return "refunded"
@@ -237,7 +237,7 @@ def _print_webhooks(sandbox_url: str, rows: int) -> None:
 
 def _reconcile(app: Flask, since: dt.datetime) -> None:
     with app.app_context():
-        report = app.extensions["nicepay"].service.reconcile(since=since)
+        report = app.extensions["nicepay"].payments.reconciler.reconcile(since=since)
     print(
         f"reconcile: {report.orders} orders, {report.api_calls} lookups, "
         f"{report.applied} changed, {report.unchanged} unchanged, "

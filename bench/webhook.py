@@ -205,7 +205,7 @@ def _order_facts(
     maker: Flask, uids: list[str]
 ) -> tuple[collections.Counter[str], collections.Counter[int]]:
     """The orders' states, and how many have 0, 1, 2... history rows."""
-    engine = maker.extensions["nicepay"].service.engine
+    engine = maker.extensions["nicepay"].payments.engine
     orders = sa.table("nicepay_orders", sa.column("merchant_uid"), sa.column("state"))
     history = sa.table("nicepay_history", sa.column("merchant_uid"))
     rows = sa.func.count(history.c.merchant_uid)

@@ -52,7 +52,7 @@ shop_orders = sa.Table(
 
 
 def init_app(app: Flask, nicepay: NicePay) -> None:
-    metadata.create_all(nicepay.state(app).service.engine)
+    metadata.create_all(nicepay.state(app).payments.engine)
     app.register_blueprint(bp)
     payment_paid.connect(_send_receipt, sender=app)
     vbank_issued.connect(_send_account_details, sender=app)
@@ -121,7 +121,7 @@ def buy() -> t.Any:
         buyer_email=email,
         buyer_name=request.form.get("name") or None,
     )
-    with _nicepay().service.engine.begin() as conn:
+    with _nicepay().payments.engine.begin() as conn:
         conn.execute(
             sa.insert(shop_orders).values(
                 merchant_uid=order.merchant_uid,
@@ -142,7 +142,7 @@ def buy() -> t.Any:
 @bp.get("/orders")
 def orders() -> str:
     query = sa.select(shop_orders).order_by(shop_orders.c.merchant_uid.desc()).limit(50)
-    with _nicepay().service.engine.connect() as conn:
+    with _nicepay().payments.engine.connect() as conn:
         rows = list(conn.execute(query).mappings())
     return render_template("orders.html", rows=rows, products=PRODUCTS)
 
@@ -152,8 +152,8 @@ def order(merchant_uid: str) -> str:
     payment = _nicepay().get_order(merchant_uid)
     if payment is None:
         abort(404)
-    history = _nicepay().service.history(merchant_uid)
-    refunds = _nicepay().service.refunds_of(merchant_uid)
+    history = _nicepay().orders.history(merchant_uid)
+    refunds = _nicepay().orders.refunds_of(merchant_uid)
     return render_template(
         "order.html", order=payment, history=history, refunds=refunds
     )

@@ -14,6 +14,7 @@ from .config import ConfigurationError
 from .extension import NicePay
 from .machine import InvalidTransitionError
 from .machine import OrderState
+from .payments import Payments
 from .portone import PortOneClient
 from .refunds import RefundError
 from .store import Order
@@ -27,6 +28,7 @@ __all__ = [
     "OnMismatch",
     "Order",
     "OrderState",
+    "Payments",
     "PortOneClient",
     "RefundError",
     "Transition",

@@ -21,6 +21,8 @@ from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import write_transaction
+from .parts import Part
+from .parts import Parts
 from .portone import Buyer
 from .portone import Card
 from .portone import ConnectError
@@ -29,11 +31,9 @@ from .portone import NoResponseError
 from .portone import NotFoundError
 from .portone import Payment
 from .portone import PaymentDeclinedError
-from .portone import PortOneClient
 from .portone import PortOneError
 from .portone import ScheduleRequest
 from .store import Order
-from .store import Store
 from .sync import Reconciler
 from .sync import SyncResult
 
@@ -61,28 +61,29 @@ class BillingKey:
         return cls(**dict(row))
 
 
-class Billing:
+class Billing(Part):
     """Payments without the payment window.
 
+    :param parts: the PortOne client, the order store and the clock.
+    :param reconciler: applies what PortOne answers.
     :param make_merchant_uid: makes a fresh ``merchant_uid`` when none is given.
+    :param channel_key: the channel API payments go through (else ``pg``).
+    :param pg: the ``pg`` value API payments name when no channel key is set.
+    :param notice_url: the webhook URL given to PortOne with API payments.
     """
 
     def __init__(
         self,
-        *,
-        client: PortOneClient,
-        store: Store,
+        parts: Parts,
         reconciler: Reconciler,
-        clock: t.Callable[[], dt.datetime],
+        *,
         make_merchant_uid: t.Callable[[], str],
         channel_key: str | None = None,
         pg: str | None = None,
         notice_url: t.Callable[[], str | None] = lambda: None,
     ) -> None:
-        self.client = client
-        self.store = store
+        super().__init__(parts)
         self.reconciler = reconciler
-        self.clock = clock
         self.make_merchant_uid = make_merchant_uid
         self.channel_key = channel_key
         self.pg = pg

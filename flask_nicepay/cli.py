@@ -82,7 +82,7 @@ class Since(click.ParamType):  # type: ignore[type-arg]
 @with_appcontext
 def init_db() -> None:
     """Create the plugin's tables (those that are missing)."""
-    create_tables(_nicepay().service.engine, tables.metadata)
+    create_tables(_nicepay().payments.engine, tables.metadata)
     click.echo(f"Tables ready: {', '.join(sorted(tables.metadata.tables))}")
 
 
@@ -91,8 +91,8 @@ def init_db() -> None:
 @with_appcontext
 def show(merchant_uid: str) -> None:
     """An order: its state, history, refunds and notifications."""
-    service = _nicepay().service
-    order = service.get_order(merchant_uid)
+    payments = _nicepay().payments
+    order = payments.orders.get(merchant_uid)
     if order is None:
         raise click.ClickException(f"No order {merchant_uid!r}.")
     click.secho(f"{order.merchant_uid}  {order.state.value}", bold=True)
@@ -119,19 +119,19 @@ def show(merchant_uid: str) -> None:
         if value not in (None, False, ""):
             click.echo(f"  {name:17} {value}")
     click.secho("history", bold=True)
-    for row in service.history(merchant_uid):
+    for row in payments.orders.history(merchant_uid):
         click.echo(
             f"  {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['from_state']:>19} -> "
             f"{row['to_state']:<19} {row['event']:<16} {row['source']}"
         )
     click.secho("refunds", bold=True)
-    for refund in service.refunds_of(merchant_uid):
+    for refund in payments.orders.refunds_of(merchant_uid):
         click.echo(
             f"  #{refund.id} {refund.amount} {refund.status} ({refund.source}) "
             f"{refund.reason or ''} {refund.error or ''}".rstrip()
         )
     click.secho("notifications", bold=True)
-    for entry in service.inbox.search(merchant_uid=merchant_uid):
+    for entry in payments.inbox.search(merchant_uid=merchant_uid):
         click.echo(
             f"  #{entry.id} {entry.received_at:%Y-%m-%d %H:%M:%S} {entry.kind:<7} "
             f"{entry.outcome:<13} {entry.remote_addr or ''} "
@@ -146,10 +146,10 @@ def show(merchant_uid: str) -> None:
 @with_appcontext
 def reconcile(since: dt.datetime | None) -> None:
     """Bring orders in line with PortOne (open ones, or all changed --since)."""
-    service = _nicepay().service
+    payments = _nicepay().payments
     total = _count_orders(since)
     with click.progressbar(length=total, label="Reconciling", show_pos=True) as bar:
-        report = service.reconcile(since=since, progress=bar.update)
+        report = payments.reconciler.reconcile(since=since, progress=bar.update)
     click.echo(
         f"{report.orders} orders, {report.api_calls} lookups: "
         f"{report.applied} changed, "
@@ -167,7 +167,7 @@ def _count_orders(since: dt.datetime | None) -> int:
         query = query.where(tables.orders.c.updated_at >= since)
     else:
         query = query.where(tables.orders.c.state.in_([s.value for s in OPEN_STATES]))
-    with _nicepay().service.engine.connect() as conn:
+    with _nicepay().payments.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 
@@ -177,19 +177,19 @@ def _count_orders(since: dt.datetime | None) -> int:
 @with_appcontext
 def replay(entry_id: int | None, failed: bool) -> None:
     """Process a stored notification again (ID), or all that failed (--failed)."""
-    service = _nicepay().service
+    payments = _nicepay().payments
     if (entry_id is None) == (not failed):
         raise click.UsageError("Give a notification ID or --failed, not both.")
     if entry_id is not None:
         ids = [entry_id]
-        if service.inbox.get(entry_id) is None:
+        if payments.inbox.get(entry_id) is None:
             raise click.ClickException(f"No notification {entry_id}.")
     else:
-        ids = service.failed_ids()
+        ids = payments.notifications.failed_ids()
     outcomes: dict[str, int] = {}
     with click.progressbar(ids, label="Replaying", show_pos=True) as bar:
         for each in bar:
-            outcome = str(service.replay(each).outcome)
+            outcome = str(payments.notifications.replay(each).outcome)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
     click.echo(f"{len(ids)} replayed: {summary or 'nothing to do'}")

@@ -58,7 +58,7 @@ def _mode(state: t.Any) -> Check:
 
 def _token(state: t.Any) -> Check:
     try:
-        token = state.service.client.fetch_token()
+        token = state.payments.client.fetch_token()
     except AuthenticationError:
         return Check(
             "error",
@@ -184,7 +184,7 @@ def _allowlist(settings: t.Any) -> Check:
 
 
 def _database(state: t.Any) -> Check:
-    engine = state.service.engine
+    engine = state.payments.engine
     try:
         present = set(sa.inspect(engine).get_table_names())
     except sa.exc.SQLAlchemyError as exc:
@@ -203,19 +203,19 @@ def _database(state: t.Any) -> Check:
 
 
 def _backlog(state: t.Any) -> list[Check]:
-    service = state.service
+    payments = state.payments
     if _database(state).level == "error":
         return []
-    day_ago = service.clock() - dt.timedelta(days=1)
+    day_ago = payments.clock() - dt.timedelta(days=1)
     query = (
         sa.select(sa.func.count())
         .select_from(tables.orders)
         .where(tables.orders.c.state.in_([s.value for s in OPEN_STATES]))
         .where(tables.orders.c.updated_at < day_ago)
     )
-    with service.engine.connect() as conn:
+    with payments.engine.connect() as conn:
         stale = int(conn.execute(query).scalar_one())
-    failed = len(service.inbox.search(outcomes=REPLAYABLE))
+    failed = len(payments.inbox.search(outcomes=REPLAYABLE))
     checks = []
     if stale:
         checks.append(

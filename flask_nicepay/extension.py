@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import typing as t
+import warnings
 from urllib.parse import urlsplit
 
 from flask import Blueprint
@@ -19,19 +20,21 @@ from . import config
 from .billing import Billing
 from .cli import nicepay_cli
 from .db import make_engine
-from .machine import OrderState
+from .inbox import Inbox
+from .notifications import Notifications
+from .orders import Orders
+from .payments import Payments
+from .payments import TransitionHook
 from .portone import PortOneClient
-from .portone import RefundAccount
-from .refunds import RefundResult
+from .refunds import Refunds
 from .service import PaymentService
-from .service import TransitionHook
 from .state import SANDBOX_MOUNT
 from .state import State
 from .state import app_state
 from .store import Order
+from .store import Store
 from .sync import Adopt
-from .sync import ReconcileReport
-from .sync import SyncResult
+from .sync import Reconciler
 from .verify import OnMismatch
 from .verify import Policy
 from .views import bp
@@ -41,6 +44,39 @@ if t.TYPE_CHECKING:
     from .sandbox import WebhookDelivery
 
 logger = logging.getLogger("flask_nicepay")
+
+R = t.TypeVar("R")
+
+
+class _Shortcut(t.Generic[R]):
+    """A method of :class:`NicePay` that is one of its parts' methods.
+
+    The signature and the documentation are written once, on the part:
+    ``refund = _Shortcut("refunds", Refunds.refund)`` makes ``nicepay.refund(...)``
+    the current app's ``nicepay.refunds.refund(...)``.
+    """
+
+    def __init__(self, part: str, method: t.Callable[..., R]) -> None:
+        self.part, self.name = part, method.__name__
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
+
+    @t.overload
+    def __get__(self, nicepay: None, owner: type) -> _Shortcut[R]: ...
+    @t.overload
+    def __get__(self, nicepay: NicePay, owner: type) -> t.Callable[..., R]: ...
+    def __get__(
+        self, nicepay: NicePay | None, owner: type
+    ) -> _Shortcut[R] | t.Callable[..., R]:
+        if nicepay is None:
+            return self
+        method = getattr(getattr(nicepay, self.part), self.name)
+        return t.cast(t.Callable[..., R], method)
+
+    def __call__(self, nicepay: NicePay, /, *args: t.Any, **kwargs: t.Any) -> R:
+        # NicePay.refund(nicepay, ...), as with any method; the signature shown
+        # (inspect.signature follows __wrapped__) is the part's.
+        return self.__get__(nicepay, type(nicepay))(*args, **kwargs)
 
 
 class NicePay:
@@ -72,6 +108,16 @@ class NicePay:
         of one made from the config.
     :param sandbox: a :class:`~flask_nicepay.sandbox.Sandbox` to use in sandbox
         mode instead of a new one (tests pass theirs to drive the buyer's side).
+    :param store: an order :class:`~flask_nicepay.store.Store` to use instead of
+        one on ``engine``.
+    :param inbox: a notification :class:`~flask_nicepay.inbox.Inbox` to use
+        instead of one on ``engine``.
+
+    The parts of the current app's payments are attributes: :attr:`orders`,
+    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`
+    and :attr:`client`; :attr:`payments` holds them all. A few of their methods are
+    shortcuts here: :meth:`create_order`, :meth:`get_order`, :meth:`sync`,
+    :meth:`refund`, :meth:`cancel`, :meth:`reconcile` and :meth:`expire_vbanks`.
     """
 
     def __init__(
@@ -83,12 +129,16 @@ class NicePay:
         adopt: Adopt | None = None,
         client: PortOneClient | None = None,
         sandbox: Sandbox | None = None,
+        store: Store | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._engine = engine
         self._on_transition = on_transition
         self._adopt = adopt
         self._client = client
         self._sandbox = sandbox
+        self._store = store
+        self._inbox = inbox
         if app is not None:
             self.init_app(app)
 
@@ -117,7 +167,7 @@ class NicePay:
             )
         sandbox = self._make_sandbox(app, settings)
         client = self._client or self._make_client(settings, sandbox)
-        service = PaymentService(
+        payments = Payments(
             client=client,
             engine=self._engine or make_engine(settings.database_uri),
             sender=app,
@@ -132,11 +182,13 @@ class NicePay:
             notice_url=lambda: _api_notice_url(settings),
             channel_key=settings.channel_key,
             pg=settings.pg,
+            store=self._store,
+            inbox=self._inbox,
         )
         if settings.create_tables:
-            service.create_all()
+            payments.create_all()
         app.extensions["nicepay"] = State(
-            self, settings, service, sandbox, _signer(app, settings)
+            self, settings, payments, sandbox, _signer(app, settings)
         )
         app.register_blueprint(bp, url_prefix=settings.url_prefix)
         app.cli.add_command(nicepay_cli)
@@ -197,14 +249,39 @@ class NicePay:
         return app_state(app)
 
     @property
-    def service(self) -> PaymentService:
-        """The current app's :class:`~flask_nicepay.service.PaymentService`."""
-        return self.state().service
+    def payments(self) -> Payments:
+        """The current app's :class:`~flask_nicepay.payments.Payments`."""
+        return self.state().payments
+
+    @property
+    def orders(self) -> Orders:
+        """Creating, registering and reading orders."""
+        return self.payments.orders
+
+    @property
+    def notifications(self) -> Notifications:
+        """Webhooks, completions and returns: received, processed, replayed."""
+        return self.payments.notifications
+
+    @property
+    def reconciler(self) -> Reconciler:
+        """PortOne's truth applied to orders: one payment, or many."""
+        return self.payments.reconciler
+
+    @property
+    def refunds(self) -> Refunds:
+        """Refunds and cancels."""
+        return self.payments.refunds
+
+    @property
+    def billing(self) -> Billing:
+        """Billing keys, key-in, charges with a key, schedules."""
+        return self.payments.billing
 
     @property
     def client(self) -> PortOneClient:
         """The current app's PortOne client."""
-        return self.state().service.client
+        return self.payments.client
 
     @property
     def sandbox(self) -> Sandbox | None:
@@ -217,16 +294,25 @@ class NicePay:
         return self.state().settings
 
     @property
-    def billing(self) -> Billing:
-        """Billing keys, key-in, charges with a key, schedules."""
-        return self.state().service.billing
+    def service(self) -> PaymentService:
+        """Deprecated: the current app's payments under their former interface."""
+        warnings.warn(
+            "NicePay.service is deprecated; use nicepay.payments or its parts "
+            "(nicepay.orders, .notifications, .reconciler, .refunds, .billing).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return PaymentService.wrapping(self.payments)
 
-    # -- the store's API ------------------------------------------------------
+    # -- shortcuts to the parts ---------------------------------------------------
 
-    def create_order(self, **fields: t.Any) -> Order:
-        """Register an order (and its amount with PortOne); see
-        :meth:`~flask_nicepay.service.PaymentService.create_order`."""
-        return self.service.create_order(**fields)
+    create_order = _Shortcut("orders", Orders.create)
+    get_order = _Shortcut("orders", Orders.get)
+    sync = _Shortcut("reconciler", Reconciler.sync)
+    refund = _Shortcut("refunds", Refunds.refund)
+    cancel = _Shortcut("refunds", Refunds.cancel)
+    reconcile = _Shortcut("reconciler", Reconciler.reconcile)
+    expire_vbanks = _Shortcut("reconciler", Reconciler.expire_vbanks)
 
     def checkout_url(
         self, order: Order | str, *, _external: bool = False, **options: t.Any
@@ -249,86 +335,11 @@ class NicePay:
         loaded = checkout.OPTIONS.load(
             {**checkout.defaults(found, language=language), **options}
         )
-        checkout.check(found, loaded, now=self.service.clock())
+        checkout.check(found, loaded, now=self.payments.clock())
         values: dict[str, t.Any] = {"merchant_uid": uid, "_external": _external}
         if options:
             values["o"] = self.state().signer.dumps(checkout.OPTIONS.dump(loaded))
         return url_for("nicepay.checkout", **values)
-
-    def get_order(self, merchant_uid: str) -> Order | None:
-        """The order, or ``None``."""
-        return self.service.get_order(merchant_uid)
-
-    def sync(
-        self, *, imp_uid: str | None = None, merchant_uid: str | None = None
-    ) -> SyncResult:
-        """Fetch a payment from PortOne and bring its order in line."""
-        return self.service.sync(imp_uid=imp_uid, merchant_uid=merchant_uid)
-
-    def refund(
-        self,
-        merchant_uid: str,
-        amount: int | t.Any = None,
-        *,
-        tax_free: t.Any = None,
-        vat_amount: t.Any = None,
-        reason: str | None = None,
-        refund_account: RefundAccount | None = None,
-    ) -> RefundResult:
-        """Refund part (``amount``) or all of a paid order."""
-        return self.service.refund(
-            merchant_uid,
-            amount,
-            tax_free=tax_free,
-            vat_amount=vat_amount,
-            reason=reason,
-            refund_account=refund_account,
-        )
-
-    def cancel(
-        self,
-        merchant_uid: str,
-        *,
-        reason: str | None = None,
-        refund_account: RefundAccount | None = None,
-    ) -> SyncResult:
-        """Cancel an order: refund it in full when paid, otherwise close it.
-
-        Money held after a mismatch (``NICEPAY_ON_MISMATCH = "hold"``) is paid
-        back before the order is closed.
-
-        :param refund_account: where a paid virtual-account order is paid back.
-        """
-        order = self.get_order(merchant_uid)
-        if order is not None and (order.balance > 0 or self._holds(order)):
-            refunded = self.refund(
-                merchant_uid, reason=reason, refund_account=refund_account
-            )
-            if (
-                refunded.order is None
-                or refunded.order.state is not OrderState.MISMATCH
-            ):
-                return refunded.sync
-        return self.service.close(merchant_uid, reason=reason)
-
-    def _holds(self, order: Order) -> bool:
-        """A mismatched order whose payment PortOne still holds, per the policy."""
-        if order.state is not OrderState.MISMATCH:
-            return False
-        rows = self.service.refunds_of(order.merchant_uid)
-        held = sum(r.amount for r in rows if r.status == "held")
-        returned = sum(
-            r.amount for r in rows if r.source != "auto" and r.status == "succeeded"
-        )
-        return held > returned
-
-    def reconcile(self, **kwargs: t.Any) -> ReconcileReport:
-        """Bring open orders (or those changed ``since``) in line with PortOne."""
-        return self.service.reconcile(**kwargs)
-
-    def expire_vbanks(self) -> list[Order]:
-        """Expire virtual accounts past their deadline, after asking PortOne."""
-        return self.service.expire_vbanks()
 
 
 def _exempt_from_csrf(app: Flask, blueprint: Blueprint) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import typing as t
 from decimal import Decimal
 
 from sqlalchemy.engine import Connection
@@ -30,14 +29,14 @@ from . import ledger
 from .ledger import RefundInProgressError
 from .machine import MONEY_STATES
 from .machine import OrderState
+from .parts import Part
+from .parts import Parts
 from .portone import ConnectError
 from .portone import NoResponseError
-from .portone import PortOneClient
 from .portone import PortOneError
 from .portone import RefundAccount
 from .store import Order
 from .store import Plan
-from .store import Store
 from .store import UnknownOrderError
 from .sync import Reconciler
 from .sync import SyncResult
@@ -64,21 +63,16 @@ class RefundResult:
         return self.sync.order
 
 
-class Refunds:
-    """Refunds through PortOne's cancel API, recorded in the ledger first."""
+class Refunds(Part):
+    """Refunds through PortOne's cancel API, recorded in the ledger first.
 
-    def __init__(
-        self,
-        *,
-        client: PortOneClient,
-        store: Store,
-        reconciler: Reconciler,
-        clock: t.Callable[[], dt.datetime],
-    ) -> None:
-        self.client = client
-        self.store = store
+    :param parts: the PortOne client, the order store and the clock.
+    :param reconciler: applies what PortOne answers.
+    """
+
+    def __init__(self, parts: Parts, reconciler: Reconciler) -> None:
+        super().__init__(parts)
         self.reconciler = reconciler
-        self.clock = clock
 
     def refund(
         self,
@@ -149,6 +143,43 @@ class Refunds:
             raise
         result = self.reconciler.apply(cancelled, source=source)
         return RefundResult(row_id, wanted, result)
+
+    def cancel(
+        self,
+        merchant_uid: str,
+        *,
+        reason: str | None = None,
+        refund_account: RefundAccount | None = None,
+    ) -> SyncResult:
+        """Cancel an order: refund it in full when paid, otherwise close it.
+
+        Money held after a mismatch (``NICEPAY_ON_MISMATCH = "hold"``) is paid
+        back before the order is closed.
+
+        :param refund_account: where a paid virtual-account order is paid back.
+        """
+        order = self.store.get(merchant_uid)
+        if order is not None and (order.balance > 0 or self._holds(order)):
+            refunded = self.refund(
+                merchant_uid, reason=reason, refund_account=refund_account
+            )
+            if (
+                refunded.order is None
+                or refunded.order.state is not OrderState.MISMATCH
+            ):
+                return refunded.sync
+        return self.reconciler.close(merchant_uid, reason=reason)
+
+    def _holds(self, order: Order) -> bool:
+        """A mismatched order whose payment PortOne still holds, per the policy."""
+        if order.state is not OrderState.MISMATCH:
+            return False
+        rows = ledger.refunds_for(self.store.engine, order.merchant_uid)
+        held = sum(r.amount for r in rows if r.status == "held")
+        returned = sum(
+            r.amount for r in rows if r.source != "auto" and r.status == "succeeded"
+        )
+        return held > returned
 
     def _current(self, merchant_uid: str) -> Order:
         order = self.store.get(merchant_uid)

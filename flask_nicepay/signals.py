@@ -20,7 +20,12 @@ The sender is the Flask application. Every signal passes ``order`` (the
 
 from __future__ import annotations
 
+import logging
+import typing as t
+
 from blinker import Namespace
+
+logger = logging.getLogger("flask_nicepay")
 
 _signals = Namespace()
 
@@ -58,3 +63,21 @@ BY_EVENT = {
     "flag_mismatch": payment_mismatch,
     "expire": vbank_expired,
 }
+
+
+def send(
+    sender: t.Any, event: str, order: t.Any, transition: t.Any, **data: t.Any
+) -> None:
+    """Send the signal of a state-machine ``event`` to every receiver of ``sender``.
+
+    The change is committed and a receiver cannot undo it: a receiver that raises
+    is logged and the others still run.
+    """
+    signal = BY_EVENT[event]
+    for receiver in signal.receivers_for(sender):
+        try:
+            receiver(sender, order=order, transition=transition, **data)
+        except Exception:
+            logger.exception(
+                "A receiver of %s failed for order %s", signal.name, order.merchant_uid
+            )

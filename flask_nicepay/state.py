@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import typing as t
+import warnings
 
 from flask import Flask
 from flask import current_app
 from itsdangerous import URLSafeSerializer
 
 from . import config
+from .payments import Payments
 from .service import PaymentService
 
 if t.TYPE_CHECKING:
@@ -32,9 +34,19 @@ class State:
 
     extension: NicePay
     settings: config.Settings
-    service: PaymentService
+    payments: Payments
     sandbox: Sandbox | None
     signer: URLSafeSerializer
+
+    @property
+    def service(self) -> PaymentService:
+        """Deprecated: :attr:`payments` under its former interface."""
+        warnings.warn(
+            "State.service is deprecated; use State.payments.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return PaymentService.wrapping(self.payments)
 
 
 def app_state(app: Flask | None = None) -> State:

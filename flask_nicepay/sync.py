@@ -31,14 +31,15 @@ from .machine import OPEN_STATES
 from .machine import InvalidTransitionError
 from .machine import OrderState
 from .machine import can_fire
+from .parts import Notify
+from .parts import Part
+from .parts import Parts
 from .portone import NoResponseError
 from .portone import Payment
-from .portone import PortOneClient
 from .portone import PortOneError
 from .store import Applied
 from .store import Order
 from .store import Plan
-from .store import Store
 from .store import Transition
 from .store import UnknownOrderError
 from .verify import OnMismatch
@@ -48,8 +49,6 @@ from .verify import verify
 
 logger = logging.getLogger("flask_nicepay.sync")
 
-#: ``notify(signal_name, order, transition, **data)``: sends one signal.
-Notify = t.Callable[..., None]
 #: Given a payment for an unknown merchant_uid, the order fields to create, or None.
 Adopt = t.Callable[[Payment], "dict[str, t.Any] | None"]
 #: ``record(connection, result)``: keeps what a snapshot did, in its transaction.
@@ -83,34 +82,28 @@ class ReconcileReport:
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
-class Reconciler:
+class Reconciler(Part):
     """Applies PortOne's truth to orders.
 
-    :param client: the PortOne client.
-    :param store: the order store.
+    :param parts: the PortOne client, the order store and the clock.
     :param policy: verification rules and what to do on a mismatch.
     :param notify: sends a signal after commit.
     :param adopt: decides whether a payment for an unknown ``merchant_uid`` becomes
         an order.
-    :param clock: the current time.
     """
 
     def __init__(
         self,
+        parts: Parts,
         *,
-        client: PortOneClient,
-        store: Store,
         policy: Policy,
         notify: Notify,
         adopt: Adopt | None = None,
-        clock: t.Callable[[], dt.datetime],
     ) -> None:
-        self.client = client
-        self.store = store
+        super().__init__(parts)
         self.policy = policy
         self.notify = notify
         self.adopt = adopt
-        self.clock = clock
 
     # -- one payment ----------------------------------------------------------
 
@@ -119,7 +112,7 @@ class Reconciler:
         *,
         imp_uid: str | None = None,
         merchant_uid: str | None = None,
-        source: str,
+        source: str = "api",
         inbox_id: int | None = None,
         record: Record | None = None,
         connection: Connection | None = None,

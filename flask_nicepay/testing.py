@@ -109,7 +109,7 @@ def deliver_webhooks(app: Flask | None = None) -> list[WebhookDelivery]:
 def _order(order: Order | str, app: Flask) -> Order:
     if isinstance(order, Order):
         return order
-    found = NicePay.state(app).service.get_order(order)
+    found = NicePay.state(app).payments.orders.get(order)
     if found is None:
         raise LookupError(f"No order {order!r}.")
     return found

@@ -34,13 +34,13 @@ from .inbox import Hint
 from .inbox import Kind
 from .inbox import Outcome
 from .machine import OrderState
+from .notifications import Received
 from .portone import PortOneError
 from .portone.redact import redact
 from .schemas import COMPLETION
 from .schemas import MERCHANT_UID
 from .schemas import RETURN
 from .schemas import WEBHOOK
-from .service import Received
 from .state import SANDBOX_MOUNT
 from .state import State
 from .state import app_state
@@ -127,12 +127,12 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
         return redirect(_destination(order))
     if state.settings.prepare:
         try:
-            order = state.service.ensure_prepared(order)
+            order = state.payments.orders.ensure_prepared(order)
         except PortOneError:  # never open the window with no amount registered
             language = options.language
             return _page("nicepay/error.html", 503, language, message="unavailable")
     try:
-        checkout.check(order, options, now=state.service.clock())
+        checkout.check(order, options, now=state.payments.clock())
     except ValidationError as exc:
         raise BadInput(f"checkout options: {exc.messages}") from None
     token = request.args.get("o")
@@ -191,7 +191,7 @@ def _shown_error(state: State) -> str:
 def _request_pay(
     state: State, order: Order, options: checkout.CheckoutOptions, token: str | None
 ) -> dict[str, t.Any]:
-    due = state.service.clock() + dt.timedelta(days=state.settings.vbank_due_days)
+    due = state.payments.clock() + dt.timedelta(days=state.settings.vbank_due_days)
     return checkout.request_pay_params(
         order,
         options,
@@ -298,12 +298,12 @@ def _webhook_status(received: Received) -> int:
 @bp.get("/orders/<merchant_uid>/status")
 def status(merchant_uid: str) -> Response:
     """The order's state, for the confirming page to poll."""
-    service = _state().service
+    payments = _state().payments
     order = _order_or_404(merchant_uid)
     if _worth_asking_again(order):
         with contextlib.suppress(PortOneError):  # still unknown: polling goes on
-            service.sync(merchant_uid=merchant_uid, source="poll")
-        order = service.get_order(merchant_uid) or order
+            payments.reconciler.sync(merchant_uid=merchant_uid, source="poll")
+        order = payments.orders.get(merchant_uid) or order
     final = order.state is not OrderState.READY
     return jsonify(
         merchant_uid=order.merchant_uid,
@@ -349,7 +349,7 @@ def _order_or_404(merchant_uid: str) -> Order:
     # of the bytes a path may carry (NUL), and the answer is 404 either way.
     if not MERCHANT_UID.fullmatch(merchant_uid):
         abort(404)
-    order = _state().service.get_order(merchant_uid)
+    order = _state().payments.orders.get(merchant_uid)
     if order is None:
         abort(404)
     return order
@@ -358,7 +358,7 @@ def _order_or_404(merchant_uid: str) -> Order:
 def _worth_asking_again(order: Order) -> bool:
     # Also without a known imp_uid: the confirming page is where a buyer lands when
     # PortOne could not be asked, and then no attempt was recorded yet.
-    stale = _state().service.clock() - order.updated_at > RESYNC_AFTER
+    stale = _state().payments.clock() - order.updated_at > RESYNC_AFTER
     return order.state is OrderState.READY and stale
 
 
@@ -414,7 +414,7 @@ def _read(
 
 
 def _reject(kind: Kind, error: str, status: int) -> t.NoReturn:
-    _state().service.reject(kind, redact(error), **_request_record())
+    _state().payments.notifications.reject(kind, redact(error), **_request_record())
     if kind is Kind.MOBILE:
         language = _state().settings.language
         response = _page("nicepay/error.html", status, language, message=error)
@@ -426,7 +426,7 @@ def _reject(kind: Kind, error: str, status: int) -> t.NoReturn:
 
 
 def _receive(kind: Kind, hint: Hint) -> Received:
-    return _state().service.receive(kind, hint, **_request_record())
+    return _state().payments.notifications.receive(kind, hint, **_request_record())
 
 
 def _request_record() -> dict[str, t.Any]:
@@ -477,7 +477,7 @@ def _order_for(received: Received, hint: Hint) -> Order | None:
         return synced
     if synced is not None and synced.merchant_uid == hint.merchant_uid:
         return synced
-    return _state().service.get_order(hint.merchant_uid)
+    return _state().payments.orders.get(hint.merchant_uid)
 
 
 def _check_address() -> None:
@@ -554,5 +554,5 @@ def _too_large(exc: RequestEntityTooLarge) -> Response:
     kind = DOORS.get(request.endpoint or "", Kind.PC)
     limit = _state().settings.max_body
     error = f"body over {limit} bytes"
-    _state().service.reject(kind, error, **_request_record())
+    _state().payments.notifications.reject(kind, error, **_request_record())
     return _json_error(413, "too_large", error)

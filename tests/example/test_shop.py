@@ -38,7 +38,7 @@ def buy(app: Flask, product: str = "hoodie", quantity: int = 1) -> str:
 
 def shop_status(app: Flask, merchant_uid: str) -> str:
     with app.app_context():
-        engine = nicepay.service.engine
+        engine = nicepay.payments.engine
     with engine.connect() as conn:
         query = sa.select(shop_orders.c.status).where(
             shop_orders.c.merchant_uid == merchant_uid

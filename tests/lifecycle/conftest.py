@@ -1,7 +1,7 @@
-"""A PaymentService on a real SQLite file, talking to the in-process sandbox.
+"""Payments on a real SQLite file, talking to the in-process sandbox.
 
-Webhooks from the sandbox go straight into ``service.receive``, as the Flask route
-would pass them, so every test exercises the one road: inbox, fetch, verify,
+Webhooks from the sandbox go straight into ``notifications.receive``, as the Flask
+route would pass them, so every test exercises the one road: inbox, fetch, verify,
 compare-and-swap, signal.
 """
 
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from flask_nicepay import signals
+from flask_nicepay.payments import Payments
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.service import PaymentService
 
 from .rig import KEY
 from .rig import SECRET
@@ -48,14 +48,14 @@ def engine(db_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def service(sandbox: Sandbox, engine: Engine, relay: Relay) -> PaymentService:
+def service(sandbox: Sandbox, engine: Engine, relay: Relay) -> Payments:
     service = build_service(sandbox, engine)
     relay.target = webhook_receiver(service)
     return service
 
 
 @pytest.fixture
-def recorded(service: PaymentService) -> t.Iterator[Recorded]:
+def recorded(service: Payments) -> t.Iterator[Recorded]:
     record = Recorded()
     handlers = []
     for name in (

@@ -35,7 +35,7 @@ def start(url: str, how: str) -> None:
         NICEPAY_CREATE_TABLES=True,
     )
     NicePay(app)
-    app.extensions["nicepay"].service.engine.dispose()
+    app.extensions["nicepay"].payments.engine.dispose()
 
 
 def collide(urls: list[str], how: str, barrier: t.Any, results: t.Any) -> None:

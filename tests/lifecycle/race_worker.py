@@ -12,8 +12,8 @@ import typing as t
 from flask_nicepay import signals
 from flask_nicepay.db import make_engine
 from flask_nicepay.inbox import Hint
+from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
-from flask_nicepay.service import PaymentService
 
 
 def deliver(
@@ -32,7 +32,7 @@ def deliver(
         engine = make_engine(db_url)
         client = PortOneClient("race_key", "race_secret", base_url=portone_url)
         sender = object()
-        service = PaymentService(client=client, engine=engine, sender=sender)
+        service = Payments(client=client, engine=engine, sender=sender)
 
         def on_paid(_: t.Any, **data: t.Any) -> None:
             sent.append("payment-paid")
@@ -41,7 +41,9 @@ def deliver(
         client.fetch_token()  # connect before the start line, not after it
         barrier.wait(timeout=60)
         for kind in kinds:
-            received = service.receive(kind, Hint(imp_uid, merchant_uid, "paid"))
+            received = service.notifications.receive(
+                kind, Hint(imp_uid, merchant_uid, "paid")
+            )
             outcomes.append(str(received.outcome))
         engine.dispose()
         results.put({"sent": sent, "outcomes": outcomes, "error": None})

@@ -1,4 +1,4 @@
-"""A PaymentService wired to the in-process sandbox, and a record of its signals."""
+"""Payments wired to the in-process sandbox, and a record of its signals."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 
 from flask_nicepay.inbox import Hint
 from flask_nicepay.inbox import Outcome
+from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import WebhookDelivery
-from flask_nicepay.service import PaymentService
 from flask_nicepay.verify import Policy
 
 KEY, SECRET = "life_key", "life_secret"
@@ -51,24 +51,24 @@ class Relay:
 
 def build_service(
     sandbox: Sandbox, engine: Engine, *, policy: Policy | None = None, **kw: t.Any
-) -> PaymentService:
+) -> Payments:
     client = PortOneClient(
         KEY, SECRET, base_url=sandbox.base_url, session=sandbox.session(), backoff=0
     )
-    service = PaymentService(
+    service = Payments(
         client=client, engine=engine, sender=Sender(), policy=policy, **kw
     )
     service.create_all()
     return service
 
 
-def webhook_receiver(service: PaymentService) -> t.Callable[[WebhookDelivery], int]:
+def webhook_receiver(service: Payments) -> t.Callable[[WebhookDelivery], int]:
     """Deliver sandbox webhooks into the service, as the webhook route does."""
 
     def deliver(delivery: WebhookDelivery) -> int:
         body = dict(delivery.body)
         hint = Hint(body.get("imp_uid"), body.get("merchant_uid"), body.get("status"))
-        received = service.receive(
+        received = service.notifications.receive(
             "webhook", hint, body=json.dumps(body), remote_addr="52.78.100.19"
         )
         return 503 if received.outcome is Outcome.ERROR else 200

@@ -9,8 +9,8 @@ import random
 from decimal import Decimal
 
 from flask_nicepay.machine import OrderState
+from flask_nicepay.payments import Payments
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.service import PaymentService
 
 OUTCOMES = ("approve", "decline", "close", "vbank", "vbank_paid", "approve_refund")
 
@@ -33,14 +33,14 @@ def truth(sandbox: Sandbox, imp_uid: str | None, outcome: str) -> OrderState:
 
 
 def test_every_order_matches_the_api_after_reconcile(
-    sandbox: Sandbox, service: PaymentService
+    sandbox: Sandbox, service: Payments
 ) -> None:
     rng = random.Random(20261126)
     service.client.timeout = (1.0, 2.0)
     orders: list[tuple[str, str | None, str]] = []
     for i in range(60):
         outcome = OUTCOMES[i % len(OUTCOMES)]
-        uid = service.create_order(
+        uid = service.orders.create(
             amount=10_000 + i * 100, name=f"주문 {i}"
         ).merchant_uid
         amount = 10_000 + i * 100
@@ -86,32 +86,32 @@ def test_every_order_matches_the_api_after_reconcile(
 
     # Some orders are wrong now; a reconcile under more API trouble heals them.
     sandbox.inject_fault("503", path="/payments", times=2)
-    report = service.reconcile()
+    report = service.reconciler.reconcile()
     assert report.errors == []
     sandbox.inject_fault("500", path="/payments", times=1)
-    service.reconcile(since=service.clock() - dt.timedelta(hours=1))
+    service.reconciler.reconcile(since=service.clock() - dt.timedelta(hours=1))
 
     for uid, imp_uid, outcome in orders:
-        order = service.get_order(uid)
+        order = service.orders.get(uid)
         assert order is not None
         assert order.state is truth(sandbox, imp_uid, outcome), (uid, outcome)
         if order.state is OrderState.PARTIALLY_CANCELLED:
             assert order.cancelled_amount == Decimal(1_000)
-            [row] = service.refunds_of(uid)
+            [row] = service.orders.refunds_of(uid)
             assert row.source == "portone" and row.status == "succeeded"
 
 
 def test_reconcile_batches_one_hundred_per_call(
-    sandbox: Sandbox, service: PaymentService
+    sandbox: Sandbox, service: Payments
 ) -> None:
     for i in range(250):
-        service.create_order(merchant_uid=f"batch-{i}", amount=1000, name="x")
+        service.orders.create(merchant_uid=f"batch-{i}", amount=1000, name="x")
     sandbox.checkout(merchant_uid="batch-7", amount=1000)
     before = service.client.tokens.fetches
 
-    report = service.reconcile()
+    report = service.reconciler.reconcile()
 
     assert report.orders == 250 and report.api_calls == 3
     assert report.applied == 1 and report.not_at_portone == 249
     assert service.client.tokens.fetches - before <= 1
-    assert service.get_order("batch-7").state is OrderState.PAID  # type: ignore[union-attr]
+    assert service.orders.get("batch-7").state is OrderState.PAID  # type: ignore[union-attr]

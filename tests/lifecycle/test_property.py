@@ -28,10 +28,10 @@ from flask_nicepay import signals
 from flask_nicepay.db import make_engine
 from flask_nicepay.inbox import Hint
 from flask_nicepay.machine import OrderState
+from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.portone import RefundAccount
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.service import PaymentService
 
 AMOUNT = 30_000
 ACTIONS = (
@@ -60,7 +60,7 @@ EVENT_SIGNAL = {
 @dataclasses.dataclass
 class World:
     sandbox: Sandbox
-    service: PaymentService
+    service: Payments
     sent: list[tuple[str, str]]
     counter: itertools.count[int]
 
@@ -78,7 +78,7 @@ def world() -> World:
             "k", "s", base_url=sandbox.base_url, session=sandbox.session()
         )
         sender = object()
-        service = PaymentService(client=client, engine=engine, sender=sender)
+        service = Payments(client=client, engine=engine, sender=sender)
         service.create_all()
         sent: list[tuple[str, str]] = []
         for name in (
@@ -136,12 +136,14 @@ def act(w: World, story: Story, action: str) -> None:
         if amount is None or _balance(box, story.paid) > amount:
             imp_uid = box.console_cancel(story.paid, amount=amount)["imp_uid"]
     elif action == "refund_part" and story.paid and _balance(box, story.paid) > 5_000:
-        order = w.service.get_order(uid)
+        order = w.service.orders.get(uid)
         if order is not None and order.state in machine.MONEY_STATES:
             # Money paid into a virtual account goes back to a bank account.
             account = RefundAccount("홍길동", "088", "110123456789")
             refund = account if order.pay_method == "vbank" else None
-            w.service.refund(uid, 5_000, refund_account=refund)  # applies its answer
+            w.service.refunds.refund(
+                uid, 5_000, refund_account=refund
+            )  # applies its answer
     story.touched.append(imp_uid)
 
 
@@ -202,7 +204,7 @@ def test_any_story_in_any_order_ends_in_the_truth(
 ) -> None:
     w = world()
     uid = f"prop-{next(w.counter)}"
-    w.service.create_order(merchant_uid=uid, amount=AMOUNT, name="property")
+    w.service.orders.create(merchant_uid=uid, amount=AMOUNT, name="property")
     story = Story(uid)
     # Deliveries due at each tick; each one fetches the attempt's current truth.
     due: dict[int, list[tuple[str, str]]] = {}
@@ -213,16 +215,16 @@ def test_any_story_in_any_order_ends_in_the_truth(
             if imp_uid is not None:
                 due.setdefault(tick + delay, []).append((imp_uid, door))
         for imp_uid_due, door in due.pop(tick, []):
-            w.service.receive(door, Hint(imp_uid_due, uid))
+            w.service.notifications.receive(door, Hint(imp_uid_due, uid))
     for tick in sorted(due):
         for imp_uid_due, door in due[tick]:
-            w.service.receive(door, Hint(imp_uid_due, uid))
+            w.service.notifications.receive(door, Hint(imp_uid_due, uid))
 
-    order = w.service.get_order(uid)
+    order = w.service.orders.get(uid)
     assert order is not None
     assert order.state is expected_state(w.sandbox, story), story
 
-    history = w.service.history(uid)
+    history = w.service.orders.history(uid)
     state = OrderState.READY
     for row in history:
         assert row["from_state"] == state.value

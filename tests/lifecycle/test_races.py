@@ -14,25 +14,25 @@ from sqlalchemy.engine import Engine
 from flask_nicepay import signals
 from flask_nicepay.inbox import Hint
 from flask_nicepay.machine import OrderState
+from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
-from flask_nicepay.service import PaymentService
 
 from . import race_worker
 
 DOORS = ["webhook", "webhook", "pc", "webhook", "mobile", "webhook"]
 
 
-def paid_payment(sandbox: Sandbox, service: PaymentService) -> tuple[str, str]:
-    uid = service.create_order(amount=45_000, name="경쟁").merchant_uid
+def paid_payment(sandbox: Sandbox, service: Payments) -> tuple[str, str]:
+    uid = service.orders.create(amount=45_000, name="경쟁").merchant_uid
     return sandbox.checkout(merchant_uid=uid, amount=45_000)["imp_uid"], uid
 
 
-def assert_paid_once(service: PaymentService, uid: str, deliveries: int) -> None:
-    order = service.get_order(uid)
+def assert_paid_once(service: Payments, uid: str, deliveries: int) -> None:
+    order = service.orders.get(uid)
     assert order is not None and order.state is OrderState.PAID
-    assert [h["event"] for h in service.history(uid)] == ["pay"]
+    assert [h["event"] for h in service.orders.history(uid)] == ["pay"]
     entries = service.inbox.search(merchant_uid=uid)
     assert len(entries) == deliveries
     assert sorted(e.outcome for e in entries) == ["applied"] + ["noop"] * (
@@ -46,7 +46,7 @@ def test_threads(db_engine: Engine) -> None:
     client = PortOneClient(
         "race_key", "race_secret", base_url=sandbox.base_url, session=sandbox.session()
     )
-    service = PaymentService(client=client, engine=db_engine, sender=sender)
+    service = Payments(client=client, engine=db_engine, sender=sender)
     imp_uid, uid = paid_payment(sandbox, service)
     sent: list[str] = []
     signals.payment_paid.connect(
@@ -59,7 +59,7 @@ def test_threads(db_engine: Engine) -> None:
     def knock(kind: str) -> None:
         barrier.wait()
         try:
-            service.receive(kind, Hint(imp_uid, uid, "paid"))
+            service.notifications.receive(kind, Hint(imp_uid, uid, "paid"))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -89,7 +89,7 @@ def db_url(engine: Engine) -> str:
 def test_processes(db_engine: Engine, served_sandbox: tuple[Sandbox, str]) -> None:
     sandbox, url = served_sandbox
     client = PortOneClient("race_key", "race_secret", base_url=url)
-    service = PaymentService(client=client, engine=db_engine, sender=object())
+    service = Payments(client=client, engine=db_engine, sender=object())
     imp_uid, uid = paid_payment(sandbox, service)
     processes_count = 4
     context = multiprocessing.get_context("spawn")

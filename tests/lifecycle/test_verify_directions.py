@@ -19,8 +19,8 @@ import pytest
 from flask_nicepay.inbox import Hint
 from flask_nicepay.inbox import Outcome
 from flask_nicepay.machine import OrderState
+from flask_nicepay.payments import Payments
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.service import PaymentService
 from flask_nicepay.verify import OnMismatch
 from flask_nicepay.verify import Policy
 from flask_nicepay.verify import verify
@@ -93,9 +93,7 @@ def wrong_payment(sandbox: Sandbox, merchant_uid: str, wrong: Wrong) -> str:
     return str(payment["imp_uid"])
 
 
-def unannounced(
-    sandbox: Sandbox, service: PaymentService, wrong: Wrong
-) -> tuple[str, str]:
+def unannounced(sandbox: Sandbox, service: Payments, wrong: Wrong) -> tuple[str, str]:
     """An order and a wrong payment for it whose webhook PortOne never sends."""
     uid = new_order(service)
     sandbox.inject_webhook_fault("drop")
@@ -104,12 +102,12 @@ def unannounced(
     return uid, imp_uid
 
 
-def new_order(service: PaymentService) -> str:
-    return service.create_order(amount=ORDER_AMOUNT, name="검증 테스트").merchant_uid
+def new_order(service: Payments) -> str:
+    return service.orders.create(amount=ORDER_AMOUNT, name="검증 테스트").merchant_uid
 
 
 def deliver_every_way(
-    sandbox: Sandbox, service: PaymentService, uid: str, imp_uid: str
+    sandbox: Sandbox, service: Payments, uid: str, imp_uid: str
 ) -> list[str]:
     """The webhook (sent three times), the PC completion, the mobile return,
     a reconcile and a replay of every inbox row: the same truth again and again.
@@ -118,17 +116,17 @@ def deliver_every_way(
     """
     sandbox.deliver_webhooks()
     for kind in ("pc", "mobile", "webhook"):
-        service.receive(kind, Hint(imp_uid, uid, "paid"))
-    service.reconcile(since=service.get_order(uid).created_at)  # type: ignore[union-attr]
+        service.notifications.receive(kind, Hint(imp_uid, uid, "paid"))
+    service.reconciler.reconcile(since=service.orders.get(uid).created_at)  # type: ignore[union-attr]
     entries = service.inbox.search(merchant_uid=uid)
     for entry in entries:
-        service.replay(entry.id)
+        service.notifications.replay(entry.id)
     return [str(e.outcome) for e in entries]
 
 
 def assert_refused_once(
     sandbox: Sandbox,
-    service: PaymentService,
+    service: Payments,
     recorded: Recorded,
     uid: str,
     imp_uid: str,
@@ -136,12 +134,12 @@ def assert_refused_once(
 ) -> None:
     """Never paid; cancelled in full at PortOne once, with checksum; one row, one
     signal."""
-    order = service.get_order(uid)
+    order = service.orders.get(uid)
     assert order is not None
     assert order.state is OrderState.MISMATCH
     assert reason in (order.mismatch_reason or "")
     assert order.paid_at is None and order.paid_amount == 0
-    events = [h["event"] for h in service.history(uid)]
+    events = [h["event"] for h in service.orders.history(uid)]
     assert events == ["flag_mismatch"]
 
     portone = sandbox.payment(imp_uid)
@@ -151,7 +149,7 @@ def assert_refused_once(
     # The automatic cancel told PortOne the balance it saw.
     assert sandbox.cancel_checksums(imp_uid) == [Decimal(portone["amount"])]
 
-    [row] = service.refunds_of(uid)
+    [row] = service.orders.refunds_of(uid)
     assert (row.source, row.status, row.imp_uid) == ("auto", "succeeded", imp_uid)
     assert row.amount == portone["amount"] and row.cancellation_id
 
@@ -166,11 +164,11 @@ def assert_refused_once(
 
 @wrongs
 def test_verify_names_exactly_what_differs(
-    sandbox: Sandbox, service: PaymentService, wrong: Wrong
+    sandbox: Sandbox, service: Payments, wrong: Wrong
 ) -> None:
     uid = new_order(service)
     imp_uid = wrong_payment(sandbox, uid, wrong)
-    order = service.get_order(uid)
+    order = service.orders.get(uid)
     assert order is not None
     verdict = verify(order, service.client.get_payment(imp_uid), Policy())
     assert not verdict.ok
@@ -178,7 +176,7 @@ def test_verify_names_exactly_what_differs(
 
 
 def test_verify_refuses_a_payment_for_another_order(
-    sandbox: Sandbox, service: PaymentService
+    sandbox: Sandbox, service: Payments
 ) -> None:
     """A payment that is right in every way but names another merchant_uid.
 
@@ -188,11 +186,11 @@ def test_verify_refuses_a_payment_for_another_order(
     """
     mine, theirs = new_order(service), new_order(service)
     imp_uid = keyed_payment(sandbox, theirs, ORDER_AMOUNT)["imp_uid"]
-    order = service.get_order(mine)
+    order = service.orders.get(mine)
     assert order is not None
     verdict = verify(order, service.client.get_payment(imp_uid), Policy())
     assert verdict.reasons == (f"merchant_uid is {theirs!r}, expected {mine!r}",)
-    right = service.get_order(theirs)
+    right = service.orders.get(theirs)
     assert right is not None
     assert verify(right, service.client.get_payment(imp_uid), Policy()).ok
 
@@ -202,7 +200,7 @@ def test_verify_refuses_a_payment_for_another_order(
 
 @wrongs
 def test_wrong_payment_is_cancelled_once_however_often_it_arrives(
-    sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
+    sandbox: Sandbox, service: Payments, recorded: Recorded, wrong: Wrong
 ) -> None:
     uid = new_order(service)
     sandbox.inject_webhook_fault("duplicate", copies=3)
@@ -219,11 +217,11 @@ def test_wrong_payment_is_cancelled_once_however_often_it_arrives(
 
 @wrongs
 def test_wrong_payment_first_seen_by_the_pc_completion(
-    sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
+    sandbox: Sandbox, service: Payments, recorded: Recorded, wrong: Wrong
 ) -> None:
     uid, imp_uid = unannounced(sandbox, service, wrong)
 
-    first = service.receive("pc", Hint(imp_uid, uid, "paid"))
+    first = service.notifications.receive("pc", Hint(imp_uid, uid, "paid"))
 
     assert first.outcome is Outcome.MISMATCH
     assert_refused_once(sandbox, service, recorded, uid, imp_uid, wrong.reason)
@@ -231,21 +229,21 @@ def test_wrong_payment_first_seen_by_the_pc_completion(
 
 @wrongs
 def test_wrong_payment_first_seen_by_reconcile(
-    sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
+    sandbox: Sandbox, service: Payments, recorded: Recorded, wrong: Wrong
 ) -> None:
     uid, imp_uid = unannounced(sandbox, service, wrong)
 
-    report = service.reconcile()
+    report = service.reconciler.reconcile()
 
     assert report.applied == 1 and not report.errors
     assert_refused_once(sandbox, service, recorded, uid, imp_uid, wrong.reason)
-    assert service.reconcile().applied == 0
+    assert service.reconciler.reconcile().applied == 0
     assert_refused_once(sandbox, service, recorded, uid, imp_uid, wrong.reason)
 
 
 @wrongs
 def test_concurrent_deliveries_cancel_once(
-    sandbox: Sandbox, service: PaymentService, recorded: Recorded, wrong: Wrong
+    sandbox: Sandbox, service: Payments, recorded: Recorded, wrong: Wrong
 ) -> None:
     """Six deliveries of the same wrong payment at once, from six threads."""
     uid, imp_uid = unannounced(sandbox, service, wrong)
@@ -255,7 +253,7 @@ def test_concurrent_deliveries_cancel_once(
     def deliver(kind: str) -> None:
         barrier.wait()
         try:
-            service.receive(kind, Hint(imp_uid, uid, "paid"))
+            service.notifications.receive(kind, Hint(imp_uid, uid, "paid"))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -284,19 +282,19 @@ def test_hold_policy_keeps_the_money_and_never_pays(
 
     deliver_every_way(sandbox, service, uid, imp_uid)
 
-    order = service.get_order(uid)
+    order = service.orders.get(uid)
     assert order is not None and order.state is OrderState.MISMATCH
     assert wrong.reason in (order.mismatch_reason or "")
     portone = sandbox.payment(imp_uid)
     assert portone is not None and portone["status"] == "paid"
     assert portone["cancel_history"] == []
-    [held] = service.refunds_of(uid)
+    [held] = service.orders.refunds_of(uid)
     assert (held.source, held.status) == ("auto", "held")
-    assert [h["event"] for h in service.history(uid)] == ["flag_mismatch"]
+    assert [h["event"] for h in service.orders.history(uid)] == ["flag_mismatch"]
 
 
 def test_a_hint_naming_another_order_pays_only_the_payments_own_order(
-    sandbox: Sandbox, service: PaymentService, recorded: Recorded
+    sandbox: Sandbox, service: Payments, recorded: Recorded
 ) -> None:
     """A webhook, a PC completion and a mobile return all name order A with the
     imp_uid of a payment for order B. The truth is fetched by imp_uid, so it is
@@ -307,14 +305,16 @@ def test_a_hint_naming_another_order_pays_only_the_payments_own_order(
     sandbox.deliver_webhooks()
 
     for kind in ("webhook", "pc", "mobile"):
-        service.receive(kind, Hint(imp_uid, order_a, "paid"))
+        service.notifications.receive(kind, Hint(imp_uid, order_a, "paid"))
 
-    a, b = service.get_order(order_a), service.get_order(order_b)
+    a, b = service.orders.get(order_a), service.orders.get(order_b)
     assert a is not None and a.state is OrderState.READY and a.imp_uid is None
     assert b is not None and b.state is OrderState.PAID and b.imp_uid == imp_uid
-    assert service.history(order_a) == []
+    assert service.orders.history(order_a) == []
     assert recorded.names() == ["payment_paid"]
     assert recorded.calls[0][1] == order_b
     portone = sandbox.payment(imp_uid)
     assert portone is not None and portone["status"] == "paid"
-    assert service.refunds_of(order_a) == service.refunds_of(order_b) == []
+    assert (
+        service.orders.refunds_of(order_a) == service.orders.refunds_of(order_b) == []
+    )

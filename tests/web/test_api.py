@@ -200,7 +200,7 @@ def test_refund_with_tax_parts(
         with pytest.raises(RefundError, match="tax_free"):
             nicepay.refund(uid, 11_000)
         nicepay.refund(uid, 11_000, tax_free=1_000)
-        [refund] = nicepay.service.refunds_of(uid)
+        [refund] = nicepay.payments.orders.refunds_of(uid)
         assert (refund.amount, refund.status) == (Decimal(11_000), "succeeded")
     at_portone = sandbox.payment(get_order(app, uid).imp_uid)
     assert at_portone is not None
@@ -272,7 +272,9 @@ def test_cancel_returns_money_held_after_a_mismatch(make_app: AppFactory) -> Non
         assert sandbox.payment(imp_uid)["status"] == "cancelled"  # type: ignore[index]
         assert result.order is not None
         assert result.order.state is OrderState.CANCELLED
-        statuses = sorted((r.source, r.status) for r in nicepay.service.refunds_of(uid))
+        statuses = sorted(
+            (r.source, r.status) for r in nicepay.payments.orders.refunds_of(uid)
+        )
         assert statuses == [("api", "succeeded"), ("auto", "held")]
         assert nicepay.cancel(uid).outcome is Outcome.NOOP
 
@@ -286,7 +288,7 @@ def test_cancel_after_an_automatic_mismatch_cancel_just_closes(
         nicepay.sync(imp_uid=imp_uid)
         assert sandbox.payment(imp_uid)["status"] == "cancelled"  # type: ignore[index]
         result = nicepay.cancel(uid)
-        assert len(nicepay.service.refunds_of(uid)) == 1
+        assert len(nicepay.payments.orders.refunds_of(uid)) == 1
     assert result.order is not None and result.order.state is OrderState.CANCELLED
 
 

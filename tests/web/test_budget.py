@@ -127,7 +127,7 @@ def test_a_first_delivery_costs_one_transaction_and_no_read_twice(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     body = _paid_order(app, client, sandbox)
-    engine = state(app).service.engine
+    engine = state(app).payments.engine
 
     with counting(engine) as first:
         assert _hook(client, body) == 200
@@ -149,7 +149,7 @@ def test_a_duplicate_costs_no_transaction(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     body = _paid_order(app, client, sandbox)
-    engine = state(app).service.engine
+    engine = state(app).payments.engine
     assert _hook(client, body) == 200
 
     with counting(engine) as again:
@@ -159,7 +159,7 @@ def test_a_duplicate_costs_no_transaction(
     assert again.transactions == 0
     outcomes = [e.outcome for e in inbox(app, merchant_uid=body["merchant_uid"])]
     assert outcomes == ["applied", "noop"]
-    assert len(state(app).service.history(body["merchant_uid"])) == 1
+    assert len(state(app).payments.orders.history(body["merchant_uid"])) == 1
 
 
 @on_both_databases
@@ -169,7 +169,7 @@ def test_the_outcome_commits_with_the_order_or_not_at_all(
     """A failure inside the write transaction leaves neither the order nor the
     inbox outcome half-written: the row says ``error`` and can be replayed."""
     body = _paid_order(app, client, sandbox)
-    engine = state(app).service.engine
+    engine = state(app).payments.engine
 
     def refuse_history(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:
         if statement.startswith("INSERT INTO nicepay_history"):
@@ -187,7 +187,7 @@ def test_the_outcome_commits_with_the_order_or_not_at_all(
     assert entry.outcome == "error"
     assert "history table unavailable" in (entry.error or "")
 
-    replayed = state(app).service.replay(entry.id)
+    replayed = state(app).payments.notifications.replay(entry.id)
     assert replayed.outcome == "applied"
     assert get_order(app, body["merchant_uid"]).state is OrderState.PAID
 
@@ -200,7 +200,7 @@ def test_only_the_row_still_to_process_commits_without_waiting_for_the_disk(
     """The received row commits asynchronously; the outcome that ends its
     processing, and every later transaction on the connection, wait for the WAL."""
     body = _paid_order(app, client, sandbox)
-    engine = state(app).service.engine
+    engine = state(app).payments.engine
     seen: list[str] = []
 
     def on_statement(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:

@@ -69,7 +69,7 @@ def test_group_help_lists_every_command(app: Flask) -> None:
 
 def test_init_db_creates_the_tables(make_live_app: LiveFactory) -> None:
     app = make_live_app({"NICEPAY_CREATE_TABLES": None})  # live: not created at start
-    engine = state(app).service.engine
+    engine = state(app).payments.engine
     assert sa.inspect(engine).get_table_names() == []
 
     result = run(app, "init-db")

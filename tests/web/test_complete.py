@@ -57,7 +57,7 @@ def test_paid_answers_with_the_result_page(
     [delivery] = sandbox.deliver_webhooks()
     assert delivery.status == 200
     assert [e.outcome for e in inbox(app, merchant_uid=uid)] == ["applied", "noop"]
-    assert len(state(app).service.history(uid)) == 1
+    assert len(state(app).payments.orders.history(uid)) == 1
 
 
 def test_after_the_webhook_the_completion_is_a_noop(
@@ -172,7 +172,7 @@ def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
 
     # Nothing was lost: the stored notification is replayed once PortOne is back.
     sandbox.clear_faults()
-    assert state(app).service.replay(entry.id).outcome.value == "applied"
+    assert state(app).payments.notifications.replay(entry.id).outcome.value == "applied"
     assert get_order(app, uid).state is OrderState.PAID
 
 
@@ -229,7 +229,7 @@ def test_someone_elses_pending_payment_lands_on_their_order_only(
     # PortOne says the payment is theirs: their order is paid, mine is untouched.
     assert get_order(app, theirs).state is OrderState.PAID
     assert get_order(app, mine).state is OrderState.READY
-    assert [h["event"] for h in state(app).service.history(mine)] == []
+    assert [h["event"] for h in state(app).payments.orders.history(mine)] == []
 
 
 # -- bad input: a clear 4xx, never a 500, and still recorded ------------------------

@@ -60,7 +60,7 @@ def test_one_extension_for_many_apps_from_a_factory(tmp_path: Path) -> None:
     finally:
         for app in (first, second):
             state(app).sandbox.close()  # type: ignore[union-attr]
-            state(app).service.engine.dispose()
+            state(app).payments.engine.dispose()
 
 
 def test_app_given_to_the_constructor(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_app_given_to_the_constructor(tmp_path: Path) -> None:
         with app.test_request_context():
             assert url_for("nicepay.webhook") == "/nicepay/webhook"
     finally:
-        state(app).service.engine.dispose()
+        state(app).payments.engine.dispose()
 
 
 def test_second_init_app_says_what_to_do(app: Flask) -> None:
@@ -107,7 +107,7 @@ def test_hooks_engine_and_on_transition(make_app: AppFactory, tmp_path: Path) ->
 
     app = make_app(engine=engine, on_transition=on_transition)
     try:
-        assert state(app).service.engine is engine
+        assert state(app).payments.engine is engine
         uid = new_order(app)
         box = state(app).sandbox
         assert box is not None
@@ -187,7 +187,7 @@ def test_live_mode_needs_no_sandbox_and_talks_to_portone(make_app: AppFactory) -
     settings = state(app).settings
     assert settings.mode.name == "live"
     assert state(app).sandbox is None
-    assert state(app).service.client.base_url == "https://api.iamport.kr"
+    assert state(app).payments.client.base_url == "https://api.iamport.kr"
     assert settings.channel_key == "channel-key-nice-0001" and settings.pg is None
     assert [str(n.network_address) for n in settings.webhook_allowlist] == list(
         PORTONE_WEBHOOK_IPS
@@ -232,7 +232,7 @@ def test_failed_init_app_leaves_the_app_clean(tmp_path: Path) -> None:
     # Fixed, the same app starts.
     app.config.update(NICEPAY_LANGUAGE="en", NICEPAY_SANDBOX_AUTO_DELIVER=False)
     NicePay(app)
-    state(app).service.engine.dispose()
+    state(app).payments.engine.dispose()
 
 
 # -- the standalone sandbox, over a real socket ----------------------------------
@@ -246,7 +246,7 @@ def test_sandbox_url_selects_the_standalone_sandbox(
     settings = state(app).settings
     assert settings.mode.name == "standalone"
     assert state(app).sandbox is None
-    assert state(app).service.client.base_url == url
+    assert state(app).payments.client.base_url == url
 
     uid = new_order(app, 30_000)  # prepared at the server, over HTTP
     assert box.state()["prepared"][0]["merchant_uid"] == uid
@@ -270,7 +270,7 @@ def test_sandbox_url_with_keys_is_still_the_sandbox(
     # the client quietly talks to the sandbox.
     app = make_app({**LIVE, "NICEPAY_SANDBOX_URL": url})
     assert state(app).settings.mode.name == "standalone"
-    assert state(app).service.client.base_url == url
+    assert state(app).payments.client.base_url == url
     with pytest.raises(ConfigurationError, match="NICEPAY_REQUIRE_LIVE"):
         make_app({**LIVE, "NICEPAY_SANDBOX_URL": url, "NICEPAY_REQUIRE_LIVE": True})
     with pytest.raises(ConfigurationError, match="NICEPAY_SANDBOX_URL"):

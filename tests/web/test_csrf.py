@@ -64,7 +64,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Flask]:
     app, _ = store_app(tmp_path, request.param)
     yield app
     state(app).sandbox.close()  # type: ignore[union-attr]
-    state(app).service.engine.dispose()
+    state(app).payments.engine.dispose()
 
 
 def test_the_store_form_stays_protected(shop: Flask) -> None:
@@ -118,7 +118,7 @@ def test_the_store_blueprints_are_not_exempted(tmp_path: Path) -> None:
         assert client.post("/buy").status_code == 400
     finally:
         state(app).sandbox.close()  # type: ignore[union-attr]
-        state(app).service.engine.dispose()
+        state(app).payments.engine.dispose()
 
 
 def test_csrf_switched_off_changes_nothing(tmp_path: Path) -> None:
@@ -128,4 +128,4 @@ def test_csrf_switched_off_changes_nothing(tmp_path: Path) -> None:
         assert app.test_client().post("/buy").status_code == 200
     finally:
         state(app).sandbox.close()  # type: ignore[union-attr]
-        state(app).service.engine.dispose()
+        state(app).payments.engine.dispose()

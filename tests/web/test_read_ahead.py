@@ -49,13 +49,13 @@ def test_a_stale_read_ahead_costs_a_retry_not_a_second_transition(
     assert _hook(client, imp_uid, uid) == 200  # the other worker's delivery
     assert get_order(app, uid).version == before.version + 1
 
-    result = state(app).service.reconciler.sync(
+    result = state(app).payments.reconciler.sync(
         imp_uid=imp_uid, source="webhook", known=before
     )
 
     assert result.outcome is Outcome.NOOP
     assert result.order.state is OrderState.PAID
-    assert [row["event"] for row in state(app).service.history(uid)] == ["pay"]
+    assert [row["event"] for row in state(app).payments.orders.history(uid)] == ["pay"]
 
 
 @on_both_databases
@@ -70,14 +70,14 @@ def test_a_read_ahead_of_an_order_in_another_state_is_not_trusted_for_a_change(
     current = get_order(app, uid)
     stale = dataclasses.replace(current, version=current.version - 1)
 
-    result = state(app).service.reconciler.sync(
+    result = state(app).payments.reconciler.sync(
         imp_uid=imp_uid, source="webhook", known=stale
     )
 
     assert result.outcome is Outcome.APPLIED
     after = get_order(app, uid)
     assert (after.state, after.version) == (OrderState.PAID, current.version + 1)
-    assert len(state(app).service.history(uid)) == 1
+    assert len(state(app).payments.orders.history(uid)) == 1
 
 
 @on_both_databases

@@ -112,14 +112,14 @@ def test_a_whole_flow_logs_no_secret(
         doctor = app.test_cli_runner().invoke(args=["nicepay", "doctor"])
         answers.append(doctor.output)
 
-    token = state(app).service.client.tokens.get()
+    token = state(app).payments.client.tokens.get()
     assert len(token) > 10
     records = caplog.records
     assert any(r.levelno == logging.DEBUG for r in records), "DEBUG was not on"
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in records)
     assert _leaks(logged, token) == []
     assert _leaks("\n".join(answers), token) == []
-    for thing in (state(app).settings, state(app).service.client, card, box):
+    for thing in (state(app).settings, state(app).payments.client, card, box):
         assert _leaks(repr(thing), token) == []
 
     # The card data that was posted is kept, masked.
@@ -153,7 +153,7 @@ def test_no_table_holds_a_secret_or_a_card(
                 Card(REFUSED, "2030-12", BIRTH, PASSWORD), 5_000, "x"
             )
         nicepay.refund(uid, 1_000)
-    token = state(app).service.client.tokens.get()
+    token = state(app).payments.client.tokens.get()
 
     rows = table_rows(app.config["NICEPAY_DATABASE_URI"])
 
@@ -171,7 +171,7 @@ def test_no_table_holds_a_secret_or_a_card(
 def test_a_generated_merchant_uid_is_kept_whole_in_the_inbox(
     app: Flask, sandbox: Sandbox
 ) -> None:
-    uid = "np-20261126-0215996b1c84"  # a shape service.new_merchant_uid makes
+    uid = "np-20261126-0215996b1c84"  # a shape service.orders.new_merchant_uid makes
     new_order(app, merchant_uid=uid)
     app.test_client().post("/nicepay/complete", json={"merchant_uid": uid})
     [entry] = inbox(app)

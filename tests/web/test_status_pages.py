@@ -28,7 +28,7 @@ from .webshop import state
 def age(app: Flask, merchant_uid: str, seconds: int) -> None:
     """Let time pass for an order, as far as its last change is concerned."""
     when = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
-    with state(app).service.engine.begin() as conn:
+    with state(app).payments.engine.begin() as conn:
         conn.execute(
             sa.update(tables.orders)
             .where(tables.orders.c.merchant_uid == merchant_uid)

@@ -45,7 +45,7 @@ def test_json_webhook_pays_the_order_once(
     outcomes = [e.outcome for e in inbox(app, merchant_uid=uid)]
     assert outcomes == ["applied", "noop", "noop"]
     assert [e.kind for e in inbox(app)] == ["webhook"] * 3
-    assert len(state(app).service.history(uid)) == 1
+    assert len(state(app).payments.orders.history(uid)) == 1
 
 
 def test_answer_names_the_outcome_and_the_inbox_row(
@@ -123,7 +123,7 @@ def test_portone_unreachable_is_a_503_and_kept(
     assert entry.outcome == "error" and entry.error
 
     sandbox.clear_faults()
-    assert state(app).service.replay(entry.id).outcome.value == "applied"
+    assert state(app).payments.notifications.replay(entry.id).outcome.value == "applied"
     assert get_order(app, uid).state is OrderState.PAID
 
 
@@ -160,7 +160,7 @@ def test_unknown_order_is_kept_and_answered_200(
 
     # The store's order shows up later (say, a slow write): a replay applies it.
     new_order(app, 12_000, merchant_uid="foreign-0001")
-    assert state(app).service.replay(entry.id).outcome.value == "applied"
+    assert state(app).payments.notifications.replay(entry.id).outcome.value == "applied"
     assert get_order(app, "foreign-0001").state is OrderState.PAID
 
 

@@ -84,14 +84,14 @@ def build_app(
     app.config.update(config or {})
     NicePay(**hooks).init_app(app)
     # Retries stay on (they are part of the client), but without pauses.
-    state(app).service.client.backoff = 0
+    state(app).payments.client.backoff = 0
     return app
 
 
 def close_app(app: Flask) -> None:
     if state(app).sandbox is not None:
         state(app).sandbox.close()  # type: ignore[union-attr]
-    state(app).service.engine.dispose()
+    state(app).payments.engine.dispose()
 
 
 def state(app: Flask) -> State:
@@ -112,13 +112,13 @@ def checkout_url(app: Flask, merchant_uid: str, **options: t.Any) -> str:
 
 
 def get_order(app: Flask, merchant_uid: str) -> t.Any:
-    order = state(app).service.get_order(merchant_uid)
+    order = state(app).payments.orders.get(merchant_uid)
     assert order is not None
     return order
 
 
 def inbox(app: Flask, **filters: t.Any) -> list[Entry]:
-    return state(app).service.inbox.search(**filters)
+    return state(app).payments.inbox.search(**filters)
 
 
 # -- the buyer's browser ---------------------------------------------------------
@@ -328,7 +328,7 @@ def tampered_payment(app: Flask, merchant_uid: str, amount: int) -> str:
     The window refuses a tampered amount (it was registered), but PortOne's
     key-in API has no such check, which is how a wrong amount gets in.
     """
-    client = state(app).service.client
+    client = state(app).payments.client
     payment = client.pay_onetime(
         merchant_uid=merchant_uid,
         amount=amount,
@@ -363,7 +363,7 @@ def open_shop(app: Flask) -> Shop:
     ready = new_order(app)
     opened = box.open_checkout({"merchant_uid": ready, "amount": 25_000})
     # Learnt once here, so that a hint naming the open window later is a no-op.
-    state(app).service.sync(imp_uid=opened["imp_uid"])
+    state(app).payments.reconciler.sync(imp_uid=opened["imp_uid"])
     assert get_order(app, ready).state is OrderState.READY
     return Shop(app, paid, payment["imp_uid"], ready, opened["imp_uid"])
 
@@ -374,7 +374,7 @@ MONEY_TABLES = (tables.orders, tables.history, tables.refunds)
 
 def money_rows(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
     """Every row of the order, history and refund tables, in id order."""
-    with state(app).service.engine.connect() as conn:
+    with state(app).payments.engine.connect() as conn:
         return {
             table.name: list(conn.execute(sa.select(table).order_by(table.c.id)))
             for table in MONEY_TABLES
@@ -384,7 +384,7 @@ def money_rows(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
 def last_inbox_id(app: Flask) -> int:
     """The newest inbox row's id (0 for none), to find the rows written after."""
     query = sa.select(sa.func.coalesce(sa.func.max(tables.inbox.c.id), 0))
-    with state(app).service.engine.connect() as conn:
+    with state(app).payments.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 

@@ -1,0 +1,111 @@
+"""The store's orders: creating them, registering their amount, reading them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import typing as t
+
+from .ledger import RefundRow
+from .ledger import refunds_for
+from .parts import Part
+from .parts import Parts
+from .portone import APIError
+from .portone import ServerError
+from .portone import TransportError
+from .schemas import ORDER_REQUEST
+from .store import Order
+from .store import Plan
+
+logger = logging.getLogger("flask_nicepay")
+
+
+class Orders(Part):
+    """Orders as a store makes and reads them.
+
+    :param parts: the PortOne client, the order store and the clock.
+    :param prepare: register every order's amount with PortOne when it is created.
+    :param merchant_uid_prefix: the start of generated ``merchant_uid`` values.
+    """
+
+    def __init__(
+        self, parts: Parts, *, prepare: bool = True, merchant_uid_prefix: str = "np"
+    ) -> None:
+        super().__init__(parts)
+        self.prepare = prepare
+        self.merchant_uid_prefix = merchant_uid_prefix
+
+    def new_merchant_uid(self) -> str:
+        """A fresh, unguessable ``merchant_uid``: ``np-20261126-3f9a1c0b7d2e``."""
+        day = self.clock().strftime("%Y%m%d")
+        return f"{self.merchant_uid_prefix}-{day}-{secrets.token_hex(6)}"
+
+    def create(self, **fields: t.Any) -> Order:
+        """Register an order and, by default, its amount with PortOne.
+
+        :param fields: ``amount`` and ``name`` are required; ``merchant_uid``
+            (generated when left out), ``currency`` (KRW or USD), ``tax_free``,
+            ``vat_amount``, ``buyer_*``, ``pay_method`` and ``custom_data`` are
+            optional.
+        :raises marshmallow.ValidationError: the fields do not make an order.
+        :raises APIError: PortOne holds a different amount for the ``merchant_uid``.
+
+        If PortOne cannot be reached the order is still created, unregistered: the
+        checkout page registers it before it opens the payment window, and shows
+        the buyer an error (never the window) while that fails.
+        """
+        data = ORDER_REQUEST.load(fields)
+        data["merchant_uid"] = data["merchant_uid"] or self.new_merchant_uid()
+        if data["custom_data"] is not None and not isinstance(data["custom_data"], str):
+            data["custom_data"] = json.dumps(data["custom_data"], ensure_ascii=False)
+        order = self.store.create_order(origin="checkout", **data)
+        if not self.prepare:
+            return order
+        try:
+            return self.ensure_prepared(order)
+        except (TransportError, ServerError) as exc:
+            logger.warning(
+                "Order %s created; registering its amount with PortOne failed (%s). "
+                "The checkout page will try again.",
+                order.merchant_uid,
+                exc,
+            )
+            return order
+
+    def ensure_prepared(self, order: Order) -> Order:
+        """Make sure PortOne knows the order's amount before the window opens.
+
+        :raises PortOneError: PortOne could not be reached; try again later.
+        :raises APIError: PortOne holds a different amount for the ``merchant_uid``.
+        """
+        if order.prepared:
+            return order
+        try:
+            self.client.prepare(
+                order.merchant_uid, order.amount, currency=order.currency
+            )
+        except APIError as exc:
+            if exc.code != 1:
+                raise
+            registered = self.client.get_prepared(order.merchant_uid)
+            if registered.amount != order.amount:
+                raise
+        applied = self.store.apply(
+            order.merchant_uid,
+            lambda conn, current: Plan(updates={"prepared": True}),
+            source="api",
+        )
+        return applied.order
+
+    def get(self, merchant_uid: str) -> Order | None:
+        """The order, or ``None``."""
+        return self.store.get(merchant_uid)
+
+    def history(self, merchant_uid: str) -> list[t.Any]:
+        """The order's transitions, oldest first."""
+        return self.store.history(merchant_uid)
+
+    def refunds_of(self, merchant_uid: str) -> list[RefundRow]:
+        """The order's refund ledger."""
+        return refunds_for(self.store.engine, merchant_uid)

@@ -1,0 +1,110 @@
+"""One application's payments, wired together, without Flask.
+
+:class:`Payments` builds the parts that share the PortOne client, the order store
+and the clock (:class:`~flask_nicepay.parts.Parts`): the reconciler, orders,
+notifications, refunds and billing. The :class:`~flask_nicepay.NicePay` extension
+builds one per application; scripts and workers may build their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import typing as t
+
+from sqlalchemy.engine import Engine
+
+from . import signals
+from .billing import Billing
+from .inbox import Inbox
+from .notifications import Notifications
+from .orders import Orders
+from .parts import Part
+from .parts import Parts
+from .portone import Payment
+from .portone import PortOneClient
+from .refunds import Refunds
+from .store import Store
+from .store import utcnow
+from .sync import Adopt
+from .sync import Reconciler
+from .verify import Policy
+
+#: Called inside the write transaction of every state change.
+TransitionHook = t.Callable[..., None]
+
+
+class Payments(Part):
+    """The store's payments: orders, notifications, reconcile, refunds, billing.
+
+    :param client: the PortOne client.
+    :param engine: the database engine (see :func:`flask_nicepay.db.make_engine`).
+    :param sender: the sender of every signal (the Flask application).
+    :param policy: verification rules.
+    :param on_transition: called as ``on_transition(connection, transition)``
+        inside the transaction of every state change.
+    :param adopt: decides whether a payment for an unknown ``merchant_uid``
+        becomes an order; by default payments charged to a billing key the plugin
+        issued are adopted.
+    :param prepare: register every order's amount with PortOne when it is created.
+    :param merchant_uid_prefix: the start of generated ``merchant_uid`` values.
+    :param notice_url: the webhook URL given to PortOne with API payments.
+    :param channel_key: the channel API payments go through.
+    :param pg: the ``pg`` value API payments name when no channel key is set.
+    :param store: an order store to use instead of one on ``engine``.
+    :param inbox: a notification inbox to use instead of one on ``engine``.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: PortOneClient,
+        engine: Engine,
+        sender: t.Any,
+        policy: Policy | None = None,
+        on_transition: TransitionHook | None = None,
+        adopt: Adopt | None = None,
+        prepare: bool = True,
+        merchant_uid_prefix: str = "np",
+        notice_url: t.Callable[[], str | None] = lambda: None,
+        channel_key: str | None = None,
+        pg: str | None = None,
+        clock: t.Callable[[], dt.datetime] = utcnow,
+        store: Store | None = None,
+        inbox: Inbox | None = None,
+    ) -> None:
+        self.sender = sender
+        store = store or Store(engine, on_transition=on_transition, clock=clock)
+        super().__init__(Parts(client=client, store=store, clock=clock))
+        self.inbox = inbox or Inbox(engine, clock=clock)
+        self.reconciler = Reconciler(
+            self.parts,
+            policy=policy or Policy(),
+            notify=functools.partial(signals.send, sender),
+            adopt=adopt or self._adopt,
+        )
+        self.orders = Orders(
+            self.parts, prepare=prepare, merchant_uid_prefix=merchant_uid_prefix
+        )
+        self.notifications = Notifications(self.inbox, self.reconciler)
+        self.refunds = Refunds(self.parts, self.reconciler)
+        self.billing = Billing(
+            self.parts,
+            self.reconciler,
+            make_merchant_uid=self.orders.new_merchant_uid,
+            channel_key=channel_key,
+            pg=pg,
+            notice_url=notice_url,
+        )
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine of the order store."""
+        return self.store.engine
+
+    def create_all(self) -> None:
+        """Create the plugin's tables that are missing."""
+        self.store.create_all()
+
+    def _adopt(self, payment: Payment) -> dict[str, t.Any] | None:
+        return self.billing.adopt(payment)

@@ -61,6 +61,27 @@ class BillingKey:
         return cls(**dict(row))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Purchase:
+    """What a payment without the window buys, as the store gave it."""
+
+    amount: Money
+    name: str
+    currency: str = "KRW"
+    tax_free: Money | None = None
+    vat_amount: Money | None = None
+    card_quota: int | None = None
+    buyer: Buyer | None = None
+    custom_data: str | None = None
+
+    def call_fields(self) -> dict[str, t.Any]:
+        """The fields PortOne's onetime and again calls take as they are."""
+        return {field.name: getattr(self, field.name) for field in _FIELDS}
+
+
+_FIELDS = dataclasses.fields(_Purchase)
+
+
 class Billing(Part):
     """Payments without the payment window.
 
@@ -177,33 +198,18 @@ class Billing(Part):
         :raises NoResponseError: no answer came: the order was looked up by its
             ``merchant_uid`` and reflects whatever PortOne knows.
         """
-        order = self._new_order(
-            "again",
-            merchant_uid,
-            amount,
-            currency,
-            name,
-            customer_uid,
-            buyer,
-            tax_free,
-            vat_amount,
-            custom_data,
+        purchase = _Purchase(
+            amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
+        order = self._new_order("again", purchase, merchant_uid, customer_uid)
         return self._settle(
             order,
             lambda: self.client.pay_again(
                 customer_uid=customer_uid,
                 merchant_uid=order.merchant_uid,
-                amount=amount,
-                name=name,
-                currency=currency,
-                card_quota=card_quota,
-                tax_free=tax_free,
-                vat_amount=vat_amount,
-                buyer=buyer,
-                custom_data=custom_data,
                 notice_url=self.notice_url(),
                 channel_key=self.channel_key,
+                **purchase.call_fields(),
             ),
         )
 
@@ -229,35 +235,20 @@ class Billing(Part):
             ``ready`` with nothing paid.
         :raises PaymentDeclinedError: the card company declined.
         """
-        order = self._new_order(
-            "onetime",
-            merchant_uid,
-            amount,
-            currency,
-            name,
-            customer_uid,
-            buyer,
-            tax_free,
-            vat_amount,
-            custom_data,
+        purchase = _Purchase(
+            amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
+        order = self._new_order("onetime", purchase, merchant_uid, customer_uid)
         paid = self._settle(
             order,
             lambda: self.client.pay_onetime(
                 merchant_uid=order.merchant_uid,
-                amount=amount,
                 card=card,
-                name=name,
                 customer_uid=customer_uid,
-                currency=currency,
-                card_quota=card_quota,
-                tax_free=tax_free,
-                vat_amount=vat_amount,
-                buyer=buyer,
-                custom_data=custom_data,
                 notice_url=self.notice_url(),
                 pg=self.pg,
                 channel_key=self.channel_key,
+                **purchase.call_fields(),
             ),
         )
         if customer_uid:
@@ -281,31 +272,14 @@ class Billing(Part):
         orders = [
             self._new_order(
                 "schedule",
+                _Purchase(amount, name, currency, buyer=buyer),
                 None,
-                amount,
-                currency,
-                name,
                 customer_uid,
-                buyer,
-                None,
-                None,
-                None,
                 scheduled_at=when,
             )
             for when, amount, name in payments
         ]
-        requests = [
-            ScheduleRequest(
-                merchant_uid=o.merchant_uid,
-                schedule_at=t.cast(dt.datetime, o.scheduled_at),
-                amount=o.amount,
-                name=o.name,
-                currency=currency,
-                buyer=buyer,
-                notice_url=self.notice_url(),
-            )
-            for o in orders
-        ]
+        requests = [self._schedule_request(o, buyer) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
         except PortOneError:
@@ -313,6 +287,17 @@ class Billing(Part):
                 self._close(order.merchant_uid, "scheduling refused by PortOne")
             raise
         return orders
+
+    def _schedule_request(self, order: Order, buyer: Buyer | None) -> ScheduleRequest:
+        return ScheduleRequest(
+            merchant_uid=order.merchant_uid,
+            schedule_at=t.cast(dt.datetime, order.scheduled_at),
+            amount=order.amount,
+            name=order.name,
+            currency=order.currency,
+            buyer=buyer,
+            notice_url=self.notice_url(),
+        )
 
     def unschedule(
         self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None
@@ -350,18 +335,13 @@ class Billing(Part):
     def _new_order(
         self,
         origin: str,
+        purchase: _Purchase,
         merchant_uid: str | None,
-        amount: Money,
-        currency: str,
-        name: str,
         customer_uid: str | None,
-        buyer: Buyer | None,
-        tax_free: Money | None,
-        vat_amount: Money | None,
-        custom_data: str | None,
         *,
         scheduled_at: dt.datetime | None = None,
     ) -> Order:
+        buyer = purchase.buyer
         fields = (
             {f"buyer_{k}": v for k, v in dataclasses.asdict(buyer).items()}
             if buyer
@@ -369,15 +349,15 @@ class Billing(Part):
         )
         return self.store.create_order(
             merchant_uid=merchant_uid or self.make_merchant_uid(),
-            amount=Decimal(amount),
-            currency=currency,
-            name=name,
+            amount=Decimal(purchase.amount),
+            currency=purchase.currency,
+            name=purchase.name,
             origin=origin,
             pay_method="card",
             customer_uid=customer_uid,
-            tax_free=None if tax_free is None else Decimal(tax_free),
-            vat_amount=None if vat_amount is None else Decimal(vat_amount),
-            custom_data=custom_data,
+            tax_free=_decimal(purchase.tax_free),
+            vat_amount=_decimal(purchase.vat_amount),
+            custom_data=purchase.custom_data,
             scheduled_at=scheduled_at,
             **fields,
         )
@@ -408,3 +388,7 @@ class Billing(Part):
         result = self.reconciler.close(merchant_uid, reason=reason)
         assert result.order is not None
         return result.order
+
+
+def _decimal(value: Money | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -23,6 +23,7 @@ from .db import make_engine
 from .inbox import Inbox
 from .notifications import Notifications
 from .orders import Orders
+from .parts import Shortcut
 from .payments import Payments
 from .payments import TransitionHook
 from .portone import PortOneClient
@@ -44,39 +45,6 @@ if t.TYPE_CHECKING:
     from .sandbox import WebhookDelivery
 
 logger = logging.getLogger("flask_nicepay")
-
-R = t.TypeVar("R")
-
-
-class _Shortcut(t.Generic[R]):
-    """A method of :class:`NicePay` that is one of its parts' methods.
-
-    The signature and the documentation are written once, on the part:
-    ``refund = _Shortcut("refunds", Refunds.refund)`` makes ``nicepay.refund(...)``
-    the current app's ``nicepay.refunds.refund(...)``.
-    """
-
-    def __init__(self, part: str, method: t.Callable[..., R]) -> None:
-        self.part, self.name = part, method.__name__
-        self.__doc__ = method.__doc__
-        self.__wrapped__ = method
-
-    @t.overload
-    def __get__(self, nicepay: None, owner: type) -> _Shortcut[R]: ...
-    @t.overload
-    def __get__(self, nicepay: NicePay, owner: type) -> t.Callable[..., R]: ...
-    def __get__(
-        self, nicepay: NicePay | None, owner: type
-    ) -> _Shortcut[R] | t.Callable[..., R]:
-        if nicepay is None:
-            return self
-        method = getattr(getattr(nicepay, self.part), self.name)
-        return t.cast(t.Callable[..., R], method)
-
-    def __call__(self, nicepay: NicePay, /, *args: t.Any, **kwargs: t.Any) -> R:
-        # NicePay.refund(nicepay, ...), as with any method; the signature shown
-        # (inspect.signature follows __wrapped__) is the part's.
-        return self.__get__(nicepay, type(nicepay))(*args, **kwargs)
 
 
 class NicePay:
@@ -155,20 +123,23 @@ class NicePay:
                 "A NicePay instance is already registered on this Flask app. "
                 "Import and use that instance instead."
             )
-        for key, value in config.DEFAULTS.items():
-            app.config.setdefault(key, value)
-        settings = config.read(app.config, app.instance_path)
-        if settings.mode.implicit:
-            logger.warning(
-                "flask-nicepay: no PortOne keys configured, so payments go to the "
-                "OFFLINE SANDBOX. Nobody is charged. Set NICEPAY_IMP_KEY, "
-                "NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and NICEPAY_CHANNEL_KEY "
-                "for real payments, and NICEPAY_REQUIRE_LIVE = True in production."
-            )
+        settings = _read_settings(app)
         sandbox = self._make_sandbox(app, settings)
-        client = self._client or self._make_client(settings, sandbox)
-        payments = Payments(
-            client=client,
+        payments = self._make_payments(app, settings, sandbox)
+        if settings.create_tables:
+            payments.create_all()
+        app.extensions["nicepay"] = State(
+            self, settings, payments, sandbox, _signer(app, settings)
+        )
+        _register(app, settings, sandbox)
+
+    # -- building -------------------------------------------------------------
+
+    def _make_payments(
+        self, app: Flask, settings: config.Settings, sandbox: Sandbox | None
+    ) -> Payments:
+        return Payments(
+            client=self._client or self._make_client(settings, sandbox),
             engine=self._engine or make_engine(settings.database_uri),
             sender=app,
             policy=Policy(
@@ -185,22 +156,6 @@ class NicePay:
             store=self._store,
             inbox=self._inbox,
         )
-        if settings.create_tables:
-            payments.create_all()
-        app.extensions["nicepay"] = State(
-            self, settings, payments, sandbox, _signer(app, settings)
-        )
-        app.register_blueprint(bp, url_prefix=settings.url_prefix)
-        app.cli.add_command(nicepay_cli)
-        _exempt_from_csrf(app, bp)
-        if "csrf" not in app.extensions:  # CSRFProtect may come after NicePay
-            app.before_request(lambda: _exempt_from_csrf(app, bp))
-        if sandbox is not None and settings.mode.name == "embedded":
-            app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
-                app.wsgi_app, {SANDBOX_MOUNT: sandbox.app}
-            )
-
-    # -- building -------------------------------------------------------------
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:
         if settings.mode.name != "embedded":
@@ -306,13 +261,13 @@ class NicePay:
 
     # -- shortcuts to the parts ---------------------------------------------------
 
-    create_order = _Shortcut("orders", Orders.create)
-    get_order = _Shortcut("orders", Orders.get)
-    sync = _Shortcut("reconciler", Reconciler.sync)
-    refund = _Shortcut("refunds", Refunds.refund)
-    cancel = _Shortcut("refunds", Refunds.cancel)
-    reconcile = _Shortcut("reconciler", Reconciler.reconcile)
-    expire_vbanks = _Shortcut("reconciler", Reconciler.expire_vbanks)
+    create_order = Shortcut("orders", Orders.create)
+    get_order = Shortcut("orders", Orders.get)
+    sync = Shortcut("reconciler", Reconciler.sync)
+    refund = Shortcut("refunds", Refunds.refund)
+    cancel = Shortcut("refunds", Refunds.cancel)
+    reconcile = Shortcut("reconciler", Reconciler.reconcile)
+    expire_vbanks = Shortcut("reconciler", Reconciler.expire_vbanks)
 
     def checkout_url(
         self, order: Order | str, *, _external: bool = False, **options: t.Any
@@ -340,6 +295,34 @@ class NicePay:
         if options:
             values["o"] = self.state().signer.dumps(checkout.OPTIONS.dump(loaded))
         return url_for("nicepay.checkout", **values)
+
+
+def _read_settings(app: Flask) -> config.Settings:
+    """The app's ``NICEPAY_*`` settings, defaults filled in, validated."""
+    for key, value in config.DEFAULTS.items():
+        app.config.setdefault(key, value)
+    settings = config.read(app.config, app.instance_path)
+    if settings.mode.implicit:
+        logger.warning(
+            "flask-nicepay: no PortOne keys configured, so payments go to the "
+            "OFFLINE SANDBOX. Nobody is charged. Set NICEPAY_IMP_KEY, "
+            "NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and NICEPAY_CHANNEL_KEY "
+            "for real payments, and NICEPAY_REQUIRE_LIVE = True in production."
+        )
+    return settings
+
+
+def _register(app: Flask, settings: config.Settings, sandbox: Sandbox | None) -> None:
+    """The routes, the CLI and, in embedded mode, the sandbox's own mount."""
+    app.register_blueprint(bp, url_prefix=settings.url_prefix)
+    app.cli.add_command(nicepay_cli)
+    _exempt_from_csrf(app, bp)
+    if "csrf" not in app.extensions:  # CSRFProtect may come after NicePay
+        app.before_request(lambda: _exempt_from_csrf(app, bp))
+    if sandbox is not None and settings.mode.name == "embedded":
+        app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, {SANDBOX_MOUNT: sandbox.app}
+        )
 
 
 def _exempt_from_csrf(app: Flask, blueprint: Blueprint) -> None:

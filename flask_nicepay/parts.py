@@ -51,3 +51,37 @@ class Part:
     def clock(self) -> dt.datetime:
         """The current time (an aware UTC datetime)."""
         return self.parts.clock()
+
+
+R = t.TypeVar("R")
+
+
+class Shortcut(t.Generic[R]):
+    """A method of a facade that is one of its parts' methods.
+
+    The signature and the documentation are written once, on the part:
+    ``refund = Shortcut("refunds", Refunds.refund)`` in a class makes
+    ``facade.refund(...)`` mean ``facade.refunds.refund(...)``
+    (:class:`~flask_facade.NicePay` has a few).
+    """
+
+    def __init__(self, part: str, method: t.Callable[..., R]) -> None:
+        self.part, self.name = part, method.__name__
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
+
+    @t.overload
+    def __get__(self, facade: None, owner: type) -> Shortcut[R]: ...
+    @t.overload
+    def __get__(self, facade: t.Any, owner: type) -> t.Callable[..., R]: ...
+    def __get__(self, facade: t.Any, owner: type) -> Shortcut[R] | t.Callable[..., R]:
+        if facade is None:
+            return self
+        method = getattr(getattr(facade, self.part), self.name)
+        return t.cast(t.Callable[..., R], method)
+
+    def __call__(self, facade: t.Any, /, *args: t.Any, **kwargs: t.Any) -> R:
+        # NicePay.refund(nicepay, ...), as with any method; the signature shown
+        # (inspect.signature follows __wrapped__) is the part's.
+        method = getattr(getattr(facade, self.part), self.name)
+        return t.cast(R, method(*args, **kwargs))

@@ -33,6 +33,7 @@ from .parts import Part
 from .parts import Parts
 from .portone import ConnectError
 from .portone import NoResponseError
+from .portone import Payment
 from .portone import PortOneError
 from .portone import RefundAccount
 from .store import Order
@@ -61,6 +62,20 @@ class RefundResult:
     @property
     def order(self) -> Order | None:
         return self.sync.order
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ask:
+    """One refund as it will be asked of PortOne."""
+
+    imp_uid: str
+    amount: Decimal
+    #: What the payment holds now: sent as ``checksum``.
+    balance: Decimal
+    tax_free: Decimal | None
+    vat_amount: Decimal | None
+    reason: str | None
+    refund_account: RefundAccount | None
 
 
 class Refunds(Part):
@@ -98,6 +113,43 @@ class Refunds(Part):
             row records the outcome.
         """
         order = self._current(merchant_uid)
+        ask = self._ask(order, amount, tax_free, vat_amount, reason, refund_account)
+        row_id = self._reserve(order, ask, source)
+        cancelled = self._cancel(row_id, order, ask)
+        result = self.reconciler.apply(cancelled, source=source)
+        return RefundResult(row_id, ask.amount, result)
+
+    def _cancel(self, row_id: int, order: Order, ask: _Ask) -> Payment:
+        """Ask PortOne to cancel, with the balance as ``checksum``."""
+        try:
+            return self.client.cancel(
+                imp_uid=ask.imp_uid,
+                amount=ask.amount,
+                tax_free=ask.tax_free,
+                vat_amount=ask.vat_amount,
+                checksum=ask.balance,
+                reason=ask.reason,
+                refund=ask.refund_account,
+            )
+        except (ConnectError, NoResponseError) as exc:
+            self._after_silence(row_id, order, exc)
+            raise
+        except PortOneError as exc:
+            ledger.settle(
+                self.store.engine, row_id, "failed", now=self.clock(), error=str(exc)
+            )
+            raise
+
+    def _ask(
+        self,
+        order: Order,
+        amount: Money | None,
+        tax_free: Money | None,
+        vat_amount: Money | None,
+        reason: str | None,
+        refund_account: RefundAccount | None,
+    ) -> _Ask:
+        """What to ask PortOne to cancel, checked against its fresh balance."""
         payment = self.client.get_payment(order.imp_uid or "")
         self.reconciler.apply(payment, source="refund")
         now = self.clock()
@@ -113,36 +165,15 @@ class Refunds(Part):
         for name, part in (("tax_free", tax_free), ("vat_amount", vat_amount)):
             if part is not None and not 0 <= part <= wanted:
                 raise RefundError(f"{name} must be between 0 and the refund amount.")
-        row_id = self._reserve(
-            order,
+        return _Ask(
             payment.imp_uid,
             wanted,
             balance,
-            (tax_free, vat_amount),
+            tax_free,
+            vat_amount,
             reason,
             refund_account,
-            source,
         )
-        try:
-            cancelled = self.client.cancel(
-                imp_uid=payment.imp_uid,
-                amount=wanted,
-                tax_free=tax_free,
-                vat_amount=vat_amount,
-                checksum=balance,
-                reason=reason,
-                refund=refund_account,
-            )
-        except (ConnectError, NoResponseError) as exc:
-            self._after_silence(row_id, order, exc)
-            raise
-        except PortOneError as exc:
-            ledger.settle(
-                self.store.engine, row_id, "failed", now=self.clock(), error=str(exc)
-            )
-            raise
-        result = self.reconciler.apply(cancelled, source=source)
-        return RefundResult(row_id, wanted, result)
 
     def cancel(
         self,
@@ -240,17 +271,7 @@ class Refunds(Part):
             parts[i] = paid[i] - refunded[i]  # type: ignore[operator]
         return parts[0], parts[1]
 
-    def _reserve(
-        self,
-        order: Order,
-        imp_uid: str,
-        amount: Decimal,
-        balance: Decimal,
-        parts: tuple[Decimal | None, Decimal | None],
-        reason: str | None,
-        refund_account: RefundAccount | None,
-        source: str,
-    ) -> int:
+    def _reserve(self, order: Order, ask: _Ask, source: str) -> int:
         """Write the pending ledger row, bumping the order's version with it."""
         ids: list[int] = []
         now = self.clock()
@@ -261,28 +282,28 @@ class Refunds(Part):
                     conn,
                     order_id=current.id,
                     merchant_uid=current.merchant_uid,
-                    imp_uid=imp_uid,
-                    amount=amount,
-                    checksum=balance,
+                    imp_uid=ask.imp_uid,
+                    amount=ask.amount,
+                    checksum=ask.balance,
                     now=now,
                     source=source,
-                    reason=reason,
-                    tax_free=parts[0],
-                    vat_amount=parts[1],
-                    refund=refund_account,
+                    reason=ask.reason,
+                    tax_free=ask.tax_free,
+                    vat_amount=ask.vat_amount,
+                    refund=ask.refund_account,
                 )
             )
 
         def decide(conn: Connection, current: Order) -> Plan | None:
             ids.clear()
-            stale = current.state in MONEY_STATES and current.balance != balance
-            if current.imp_uid != imp_uid or stale:
+            stale = current.state in MONEY_STATES and current.balance != ask.balance
+            if current.imp_uid != ask.imp_uid or stale:
                 # Another refund or a console cancel landed since we looked:
                 # PortOne would refuse the checksum anyway.
                 raise RefundInProgressError(
                     f"Order {order.merchant_uid} changed while refunding; try again."
                 )
-            return Plan(also=insert, detail=f"refund of {amount} requested")
+            return Plan(also=insert, detail=f"refund of {ask.amount} requested")
 
         self.store.apply(order.merchant_uid, decide, source=source)
         return ids[0]

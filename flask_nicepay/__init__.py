@@ -14,6 +14,7 @@ from .config import ConfigurationError
 from .extension import NicePay
 from .machine import InvalidTransitionError
 from .machine import OrderState
+from .orders import MerchantUidInUseError
 from .payments import Payments
 from .portone import PortOneClient
 from .refunds import RefundError
@@ -24,6 +25,7 @@ from .verify import OnMismatch
 __all__ = [
     "ConfigurationError",
     "InvalidTransitionError",
+    "MerchantUidInUseError",
     "NicePay",
     "OnMismatch",
     "Order",

@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import write_transaction
+from .orders import insert_order
 from .parts import Part
 from .parts import Parts
 from .portone import Buyer
@@ -197,6 +198,8 @@ class Billing(Part):
             ``failed`` and the error carries the payment.
         :raises NoResponseError: no answer came: the order was looked up by its
             ``merchant_uid`` and reflects whatever PortOne knows.
+        :raises MerchantUidInUseError: an order with that ``merchant_uid``
+            exists; PortOne was not asked.
         """
         purchase = _Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
@@ -234,6 +237,8 @@ class Billing(Part):
         :raises CardError: the card could not be authenticated; the order stays
             ``ready`` with nothing paid.
         :raises PaymentDeclinedError: the card company declined.
+        :raises MerchantUidInUseError: an order with that ``merchant_uid``
+            exists; PortOne was not asked.
         """
         purchase = _Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
@@ -347,7 +352,8 @@ class Billing(Part):
             if buyer
             else {}
         )
-        return self.store.create_order(
+        return insert_order(
+            self.store,
             merchant_uid=merchant_uid or self.make_merchant_uid(),
             amount=Decimal(purchase.amount),
             currency=purchase.currency,

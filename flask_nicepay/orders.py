@@ -7,6 +7,8 @@ import logging
 import secrets
 import typing as t
 
+from sqlalchemy.exc import IntegrityError
+
 from .ledger import RefundRow
 from .ledger import refunds_for
 from .parts import Part
@@ -17,8 +19,35 @@ from .portone import TransportError
 from .schemas import ORDER_REQUEST
 from .store import Order
 from .store import Plan
+from .store import Store
 
 logger = logging.getLogger("flask_nicepay")
+
+
+class MerchantUidInUseError(ValueError):
+    """An order with this ``merchant_uid`` exists already; nothing was created.
+
+    Two calls that race with the same ``merchant_uid`` end with one order, and
+    one charge at PortOne: the other call gets this error before asking PortOne.
+    """
+
+    def __init__(self, merchant_uid: str) -> None:
+        super().__init__(f"The merchant_uid {merchant_uid!r} is already in use.")
+        self.merchant_uid = merchant_uid
+
+
+def insert_order(store: Store, **fields: t.Any) -> Order:
+    """Insert a new order, raising :class:`MerchantUidInUseError` for a taken id.
+
+    :param fields: what :meth:`flask_nicepay.store.Store.create_order` takes,
+        ``merchant_uid`` included.
+    """
+    try:
+        return store.create_order(**fields)
+    except IntegrityError:
+        if store.get(fields["merchant_uid"]) is None:
+            raise  # another constraint: a defect, not a taken merchant_uid
+        raise MerchantUidInUseError(fields["merchant_uid"]) from None
 
 
 class Orders(Part):
@@ -50,6 +79,7 @@ class Orders(Part):
             optional.
         :raises marshmallow.ValidationError: the fields do not make an order.
         :raises APIError: PortOne holds a different amount for the ``merchant_uid``.
+        :raises MerchantUidInUseError: an order with that ``merchant_uid`` exists.
 
         If PortOne cannot be reached the order is still created, unregistered: the
         checkout page registers it before it opens the payment window, and shows
@@ -59,7 +89,7 @@ class Orders(Part):
         data["merchant_uid"] = data["merchant_uid"] or self.new_merchant_uid()
         if data["custom_data"] is not None and not isinstance(data["custom_data"], str):
             data["custom_data"] = json.dumps(data["custom_data"], ensure_ascii=False)
-        order = self.store.create_order(origin="checkout", **data)
+        order = insert_order(self.store, origin="checkout", **data)
         if not self.prepare:
             return order
         try:

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from . import signals
 from . import tables
 from .db import write_transaction
 from .orders import insert_order
@@ -89,6 +90,7 @@ class Billing(Part):
     :param parts: the PortOne client, the order store and the clock.
     :param reconciler: applies what PortOne answers.
     :param make_merchant_uid: makes a fresh ``merchant_uid`` when none is given.
+    :param sender: the sender of the billing-key signals (the Flask application).
     :param channel_key: the channel API payments go through (else ``pg``).
     :param pg: the ``pg`` value API payments name when no channel key is set.
     :param notice_url: the webhook URL given to PortOne with API payments.
@@ -100,6 +102,7 @@ class Billing(Part):
         reconciler: Reconciler,
         *,
         make_merchant_uid: t.Callable[[], str],
+        sender: t.Any = None,
         channel_key: str | None = None,
         pg: str | None = None,
         notice_url: t.Callable[[], str | None] = lambda: None,
@@ -107,6 +110,7 @@ class Billing(Part):
         super().__init__(parts)
         self.reconciler = reconciler
         self.make_merchant_uid = make_merchant_uid
+        self.sender = sender
         self.channel_key = channel_key
         self.pg = pg
         self.notice_url = notice_url
@@ -127,15 +131,15 @@ class Billing(Part):
             channel_key=self.channel_key,
             customer=customer,
         )
-        return self._remember(issued, "active")
+        return self._remember(issued, "active", announce=True)
 
     def delete_key(self, customer_uid: str, *, reason: str | None = None) -> BillingKey:
         """Delete a billing key at PortOne, and mark it deleted here."""
         try:
             deleted = self.client.delete_billing_key(customer_uid, reason=reason)
-        except NotFoundError:
-            deleted = Customer(customer_uid=customer_uid)
-        return self._remember(deleted, "deleted")
+        except NotFoundError:  # gone at PortOne already: say so only if it was ours
+            return self._remember(Customer(customer_uid=customer_uid), "deleted")
+        return self._remember(deleted, "deleted", announce=True)
 
     def get_key(self, customer_uid: str) -> BillingKey | None:
         """The billing key as last seen, or ``None``."""
@@ -146,7 +150,12 @@ class Billing(Part):
             row = conn.execute(query).mappings().first()
         return None if row is None else BillingKey.from_row(row)
 
-    def _remember(self, customer: Customer, status: str) -> BillingKey:
+    def _remember(
+        self, customer: Customer, status: str, *, announce: bool = False
+    ) -> BillingKey:
+        """Keep what PortOne says of a key; after the commit, send its signal when
+        ``announce`` is set or the key was in use here, once per change of status
+        to ``deleted``."""
         now = self.clock()
         values = {
             "pg_provider": customer.pg_provider,
@@ -161,6 +170,11 @@ class Billing(Part):
         }
         table = tables.billing_keys
         with write_transaction(self.store.engine) as conn:
+            before = conn.execute(
+                sa.select(table.c.status).where(
+                    table.c.customer_uid == customer.customer_uid
+                )
+            ).scalar()
             found = conn.execute(
                 sa.update(table)
                 .where(table.c.customer_uid == customer.customer_uid)
@@ -174,7 +188,14 @@ class Billing(Part):
                 )
         key = self.get_key(customer.customer_uid)
         assert key is not None
+        if status == "active" and announce:
+            self._emit(signals.billing_key_issued, key)
+        elif status == "deleted" and before != "deleted" and (announce or before):
+            self._emit(signals.billing_key_deleted, key)
         return key
+
+    def _emit(self, signal: t.Any, key: BillingKey) -> None:
+        signals.emit(signal, self.sender, f"billing key {key.customer_uid}", key=key)
 
     # -- payments --------------------------------------------------------------
 
@@ -257,7 +278,8 @@ class Billing(Part):
             ),
         )
         if customer_uid:
-            self._remember(self.client.get_billing_key(customer_uid), "active")
+            key = self.client.get_billing_key(customer_uid)
+            self._remember(key, "active", announce=True)
         return paid
 
     def schedule(

@@ -92,6 +92,7 @@ class Payments(Part):
             self.parts,
             self.reconciler,
             make_merchant_uid=self.orders.new_merchant_uid,
+            sender=sender,
             channel_key=channel_key,
             pg=pg,
             notice_url=notice_url,

@@ -5,9 +5,10 @@ has committed, by the process that won the write: however many times PortOne's
 webhook, the browser's return and a reconcile deliver the same truth, a receiver
 that sends an e-mail or moves stock runs once.
 
-The sender is the Flask application. Every signal passes ``order`` (the
+The sender is the Flask application. Every signal of an order passes ``order`` (the
 :class:`~flask_nicepay.store.Order` after the change) and ``transition`` (the
-:class:`~flask_nicepay.store.Transition`); receivers should accept ``**extra``.
+:class:`~flask_nicepay.store.Transition`); the billing-key signals pass ``key``.
+Receivers should accept ``**extra``.
 
 .. code-block:: python
 
@@ -51,6 +52,14 @@ payment_mismatch = _signals.signal("payment-mismatch")
 #: A virtual account's deadline passed with no deposit.
 vbank_expired = _signals.signal("vbank-expired")
 
+#: A billing key was issued (or replaced) at PortOne for a customer. Passes ``key``
+#: (the :class:`~flask_nicepay.billing.BillingKey`, masked card data only); no
+#: ``order``.
+billing_key_issued = _signals.signal("billing-key-issued")
+
+#: A billing key that was in use was deleted. Passes ``key``; no ``order``.
+billing_key_deleted = _signals.signal("billing-key-deleted")
+
 #: Which signal each state-machine event sends.
 BY_EVENT = {
     "pay": payment_paid,
@@ -68,16 +77,25 @@ BY_EVENT = {
 def send(
     sender: t.Any, event: str, order: t.Any, transition: t.Any, **data: t.Any
 ) -> None:
-    """Send the signal of a state-machine ``event`` to every receiver of ``sender``.
+    """Send the signal of a state-machine ``event`` to every receiver of ``sender``."""
+    emit(
+        BY_EVENT[event],
+        sender,
+        f"order {order.merchant_uid}",
+        order=order,
+        transition=transition,
+        **data,
+    )
 
-    The change is committed and a receiver cannot undo it: a receiver that raises
-    is logged and the others still run.
+
+def emit(signal: t.Any, sender: t.Any, about: str, **data: t.Any) -> None:
+    """Send ``signal`` to every receiver of ``sender``, each on its own.
+
+    What it reports is committed and a receiver cannot undo it: a receiver that
+    raises is logged (``about`` says what for) and the others still run.
     """
-    signal = BY_EVENT[event]
     for receiver in signal.receivers_for(sender):
         try:
-            receiver(sender, order=order, transition=transition, **data)
+            receiver(sender, **data)
         except Exception:
-            logger.exception(
-                "A receiver of %s failed for order %s", signal.name, order.merchant_uid
-            )
+            logger.exception("A receiver of %s failed for %s", signal.name, about)

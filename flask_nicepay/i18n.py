@@ -46,6 +46,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_title": "요청을 처리할 수 없습니다",
         "sandbox_notice": "테스트 모드: 실제로 결제되지 않습니다.",
         "needs_js": "결제하려면 자바스크립트를 켜 주세요.",
+        "card_number_format": "카드번호는 숫자 14~19자리입니다.",
+        "card_number_check": "카드번호가 올바르지 않습니다. 다시 확인해 주세요.",
+        "expiry_format": "유효기간을 YYYY-MM 형식으로 입력해 주세요.",
+        "expiry_past": "유효기간이 지난 카드입니다.",
+        "birth_format": (
+            "생년월일 6자리(YYMMDD) 또는 사업자등록번호 10자리를 입력해 주세요."
+        ),
+        "pwd_2digit_format": "카드 비밀번호 앞 2자리를 입력해 주세요.",
+        "card_quota_format": "할부 개월 수를 다시 선택해 주세요.",
+        "card_quota_minimum": "할부는 50,000원 이상 결제에만 가능합니다.",
     },
     "en": {
         "checkout_title": "Checkout",
@@ -80,6 +90,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_title": "The request could not be handled",
         "sandbox_notice": "Test mode: no real payment is made.",
         "needs_js": "Please enable JavaScript to pay.",
+        "card_number_format": "A card number has 14 to 19 digits.",
+        "card_number_check": "This card number is not valid. Please check it.",
+        "expiry_format": "Enter the expiry date as YYYY-MM.",
+        "expiry_past": "This card has expired.",
+        "birth_format": (
+            "Enter your birth date (YYMMDD, 6 digits) or the 10-digit business "
+            "registration number."
+        ),
+        "pwd_2digit_format": "Enter the first 2 digits of the card password.",
+        "card_quota_format": "Choose the number of installment months again.",
+        "card_quota_minimum": "Installments are only for payments of 50,000 KRW or more.",
     },
 }
 

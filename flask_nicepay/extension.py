@@ -15,6 +15,7 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from . import card_pages
 from . import checkout
 from . import config
 from .billing import Billing
@@ -258,6 +259,10 @@ class NicePay:
             stacklevel=2,
         )
         return PaymentService.wrapping(self.payments)
+
+    #: A signed link to the hosted page where a customer registers a card; see
+    #: :func:`flask_nicepay.card_pages.registration_url`.
+    card_registration_url = staticmethod(card_pages.registration_url)
 
     # -- shortcuts to the parts ---------------------------------------------------
 

@@ -56,6 +56,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "pwd_2digit_format": "카드 비밀번호 앞 2자리를 입력해 주세요.",
         "card_quota_format": "할부 개월 수를 다시 선택해 주세요.",
         "card_quota_minimum": "할부는 50,000원 이상 결제에만 가능합니다.",
+        "card_register_title": "카드 등록",
+        "card_register_body": (
+            "정기결제에 사용할 카드를 등록합니다. 카드 정보는 결제대행사에만 "
+            "전달되며 이 사이트에 저장되지 않습니다."
+        ),
+        "card_register_submit": "카드 등록하기",
+        "card_number": "카드번호",
+        "card_expiry": "유효기간 (YYYY-MM)",
+        "card_birth": "생년월일 6자리 또는 사업자등록번호",
+        "card_birth_hint": "법인카드는 사업자등록번호 10자리",
+        "card_pwd_2digit": "카드 비밀번호 앞 2자리",
+        "card_refused": "카드를 등록하지 못했습니다.",
+        "card_link_invalid": (
+            "이 링크는 만료되었거나 올바르지 않습니다. 처음부터 다시 시도해 주세요."
+        ),
+        "card_form_expired": "입력 화면이 만료되었습니다. 다시 입력해 주세요.",
+        "card_too_many": (
+            "시도 횟수가 너무 많습니다. 한 시간 뒤에 다시 시도해 주세요."
+        ),
+        "card_https_only": "카드 정보는 보안 연결(HTTPS)에서만 입력할 수 있습니다.",
     },
     "en": {
         "checkout_title": "Checkout",
@@ -101,6 +121,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "pwd_2digit_format": "Enter the first 2 digits of the card password.",
         "card_quota_format": "Choose the number of installment months again.",
         "card_quota_minimum": "Installments are only for payments of 50,000 KRW or more.",
+        "card_register_title": "Register a card",
+        "card_register_body": (
+            "Register the card for recurring payments. The card details go to the "
+            "payment provider only and are not stored on this site."
+        ),
+        "card_register_submit": "Register card",
+        "card_number": "Card number",
+        "card_expiry": "Expiry (YYYY-MM)",
+        "card_birth": "Birth date (YYMMDD) or business registration number",
+        "card_birth_hint": "Corporate cards: the 10-digit business number",
+        "card_pwd_2digit": "First 2 digits of the card password",
+        "card_refused": "The card could not be registered.",
+        "card_link_invalid": (
+            "This link has expired or is not valid. Please start again."
+        ),
+        "card_form_expired": "This form has expired. Please enter the card again.",
+        "card_too_many": "Too many attempts. Please try again in an hour.",
+        "card_https_only": "Card details can only be entered over a secure (HTTPS) connection.",
     },
 }
 

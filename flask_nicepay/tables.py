@@ -246,3 +246,17 @@ billing_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+card_attempts = Table(
+    "nicepay_card_attempts",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    # Who tried, never what was typed: no card data reaches this table.
+    Column("customer_uid", String(80), nullable=False),
+    _text("remote_addr", 64),
+    # issued, refused (PortOne could not authenticate the card), invalid
+    Column("outcome", String(16), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index("ix_nicepay_card_attempts_customer", "customer_uid", "attempted_at"),
+    Index("ix_nicepay_card_attempts_addr", "remote_addr", "attempted_at"),
+)

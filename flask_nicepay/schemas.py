@@ -1,143 +1,17 @@
-"""marshmallow schemas for what reaches flask-nicepay from the store and the web.
+"""Former name of :mod:`flask_nicepay.inbound`, kept while imports move over.
 
-Validation rules live here, once: what an order may be, and (for the web layer) what
-a webhook, a PC completion and a mobile return must carry. PortOne's own answers are
-parsed by :mod:`flask_nicepay.portone.schemas`.
+It shared its name with :mod:`flask_nicepay.portone.schemas`, which reads PortOne's
+answers; the schemas for what reaches the plugin now live in ``inbound``.
 """
 
-from __future__ import annotations
-
-import re
-import typing as t
-from decimal import Decimal
-
-from marshmallow import EXCLUDE
-from marshmallow import Schema
-from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validate
-from marshmallow import validates_schema
-
-from .portone.schemas import Amount
-
-#: PortOne allows 40 characters; the plugin also keeps them URL-safe.
-MERCHANT_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
-IMP_UID = re.compile(r"^imp_[0-9a-zA-Z]{1,28}$")
-CURRENCIES = ("KRW", "USD")
-
-
-def _merchant_uid(**kwargs: t.Any) -> fields.String:
-    return fields.String(
-        validate=validate.Regexp(
-            MERCHANT_UID,
-            error="merchant_uid: 1-40 of A-Z a-z 0-9 _ . : -, starting alphanumeric.",
-        ),
-        **kwargs,
-    )
-
-
-class OrderRequestSchema(Schema):
-    """What a store passes to create an order."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    merchant_uid = _merchant_uid(load_default=None)
-    amount = Amount(required=True)
-    currency = fields.String(load_default="KRW", validate=validate.OneOf(CURRENCIES))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    tax_free = Amount(load_default=None, allow_none=True)
-    vat_amount = Amount(load_default=None, allow_none=True)
-    buyer_name = fields.String(load_default=None, validate=validate.Length(max=16))
-    buyer_email = fields.Email(load_default=None)
-    buyer_tel = fields.String(load_default=None, validate=validate.Length(max=16))
-    buyer_addr = fields.String(load_default=None, validate=validate.Length(max=128))
-    buyer_postcode = fields.String(load_default=None, validate=validate.Length(max=8))
-    pay_method = fields.String(
-        load_default=None,
-        validate=validate.OneOf(("card", "trans", "vbank", "phone", "kakaopay")),
-    )
-    custom_data = fields.Raw(load_default=None)
-
-    @validates_schema
-    def _amounts(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
-        amount: Decimal = data["amount"]
-        if amount <= 0:
-            raise ValidationError("Must be more than 0.", "amount")
-        places = 0 if data.get("currency", "KRW") == "KRW" else 2
-        if amount != round(amount, places):
-            unit = "won" if places == 0 else "cents"
-            raise ValidationError(f"Must be a whole number of {unit}.", "amount")
-        for part in ("tax_free", "vat_amount"):
-            value = data.get(part)
-            if value is not None and not 0 <= value <= amount:
-                raise ValidationError("Must be between 0 and the amount.", part)
-        tax_free, vat = data.get("tax_free") or 0, data.get("vat_amount") or 0
-        if tax_free + vat > amount:
-            raise ValidationError("tax_free plus vat_amount exceeds the amount.")
-
-
-ORDER_REQUEST = OrderRequestSchema()
-
-
-def _imp_uid(**kwargs: t.Any) -> fields.String:
-    return fields.String(
-        validate=validate.Regexp(
-            IMP_UID, error="imp_uid: 'imp_' and up to 28 letters or digits."
-        ),
-        **kwargs,
-    )
-
-
-def _short(length: int) -> fields.String:
-    return fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=length)
-    )
-
-
-class WebhookSchema(Schema):
-    """PortOne's webhook: ``{imp_uid, merchant_uid, status}``, JSON or form."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    imp_uid = _imp_uid(required=True)
-    merchant_uid = _merchant_uid(load_default=None, allow_none=True)
-    status = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=validate.OneOf(("ready", "paid", "failed", "cancelled")),
-    )
-    cancellation_id = _short(64)
-
-
-class CompletionSchema(Schema):
-    """What the checkout page posts after ``IMP.request_pay``'s callback."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    #: Absent when PortOne refused before opening the window.
-    imp_uid = _imp_uid(load_default=None, allow_none=True)
-    merchant_uid = _merchant_uid(required=True)
-    error_code = _short(64)
-    error_msg = _short(500)
-
-
-class ReturnSchema(Schema):
-    """The query of the phone's return to ``m_redirect_url``."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    imp_uid = _imp_uid(load_default=None, allow_none=True)
-    merchant_uid = _merchant_uid(required=True)
-    imp_success = _short(8)
-    success = _short(8)
-    error_code = _short(64)
-    error_msg = _short(500)
-
-
-WEBHOOK = WebhookSchema()
-COMPLETION = CompletionSchema()
-RETURN = ReturnSchema()
+from .inbound import COMPLETION as COMPLETION
+from .inbound import CURRENCIES as CURRENCIES
+from .inbound import IMP_UID as IMP_UID
+from .inbound import MERCHANT_UID as MERCHANT_UID
+from .inbound import ORDER_REQUEST as ORDER_REQUEST
+from .inbound import RETURN as RETURN
+from .inbound import WEBHOOK as WEBHOOK
+from .inbound import CompletionSchema as CompletionSchema
+from .inbound import OrderRequestSchema as OrderRequestSchema
+from .inbound import ReturnSchema as ReturnSchema
+from .inbound import WebhookSchema as WebhookSchema

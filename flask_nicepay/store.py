@@ -17,7 +17,7 @@ first and hand the snapshot in.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime as dt
 import typing as t
 from decimal import Decimal
@@ -33,6 +33,15 @@ from .db import create_tables
 from .db import write_transaction
 from .machine import OrderState
 from .machine import fire
+from .order_values import Applied as Applied
+from .order_values import ConcurrencyError as ConcurrencyError
+from .order_values import Decide as Decide
+from .order_values import Finish as Finish
+from .order_values import Hook as Hook
+from .order_values import Order as Order
+from .order_values import Plan as Plan
+from .order_values import Transition as Transition
+from .order_values import UnknownOrderError as UnknownOrderError
 
 #: How many times a decision is retaken after losing a race before giving up.
 MAX_CAS_ATTEMPTS = 20
@@ -55,122 +64,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Order:
-    """One row of ``nicepay_orders``."""
-
-    id: int
-    merchant_uid: str
-    state: OrderState
-    version: int
-    amount: Decimal
-    currency: str
-    name: str
-    origin: str
-    tax_free: Decimal | None = None
-    vat_amount: Decimal | None = None
-    buyer_name: str | None = None
-    buyer_email: str | None = None
-    buyer_tel: str | None = None
-    buyer_addr: str | None = None
-    buyer_postcode: str | None = None
-    pay_method: str | None = None
-    customer_uid: str | None = None
-    scheduled_at: dt.datetime | None = None
-    imp_uid: str | None = None
-    paid_amount: Decimal = Decimal(0)
-    cancelled_amount: Decimal = Decimal(0)
-    vbank_code: str | None = None
-    vbank_name: str | None = None
-    vbank_num: str | None = None
-    vbank_holder: str | None = None
-    vbank_due: dt.datetime | None = None
-    paid_at: dt.datetime | None = None
-    failed_at: dt.datetime | None = None
-    cancelled_at: dt.datetime | None = None
-    expired_at: dt.datetime | None = None
-    fail_reason: str | None = None
-    cancel_reason: str | None = None
-    mismatch_reason: str | None = None
-    late_payment: bool = False
-    prepared: bool = False
-    custom_data: str | None = None
-    snapshot_key: str | None = None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping | t.Mapping[str, t.Any]) -> Order:
-        values = dict(row)
-        values["state"] = OrderState(values["state"])
-        return cls(**values)
-
-    @property
-    def balance(self) -> Decimal:
-        """Money the store holds for this order: paid minus cancelled."""
-        return self.paid_amount - self.cancelled_amount
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Transition:
-    """One state change that was written, with the order as it was afterwards."""
-
-    event: str
-    from_state: OrderState
-    to_state: OrderState
-    source: str
-    order: Order
-    imp_uid: str | None = None
-    detail: str | None = None
-    #: Data for the signal, e.g. the refunded amount.
-    data: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
-    """What to do to an order: events to fire, in order, and fields to set."""
-
-    events: tuple[str, ...] = ()
-    updates: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
-    detail: str | None = None
-    imp_uid: str | None = None
-    #: Per-event signal data, keyed by event name.
-    data: t.Mapping[str, t.Mapping[str, t.Any]] = dataclasses.field(
-        default_factory=dict
-    )
-    #: Extra work in the same transaction (such as refund ledger rows), given the
-    #: connection and the order as it was read.
-    also: t.Callable[[Connection, Order], None] | None = None
-
-    def changes(self, order: Order) -> dict[str, t.Any]:
-        """The updates that differ from what the row already holds."""
-        return {k: v for k, v in self.updates.items() if getattr(order, k) != v}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Applied:
-    """What :meth:`Store.apply` did: the order after it, and what changed."""
-
-    order: Order
-    transitions: tuple[Transition, ...] = ()
-    changed: bool = False
-
-
-Decide = t.Callable[[Connection, Order], "Plan | None"]
-Hook = t.Callable[[Connection, Transition], None]
-Finish = t.Callable[[Connection, "Applied"], None]
-
-
-class UnknownOrderError(LookupError):
-    """No order has that ``merchant_uid``."""
-
-
 class _LostRace(Exception):
     """Another writer changed the row between our read and our write."""
-
-
-class ConcurrencyError(RuntimeError):
-    """The order kept changing under us for :data:`MAX_CAS_ATTEMPTS` attempts."""
 
 
 class Store:
@@ -320,17 +215,9 @@ class Store:
         :raises ConcurrencyError: the order kept changing under us.
         """
         with db.connection(connection or self.engine) as conn:
-            for _ in range(MAX_CAS_ATTEMPTS):
-                with db.autocommit(conn):
-                    order = known or _read(conn, merchant_uid)
-                    if order is None:
-                        raise UnknownOrderError(merchant_uid)
-                    plan = decide(conn, order)
-                known = None
-                try:
+            for order, plan in _decisions(conn, merchant_uid, decide, known):
+                with contextlib.suppress(_LostRace):
                     return self._apply_plan(conn, order, plan, source, inbox_id, finish)
-                except _LostRace:
-                    continue
         raise ConcurrencyError(f"Order {merchant_uid} kept changing; gave up.")
 
     def _apply_plan(
@@ -417,6 +304,24 @@ def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> Order:
     after = _read(conn, order.merchant_uid)
     assert after is not None
     return after
+
+
+def _decisions(
+    conn: Connection, merchant_uid: str, decide: Decide, known: Order | None
+) -> t.Iterator[tuple[Order, Plan | None]]:
+    """The order and what to do to it, once per attempt of the swap.
+
+    Each attempt reads the order afresh, outside any write transaction, but the
+    first, which decides on ``known`` when it is given.
+    """
+    for _ in range(MAX_CAS_ATTEMPTS):
+        with db.autocommit(conn):
+            order = known or _read(conn, merchant_uid)
+            if order is None:
+                raise UnknownOrderError(merchant_uid)
+            plan = decide(conn, order)
+        known = None
+        yield order, plan
 
 
 def _read(conn: Connection, merchant_uid: str) -> Order | None:

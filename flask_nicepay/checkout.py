@@ -195,22 +195,38 @@ def request_pay_params(
         params["channelKey"] = channel_key
     elif pg:
         params["pg"] = pg
-    for key in (
-        "buyer_name",
-        "buyer_email",
-        "buyer_tel",
-        "buyer_addr",
-        "buyer_postcode",
-    ):
-        value = getattr(order, key)
-        if value:
-            params[key] = value
+    params.update(_order_fields(order, notice_url))
+    params.update(_option_fields(order, options, vbank_due))
+    return params
+
+
+#: The buyer's details passed on when the order has them.
+_BUYER_FIELDS = (
+    "buyer_name",
+    "buyer_email",
+    "buyer_tel",
+    "buyer_addr",
+    "buyer_postcode",
+)
+
+
+def _order_fields(order: Order, notice_url: str | None) -> dict[str, t.Any]:
+    """What the order adds when it has it: the buyer, the webhook, the taxes."""
+    params = {key: getattr(order, key) for key in _BUYER_FIELDS if getattr(order, key)}
     if notice_url:
         params["notice_url"] = notice_url
     if order.tax_free is not None:
         params["tax_free"] = _number(order.tax_free)
     if order.vat_amount is not None:
         params["vat_amount"] = _number(order.vat_amount)
+    return params
+
+
+def _option_fields(
+    order: Order, options: CheckoutOptions, vbank_due: dt.datetime | None
+) -> dict[str, t.Any]:
+    """What the checkout's options add: escrow, card choices, deadline, custom data."""
+    params: dict[str, t.Any] = {}
     if options.escrow:
         params["escrow"] = True
     if options.digital is not None:

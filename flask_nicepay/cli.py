@@ -29,6 +29,8 @@ from .store import UnknownOrderError
 
 if t.TYPE_CHECKING:
     from .extension import NicePay
+    from .payments import Payments
+    from .store import Order
 
 
 @click.group("nicepay")
@@ -95,29 +97,42 @@ def show(merchant_uid: str) -> None:
     order = payments.orders.get(merchant_uid)
     if order is None:
         raise click.ClickException(f"No order {merchant_uid!r}.")
+    _show_order(order)
+    _show_history(payments, merchant_uid)
+
+
+#: The order's fields ``show`` prints, when they hold something.
+_SHOWN = (
+    "name",
+    "amount",
+    "currency",
+    "origin",
+    "pay_method",
+    "imp_uid",
+    "paid_amount",
+    "cancelled_amount",
+    "vbank_name",
+    "vbank_num",
+    "vbank_due",
+    "fail_reason",
+    "cancel_reason",
+    "mismatch_reason",
+    "late_payment",
+    "created_at",
+    "updated_at",
+)
+
+
+def _show_order(order: Order) -> None:
     click.secho(f"{order.merchant_uid}  {order.state.value}", bold=True)
-    for name in (
-        "name",
-        "amount",
-        "currency",
-        "origin",
-        "pay_method",
-        "imp_uid",
-        "paid_amount",
-        "cancelled_amount",
-        "vbank_name",
-        "vbank_num",
-        "vbank_due",
-        "fail_reason",
-        "cancel_reason",
-        "mismatch_reason",
-        "late_payment",
-        "created_at",
-        "updated_at",
-    ):
+    for name in _SHOWN:
         value = getattr(order, name)
         if value not in (None, False, ""):
             click.echo(f"  {name:17} {value}")
+
+
+def _show_history(payments: Payments, merchant_uid: str) -> None:
+    """What happened to the order: its transitions, refunds and notifications."""
     click.secho("history", bold=True)
     for row in payments.orders.history(merchant_uid):
         click.echo(
@@ -221,16 +236,8 @@ def cancel(
 ) -> None:
     """Refund an order in part or in full, or close it if it holds no money."""
     nicepay = _nicepay()
-    account = None
-    if refund_holder or refund_bank or refund_account:
-        if not (refund_holder and refund_bank and refund_account):
-            raise click.UsageError(
-                "A refund account needs --refund-holder, --refund-bank and "
-                "--refund-account."
-            )
-        account = RefundAccount(refund_holder, refund_bank, refund_account)
-    order = nicepay.get_order(merchant_uid)
-    if order is None:
+    account = _refund_account(refund_holder, refund_bank, refund_account)
+    if nicepay.get_order(merchant_uid) is None:
         raise click.ClickException(f"No order {merchant_uid!r}.")
     try:
         if amount is not None or tax_free is not None or vat_amount is not None:
@@ -256,6 +263,20 @@ def cancel(
     after = result.order
     state = after.state.value if after else "?"
     click.echo(f"{merchant_uid}: {state}")
+
+
+def _refund_account(
+    holder: str | None, bank: str | None, account: str | None
+) -> RefundAccount | None:
+    """The account a virtual-account refund goes to: all three options, or none."""
+    if not (holder or bank or account):
+        return None
+    if not (holder and bank and account):
+        raise click.UsageError(
+            "A refund account needs --refund-holder, --refund-bank and "
+            "--refund-account."
+        )
+    return RefundAccount(holder, bank, account)
 
 
 @nicepay_cli.command("expire-vbanks")

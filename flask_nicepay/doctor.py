@@ -89,6 +89,25 @@ def _live_setup(app: Flask, state: t.Any) -> list[Check]:
     settings = state.settings
     if settings.mode.sandbox:
         return []
+    return [
+        *_live_identity(settings),
+        _allowlist(settings),
+        _VBANK_NOTICE,
+        *_live_safety(app, settings),
+    ]
+
+
+_VBANK_NOTICE = Check(
+    "warn",
+    "Virtual accounts on NICE's old module need NICE's deposit notice.",
+    "PortOne hears of a deposit only if NICE tells it.",
+    f"In NICE's merchant admin set the virtual-account notice URL to "
+    f"{NICE_VBANK_NOTICE_URL} (retry every minute, 3 times, encryption off).",
+)
+
+
+def _live_identity(settings: t.Any) -> list[Check]:
+    """How the shop names itself to PortOne, and where PortOne finds it."""
     checks = []
     if not re.fullmatch(r"imp\d{8}", settings.merchant_code):
         checks.append(
@@ -118,16 +137,12 @@ def _live_setup(app: Flask, state: t.Any) -> list[Check]:
                 "Set NICEPAY_PUBLIC_URL = 'https://shop.example.com'.",
             )
         )
-    checks.append(_allowlist(settings))
-    checks.append(
-        Check(
-            "warn",
-            "Virtual accounts on NICE's old module need NICE's deposit notice.",
-            "PortOne hears of a deposit only if NICE tells it.",
-            f"In NICE's merchant admin set the virtual-account notice URL to "
-            f"{NICE_VBANK_NOTICE_URL} (retry every minute, 3 times, encryption off).",
-        )
-    )
+    return checks
+
+
+def _live_safety(app: Flask, settings: t.Any) -> list[Check]:
+    """What keeps a live shop whole when something goes wrong."""
+    checks = []
     if not settings.webhook_retries:
         checks.append(
             Check(

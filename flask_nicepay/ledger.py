@@ -86,10 +86,8 @@ def open_refund(
         cancels use ``auto:<imp_uid>``); a second insert raises IntegrityError.
     :raises RefundInProgressError: another refund of the order is still open.
     """
-    if guard_key is None and _has_open(conn, merchant_uid):
-        raise RefundInProgressError(
-            f"A refund of {merchant_uid} is still in flight; try again later."
-        )
+    if guard_key is None:
+        _refuse_if_open(conn, merchant_uid)
     values = {
         "order_id": order_id,
         "merchant_uid": merchant_uid,
@@ -104,12 +102,22 @@ def open_refund(
         "guard_key": guard_key,
         "requested_at": now,
     }
-    if refund is not None:
-        values |= {
-            "refund_bank": refund.bank,
-            "refund_holder": refund.holder,
-            "refund_account_masked": mask(refund.account),
-        }
+    return _insert(conn, values | _refund_account(refund))
+
+
+def _refund_account(refund: t.Any) -> dict[str, t.Any]:
+    """Where a virtual-account refund goes, the account number masked."""
+    if refund is None:
+        return {}
+    return {
+        "refund_bank": refund.bank,
+        "refund_holder": refund.holder,
+        "refund_account_masked": mask(refund.account),
+    }
+
+
+def _insert(conn: Connection, values: t.Mapping[str, t.Any]) -> int:
+    """Insert one refund row; its id."""
     result = conn.execute(sa.insert(tables.refunds).values(values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -234,7 +242,8 @@ def guard_row_id(engine: Engine, imp_uid: str) -> int | None:
     return None if found is None else int(found)
 
 
-def _has_open(conn: Connection, merchant_uid: str) -> bool:
+def _refuse_if_open(conn: Connection, merchant_uid: str) -> None:
+    """Refuse a second refund while one of the order's is still in flight."""
     query = (
         sa.select(tables.refunds.c.id)
         .where(tables.refunds.c.merchant_uid == merchant_uid)
@@ -242,7 +251,10 @@ def _has_open(conn: Connection, merchant_uid: str) -> bool:
         .where(tables.refunds.c.guard_key.is_(None))
         .limit(1)
     )
-    return conn.execute(query).first() is not None
+    if conn.execute(query).first() is not None:
+        raise RefundInProgressError(
+            f"A refund of {merchant_uid} is still in flight; try again later."
+        )
 
 
 def _known_keys(conn: Connection, merchant_uid: str) -> set[str]:
@@ -291,8 +303,9 @@ def _insert_imported(
     key: str,
     now: dt.datetime,
 ) -> int:
-    result = conn.execute(
-        sa.insert(tables.refunds).values(
+    return _insert(
+        conn,
+        dict(
             order_id=order_id,
             merchant_uid=payment.merchant_uid,
             imp_uid=payment.imp_uid,
@@ -304,6 +317,5 @@ def _insert_imported(
             pg_tid=record.pg_tid,
             requested_at=record.cancelled_at or now,
             completed_at=record.cancelled_at or now,
-        )
+        ),
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]

@@ -137,9 +137,8 @@ class Reconciler(Part, ManyOrders):
             version, and the order is read again). Ignored when the payment
             names another order.
         :param record: ``record(connection, result)``, called with what the
-            snapshot did: inside the write transaction when there is one, on its
-            own when nothing changed (not called for a payment whose order does
-            not exist and is not adopted).
+            snapshot did: in the write transaction if there is one, alone if
+            nothing changed (never for an unknown order that is not adopted).
         :param connection: a connection with no transaction open to write on,
             instead of one from the pool (a notification uses one for all).
         """
@@ -152,10 +151,14 @@ class Reconciler(Part, ManyOrders):
             step.write(self.store, source, inbox_id, connection, known)
         except UnknownOrderError:
             return self._unknown(payment, source, inbox_id, record, connection)
+        return self._after_commit(step)
+
+    def _after_commit(self, step: Decision) -> SyncResult:
+        """Signal what the snapshot wrote, then cancel what must not pay."""
         result = step.outcome()
         self.announce(result.transitions)
         if step.reason is not None:
-            self._after_guard(result, payment, step.reason)
+            self._after_guard(result, step.payment, step.reason)
         return result
 
     def _after_guard(self, result: SyncResult, payment: Payment, reason: str) -> None:

@@ -181,6 +181,37 @@ def test_every_flat_method_has_its_old_signature(client: PortOneClient) -> None:
         assert found == expected, name
 
 
+@pytest.mark.parametrize(
+    ("alias", "given"),
+    [
+        ("pay_onetime", {"merchant_uid": "o-1", "amount": 1000, "card": None}),
+        (
+            "pay_again",
+            {"customer_uid": "c", "merchant_uid": "o-1", "amount": 1000, "name": "x"},
+        ),
+        ("cancel", {"imp_uid": "imp_1"}),
+        (
+            "issue_vbank",
+            {
+                "merchant_uid": "o-1",
+                "amount": 1000,
+                "vbank_code": "004",
+                "vbank_due": 0,
+                "vbank_holder": "h",
+            },
+        ),
+    ],
+)
+def test_a_keyword_a_method_does_not_take_is_refused_before_any_call(
+    client: PortOneClient, alias: str, given: dict[str, t.Any]
+) -> None:
+    """The options are typed keywords, not a bag: a misspelt one fails as Python's
+    own keyword check does, before anything is sent."""
+    client.transport.session = None  # type: ignore[assignment]  # nothing may be sent
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tax_fee'"):
+        getattr(client, alias)(**given, tax_fee=100)
+
+
 @pytest.mark.parametrize("alias", sorted(ALIASES))
 def test_flat_method_is_the_resources_own(client: PortOneClient, alias: str) -> None:
     attribute, method = ALIASES[alias]

@@ -9,22 +9,32 @@ as ``client.payments``, ``client.prepared``, ``client.cancels``,
 
 from .amounts import PreparedAmounts
 from .base import Resource
+from .cancellations import CancelOptions
 from .cancellations import Cancels
+from .charges import AgainOptions
+from .charges import ChargeOptions
 from .charges import Charges
+from .charges import OnetimeOptions
 from .customers import BillingKeys
 from .payment_lookups import MAX_LOOKUP_IDS
 from .payment_lookups import Payments
 from .scheduling import Schedules
+from .virtual_accounts import VbankOptions
 from .virtual_accounts import VirtualAccounts
 
 __all__ = [
     "MAX_LOOKUP_IDS",
+    "AgainOptions",
     "BillingKeys",
+    "CancelOptions",
     "Cancels",
+    "ChargeOptions",
     "Charges",
+    "OnetimeOptions",
     "Payments",
     "PreparedAmounts",
     "Resource",
     "Schedules",
+    "VbankOptions",
     "VirtualAccounts",
 ]

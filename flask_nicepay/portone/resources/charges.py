@@ -11,29 +11,64 @@ from ..models import Payment
 from .base import CustomData
 from .base import Money
 from .base import Resource
-from .base import json_text
+from .base import options_body
+from .base import spelled_out
+
+
+class ChargeOptions(t.TypedDict, total=False):
+    """What every payment the server makes may add, all ``None`` by default."""
+
+    #: ``KRW`` (PortOne's default) or another currency.
+    currency: str | None
+    #: Installment months (2 or more), only from 50,000 KRW.
+    card_quota: int | None
+    #: The tax-free part of ``amount``.
+    tax_free: Money | None
+    #: The VAT part of ``amount``.
+    vat_amount: Money | None
+    #: The buyer's contact details.
+    buyer: Buyer | None
+    #: Kept by PortOne with the payment, as JSON text.
+    custom_data: CustomData
+    #: Where PortOne sends this payment's webhook.
+    notice_url: str | None
+
+
+class AgainOptions(ChargeOptions, total=False):
+    """The optional keywords of :meth:`Charges.again`: those of
+    :class:`ChargeOptions`, and the channel."""
+
+    #: The channel to charge through.
+    channel_key: str | None
+
+
+class _KeyIn(t.TypedDict, total=False):
+    name: str | None
+    customer_uid: str | None
+
+
+class OnetimeOptions(_KeyIn, ChargeOptions, total=False):
+    """The optional keywords of :meth:`Charges.onetime`: ``name`` (the order's, as
+    the buyer sees it), ``customer_uid`` (also keep the card as a billing key under
+    this name), those of :class:`ChargeOptions`, and where to charge."""
+
+    #: The PG to charge through, when the store has several.
+    pg: str | None
+    #: The channel to charge through, instead of ``pg``.
+    channel_key: str | None
 
 
 class Charges(Resource):
     """Charge a card or a billing key; never repeated automatically."""
 
+    @spelled_out(OnetimeOptions)
     def onetime(
         self,
         *,
         merchant_uid: str,
         amount: Money,
         card: Card,
-        name: str | None = None,
-        customer_uid: str | None = None,
-        currency: str | None = None,
-        card_quota: int | None = None,
-        tax_free: Money | None = None,
-        vat_amount: Money | None = None,
-        buyer: Buyer | None = None,
-        custom_data: CustomData = None,
-        notice_url: str | None = None,
-        pg: str | None = None,
-        channel_key: str | None = None,
+        **options: t.Unpack[OnetimeOptions],
     ) -> Payment:
         """A key-in payment (``POST /subscribe/payments/onetime``).
 
@@ -43,39 +78,17 @@ class Charges(Resource):
         :param merchant_uid: the store's id of the order.
         :param amount: how much to charge.
         :param card: the card data; it goes to PortOne and nowhere else.
-        :param name: the order's name, as the buyer sees it.
-        :param customer_uid: also keep the card as a billing key under this name.
-        :param currency: ``KRW`` (PortOne's default) or another currency.
-        :param card_quota: installment months (2 or more), only from 50,000 KRW.
-        :param tax_free: the tax-free part of ``amount``.
-        :param vat_amount: the VAT part of ``amount``.
-        :param buyer: the buyer's contact details.
-        :param custom_data: kept by PortOne with the payment, as JSON text.
-        :param notice_url: where PortOne sends this payment's webhook.
-        :param pg: the PG to charge through, when the store has several.
-        :param channel_key: the channel to charge through, instead of ``pg``.
+        :param options: see :class:`OnetimeOptions`.
         :raises CardError: the card could not be authenticated; nothing was paid.
         :raises PaymentDeclinedError: the card company declined; the failed payment
             is on the error.
         """
-        body: dict[str, t.Any] = {
-            "merchant_uid": merchant_uid,
-            "amount": amount,
-            **card.as_params(),
-            "name": name,
-            "customer_uid": customer_uid,
-            "currency": currency,
-            "card_quota": card_quota,
-            "tax_free": tax_free,
-            "vat_amount": vat_amount,
-            "custom_data": json_text(custom_data),
-            "notice_url": notice_url,
-            "pg": pg,
-            "channel_key": channel_key,
-            **(buyer.as_params() if buyer else {}),
-        }
+        given = options_body("onetime", options, OnetimeOptions)
+        body = {"merchant_uid": merchant_uid, "amount": amount, **card.as_params()}
+        body |= given
         return self._requestor.charge("/subscribe/payments/onetime", body)
 
+    @spelled_out(AgainOptions)
     def again(
         self,
         *,
@@ -83,14 +96,7 @@ class Charges(Resource):
         merchant_uid: str,
         amount: Money,
         name: str,
-        currency: str | None = None,
-        card_quota: int | None = None,
-        tax_free: Money | None = None,
-        vat_amount: Money | None = None,
-        buyer: Buyer | None = None,
-        custom_data: CustomData = None,
-        notice_url: str | None = None,
-        channel_key: str | None = None,
+        **options: t.Unpack[AgainOptions],
     ) -> Payment:
         """Charge a billing key (``POST /subscribe/payments/again``).
 
@@ -102,14 +108,7 @@ class Charges(Resource):
         :param merchant_uid: the store's id of the order.
         :param amount: how much to charge.
         :param name: the order's name, as the buyer sees it.
-        :param currency: ``KRW`` (PortOne's default) or another currency.
-        :param card_quota: installment months (2 or more), only from 50,000 KRW.
-        :param tax_free: the tax-free part of ``amount``.
-        :param vat_amount: the VAT part of ``amount``.
-        :param buyer: the buyer's contact details.
-        :param custom_data: kept by PortOne with the payment, as JSON text.
-        :param notice_url: where PortOne sends this payment's webhook.
-        :param channel_key: the channel to charge through.
+        :param options: see :class:`AgainOptions`.
         :raises APIError: code 1 when the ``customer_uid`` has no billing key.
         :raises PaymentDeclinedError: the card company declined.
         """
@@ -118,13 +117,6 @@ class Charges(Resource):
             "merchant_uid": merchant_uid,
             "amount": amount,
             "name": name,
-            "currency": currency,
-            "card_quota": card_quota,
-            "tax_free": tax_free,
-            "vat_amount": vat_amount,
-            "custom_data": json_text(custom_data),
-            "notice_url": notice_url,
-            "channel_key": channel_key,
-            **(buyer.as_params() if buyer else {}),
         }
+        body |= options_body("again", options, AgainOptions)
         return self._requestor.charge("/subscribe/payments/again", body)

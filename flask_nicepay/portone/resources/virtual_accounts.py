@@ -11,14 +11,38 @@ from .base import CustomData
 from .base import Moment
 from .base import Money
 from .base import Resource
-from .base import json_text
+from .base import options_body
 from .base import seg
+from .base import spelled_out
 from .base import unix
+
+
+class VbankOptions(t.TypedDict, total=False):
+    """The optional keywords of :meth:`VirtualAccounts.issue`, all ``None`` by
+    default."""
+
+    #: The order's name.
+    name: str | None
+    #: The buyer's contact details.
+    buyer: Buyer | None
+    #: Where PortOne sends this payment's webhooks.
+    notice_url: str | None
+    #: Kept by PortOne with the payment, as JSON text.
+    custom_data: CustomData
+    #: The tax-free part of ``amount``.
+    tax_free: Money | None
+    #: The VAT part of ``amount``.
+    vat_amount: Money | None
+    #: The channel to issue through.
+    channel_key: str | None
+    #: The PG to issue through, instead of ``channel_key``.
+    pg: str | None
 
 
 class VirtualAccounts(Resource):
     """Issue a bank account the buyer pays into, or void one nobody paid into."""
 
+    @spelled_out(VbankOptions)
     def issue(
         self,
         *,
@@ -27,14 +51,7 @@ class VirtualAccounts(Resource):
         vbank_code: str,
         vbank_due: Moment,
         vbank_holder: str,
-        name: str | None = None,
-        buyer: Buyer | None = None,
-        notice_url: str | None = None,
-        custom_data: CustomData = None,
-        tax_free: Money | None = None,
-        vat_amount: Money | None = None,
-        channel_key: str | None = None,
-        pg: str | None = None,
+        **options: t.Unpack[VbankOptions],
     ) -> Payment:
         """Issue a virtual account from the server (``POST /vbanks``).
 
@@ -43,31 +60,17 @@ class VirtualAccounts(Resource):
         :param vbank_code: the 3-digit KFTC bank code.
         :param vbank_due: the deposit deadline.
         :param vbank_holder: the account holder's name the buyer sees.
-        :param name: the order's name.
-        :param buyer: the buyer's contact details.
-        :param notice_url: where PortOne sends this payment's webhooks.
-        :param custom_data: kept by PortOne with the payment, as JSON text.
-        :param tax_free: the tax-free part of ``amount``.
-        :param vat_amount: the VAT part of ``amount``.
-        :param channel_key: the channel to issue through.
-        :param pg: the PG to issue through, instead of ``channel_key``.
+        :param options: see :class:`VbankOptions`.
         """
+        given = options_body("issue", options, VbankOptions)
         body: dict[str, t.Any] = {
             "merchant_uid": merchant_uid,
             "amount": amount,
             "vbank_code": vbank_code,
             "vbank_due": unix(vbank_due),
             "vbank_holder": vbank_holder,
-            "name": name,
-            "notice_url": notice_url,
-            "custom_data": json_text(custom_data),
-            "tax_free": tax_free,
-            "vat_amount": vat_amount,
-            "channel_key": channel_key,
-            "pg": pg,
-            **(buyer.as_params() if buyer else {}),
         }
-        return self._requestor.charge("/vbanks", body)
+        return self._requestor.charge("/vbanks", body | given)
 
     def void(self, imp_uid: str) -> Payment:
         """Void a virtual account that was not paid into (``DELETE /vbanks/{uid}``).

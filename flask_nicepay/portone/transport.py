@@ -125,13 +125,11 @@ class Transport:
                 if self._should_retry(attempt, repeatable or not answer.request_sent):
                     continue
                 raise answer
-            if answer.status_code == 401 and auth is not None and not token_renewed:
-                auth.refused(answer)
+            if not token_renewed and _renewed_token(answer, auth):
                 token_renewed = True
                 continue
-            if answer.status_code in RETRY_STATUSES and self._should_retry(
-                attempt, repeatable
-            ):
+            busy = answer.status_code in RETRY_STATUSES
+            if busy and self._should_retry(attempt, repeatable):
                 continue
             return answer
 
@@ -240,3 +238,11 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     reason: t.Any = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)
     return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _renewed_token(answer: requests.Response, auth: TokenAuth | None) -> bool:
+    """Whether PortOne refused the token (401) and a new one is to be fetched."""
+    if answer.status_code != 401 or auth is None:
+        return False
+    auth.refused(answer)
+    return True

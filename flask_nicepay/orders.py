@@ -9,6 +9,7 @@ import typing as t
 
 from sqlalchemy.exc import IntegrityError
 
+from .inbound import ORDER_REQUEST
 from .ledger import RefundRow
 from .ledger import refunds_for
 from .parts import Part
@@ -16,7 +17,6 @@ from .parts import Parts
 from .portone import APIError
 from .portone import ServerError
 from .portone import TransportError
-from .schemas import ORDER_REQUEST
 from .store import Order
 from .store import Plan
 from .store import Store

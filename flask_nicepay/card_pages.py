@@ -36,15 +36,15 @@ from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
 from . import tables
+from .blueprint import bp
 from .card_entry import read_card
 from .db import execute_alone
+from .doors import client_address
 from .i18n import texts
 from .portone import CardError
 from .portone import PortOneError
 from .state import State
 from .state import app_state
-from .views import _client_address
-from .views import bp
 
 #: How long a registration link works.
 LINK_LIFETIME = dt.timedelta(minutes=30)
@@ -100,7 +100,7 @@ def register_card() -> Response:
         return _page(state, 200, language)
     if not _csrf_ok():
         return _page(state, 400, language, fatal=words["card_form_expired"])
-    address = _client_address()
+    address = client_address()
     if _blocked(state, link["c"], address):
         return _page(state, 429, language, fatal=words["card_too_many"])
     entry, errors = read_card(request.form, now=state.payments.clock())

@@ -191,7 +191,7 @@ def request_record() -> dict[str, t.Any]:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         body = _head_of_body()
-    address, content_type = _client_address(), request.content_type
+    address, content_type = client_address(), request.content_type
     query = unquote_plus(request.query_string.decode("utf-8", "replace"))
     # The body is masked by the inbox; what else the caller chose is masked here,
     # the query decoded first so that an encoded card number is seen too.
@@ -241,7 +241,7 @@ def _check_address() -> None:
     allowlist = app_state().settings.webhook_allowlist
     if not allowlist:
         return
-    address = _client_address()
+    address = client_address()
     try:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
@@ -252,7 +252,7 @@ def _check_address() -> None:
         )
 
 
-def _client_address() -> str | None:
+def client_address() -> str | None:
     """The caller's address; proxy headers only as far as proxies are trusted."""
     trusted = app_state().settings.trusted_proxies
     if trusted:

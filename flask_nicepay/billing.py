@@ -16,12 +16,10 @@ import datetime as dt
 import typing as t
 from decimal import Decimal
 
-import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
-
 from . import signals
-from . import tables
-from .db import write_transaction
+from .billing_key_table import BillingKey as BillingKey
+from .billing_key_table import keep_key
+from .billing_key_table import read_key
 from .orders import insert_order
 from .parts import Part
 from .parts import Parts
@@ -40,27 +38,6 @@ from .sync import Reconciler
 from .sync import SyncResult
 
 Money = int | Decimal
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class BillingKey:
-    """A billing key as the plugin keeps it: masked card data only."""
-
-    customer_uid: str
-    status: str
-    card_name: str | None = None
-    card_number: str | None = None
-    card_code: str | None = None
-    card_type: int | None = None
-    pg_provider: str | None = None
-    customer_name: str | None = None
-    customer_email: str | None = None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> BillingKey:
-        return cls(**dict(row))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,12 +120,7 @@ class Billing(Part):
 
     def get_key(self, customer_uid: str) -> BillingKey | None:
         """The billing key as last seen, or ``None``."""
-        query = sa.select(tables.billing_keys).where(
-            tables.billing_keys.c.customer_uid == customer_uid
-        )
-        with self.store.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else BillingKey.from_row(row)
+        return read_key(self.store.engine, customer_uid)
 
     def _remember(
         self, customer: Customer, status: str, *, announce: bool = False
@@ -156,38 +128,7 @@ class Billing(Part):
         """Keep what PortOne says of a key; after the commit, send its signal when
         ``announce`` is set or the key was in use here, once per change of status
         to ``deleted``."""
-        now = self.clock()
-        values = {
-            "pg_provider": customer.pg_provider,
-            "card_name": customer.card_name,
-            "card_code": customer.card_code,
-            "card_number": customer.card_number,
-            "card_type": customer.card_type,
-            "customer_name": customer.customer_name,
-            "customer_email": customer.customer_email,
-            "status": status,
-            "updated_at": now,
-        }
-        table = tables.billing_keys
-        with write_transaction(self.store.engine) as conn:
-            before = conn.execute(
-                sa.select(table.c.status).where(
-                    table.c.customer_uid == customer.customer_uid
-                )
-            ).scalar()
-            found = conn.execute(
-                sa.update(table)
-                .where(table.c.customer_uid == customer.customer_uid)
-                .values({k: v for k, v in values.items() if v is not None})
-            )
-            if found.rowcount == 0:
-                conn.execute(
-                    sa.insert(table).values(
-                        customer_uid=customer.customer_uid, created_at=now, **values
-                    )
-                )
-        key = self.get_key(customer.customer_uid)
-        assert key is not None
+        before, key = keep_key(self.store.engine, customer, status, self.clock())
         if status == "active" and announce:
             self._emit(signals.billing_key_issued, key)
         elif status == "deleted" and before != "deleted" and (announce or before):
@@ -265,22 +206,22 @@ class Billing(Part):
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
         order = self._new_order("onetime", purchase, merchant_uid, customer_uid)
-        paid = self._settle(
-            order,
-            lambda: self.client.pay_onetime(
-                merchant_uid=order.merchant_uid,
-                card=card,
-                customer_uid=customer_uid,
-                notice_url=self.notice_url(),
-                pg=self.pg,
-                channel_key=self.channel_key,
-                **purchase.call_fields(),
-            ),
-        )
+        paid = self._settle(order, lambda: self._onetime(order, card, purchase))
         if customer_uid:
             key = self.client.get_billing_key(customer_uid)
             self._remember(key, "active", announce=True)
         return paid
+
+    def _onetime(self, order: Order, card: Card, purchase: _Purchase) -> Payment:
+        return self.client.pay_onetime(
+            merchant_uid=order.merchant_uid,
+            card=card,
+            customer_uid=order.customer_uid,
+            notice_url=self.notice_url(),
+            pg=self.pg,
+            channel_key=self.channel_key,
+            **purchase.call_fields(),
+        )
 
     def schedule(
         self,

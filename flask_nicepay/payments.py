@@ -77,10 +77,11 @@ class Payments(Part):
         store = store or Store(engine, on_transition=on_transition, clock=clock)
         super().__init__(Parts(client=client, store=store, clock=clock))
         self.inbox = inbox or Inbox(engine, clock=clock)
+        notify = functools.partial(signals.send, sender)
         self.reconciler = Reconciler(
             self.parts,
             policy=policy or Policy(),
-            notify=functools.partial(signals.send, sender),
+            notify=notify,
             adopt=adopt or self._adopt,
         )
         self.orders = Orders(

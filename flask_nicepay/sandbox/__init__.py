@@ -5,17 +5,33 @@ process (:meth:`Sandbox.session`, :class:`SandboxAdapter`) or over a real socket
 (:func:`serve`, ``python -m flask_nicepay.sandbox``). The buyer's side (payment
 window, vbank deposit) and the console's side (cancels, clock, faults) are
 driven from Python or from the control API under ``/_sandbox/``.
-See ``docs/sandbox.rst``.
+See ``docs/sandbox/index.rst``.
+
+Three layers, imports pointing one way (``http`` -> ``engine`` -> ``model``):
+
+* :mod:`~flask_nicepay.sandbox.model`: the records, the store that holds them,
+  the clock, codes, test cards, value parsing and the sandbox's errors;
+* :mod:`~flask_nicepay.sandbox.engine`: what PortOne does with them: payments,
+  cancels, virtual accounts, billing keys, schedules, the payment window,
+  webhooks and faults;
+* :mod:`~flask_nicepay.sandbox.http`: the Flask app (REST, ``/subscribe``,
+  control and SDK), the wire format, the in-process adapter and the server.
+
+The emulator shares no parsing, schema or constant with the plugin's PortOne
+client (:mod:`flask_nicepay.portone`), on purpose: it is a second, independent
+reading of PortOne's documentation. A parser shared by both sides would let one
+misreading pass both, the client sending what the emulator wrongly accepts, and
+the tests would stay green against a PortOne that does not exist.
 """
 
-from .adapter import SandboxAdapter
-from .cards import TEST_CARDS
-from .cards import TestCard
-from .core import Sandbox
-from .errors import CheckoutRefused
-from .errors import SandboxError
-from .server import serve
-from .webhooks import WebhookDelivery
+from .engine.webhook_outbox import WebhookDelivery
+from .http.adapter import SandboxAdapter
+from .http.emulator import Sandbox
+from .http.server import serve
+from .model.cards import TEST_CARDS
+from .model.cards import TestCard
+from .model.sandbox_errors import CheckoutRefused
+from .model.sandbox_errors import SandboxError
 
 __all__ = [
     "TEST_CARDS",

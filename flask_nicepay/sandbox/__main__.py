@@ -13,8 +13,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .core import Sandbox
-from .server import serve
+from .http.emulator import Sandbox
+from .http.server import serve
 
 log = logging.getLogger("flask_nicepay.sandbox")
 

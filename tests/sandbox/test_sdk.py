@@ -21,10 +21,10 @@ from werkzeug.test import TestResponse
 
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.sandbox.sdk_windows import WindowBook
-from flask_nicepay.sandbox.sdk_windows import origin_of
-from flask_nicepay.sandbox.sdk_windows import return_url_of
-from flask_nicepay.sandbox.sdk_windows import with_query
+from flask_nicepay.sandbox.http.sdk_windows import WindowBook
+from flask_nicepay.sandbox.http.sdk_windows import origin_of
+from flask_nicepay.sandbox.http.sdk_windows import return_url_of
+from flask_nicepay.sandbox.http.sdk_windows import with_query
 
 from .peers import Api
 

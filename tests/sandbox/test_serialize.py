@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_nicepay.sandbox import Sandbox
-from flask_nicepay.sandbox import serialize
+from flask_nicepay.sandbox.http import serialize
 
 from .peers import Api
 from .test_wire import PAYMENT_FIELDS

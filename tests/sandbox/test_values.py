@@ -9,11 +9,11 @@ from werkzeug.datastructures import MultiDict
 
 from flask_nicepay.sandbox import TEST_CARDS
 from flask_nicepay.sandbox import SandboxError
-from flask_nicepay.sandbox.cards import luhn_ok
-from flask_nicepay.sandbox.cards import mask
-from flask_nicepay.sandbox.values import Params
-from flask_nicepay.sandbox.values import json_amount
-from flask_nicepay.sandbox.wire import nest
+from flask_nicepay.sandbox.http.wire import nest
+from flask_nicepay.sandbox.model.cards import luhn_ok
+from flask_nicepay.sandbox.model.cards import mask
+from flask_nicepay.sandbox.model.values import Params
+from flask_nicepay.sandbox.model.values import json_amount
 
 
 def test_php_style_keys_nest() -> None:

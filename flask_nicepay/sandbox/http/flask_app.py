@@ -9,16 +9,16 @@ from flask import Flask
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from . import api
-from . import api_subscribe
-from . import control
+from ..engine.faults import FaultMiddleware
+from ..model.sandbox_errors import SandboxError
+from . import control_api as control
+from . import rest_api as api
 from . import sdk
-from .errors import SandboxError
-from .faults import FaultMiddleware
+from . import subscribe_api as api_subscribe
 from .wire import envelope
 
 if TYPE_CHECKING:
-    from .core import Sandbox
+    from .emulator import Sandbox
 
 log = logging.getLogger("flask_nicepay.sandbox")
 # Importing the module is what adds the /subscribe routes to the blueprint.

@@ -2,7 +2,7 @@
 
 Views are thin: read the parameters, run one engine call under the sandbox lock,
 serialize inside it (records are mutable), answer in the envelope. Refusals are
-:class:`~.errors.SandboxError` and become envelopes in one handler (see
+:class:`~flask_nicepay.sandbox.SandboxError` and become envelopes in one handler (see
 :mod:`.app`). The ``/subscribe`` routes live in :mod:`.api_subscribe` on the same
 blueprint.
 """
@@ -20,22 +20,22 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from . import cancels
-from . import payments
-from . import vbanks
-from .codes import BANKS
-from .codes import CARD_COMPANIES
-from .errors import SandboxError
-from .ledger import Ledger
+from ..engine import cancels
+from ..engine import payments
+from ..engine import vbanks
+from ..model.codes import BANKS
+from ..model.codes import CARD_COMPANIES
+from ..model.record_store import Ledger
+from ..model.sandbox_errors import SandboxError
+from ..model.values import Params
 from .serialize import paged
 from .serialize import payment_json
 from .serialize import prepared_json
-from .values import Params
 from .wire import envelope
 from .wire import params
 
 if TYPE_CHECKING:
-    from .core import Sandbox
+    from .emulator import Sandbox
 
 T = TypeVar("T")
 EXTENSION_KEY = "nicepay_sandbox"

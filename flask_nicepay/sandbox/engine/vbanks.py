@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from .codes import API_MID
-from .codes import BANKS
-from .errors import PAYMENT_NOT_FOUND
-from .errors import SandboxError
-from .errors import not_found
-from .errors import refused
-from .ledger import Ledger
+from ..model.codes import API_MID
+from ..model.codes import BANKS
+from ..model.record_store import Ledger
+from ..model.records import Payment
+from ..model.records import Vbank
+from ..model.sandbox_errors import PAYMENT_NOT_FOUND
+from ..model.sandbox_errors import SandboxError
+from ..model.sandbox_errors import not_found
+from ..model.sandbox_errors import refused
+from ..model.values import Params
+from ..model.values import invalid
+from ..model.values import parse_due
 from .payments import Order
 from .payments import refuse_if_paid
 from .payments import settle
 from .payments import start
-from .records import Payment
-from .records import Vbank
-from .values import Params
-from .values import invalid
-from .values import parse_due
 
 #: Window virtual accounts without ``vbank_due`` stay open this long (§7).
 DEFAULT_DUE: Final = 30 * 86400

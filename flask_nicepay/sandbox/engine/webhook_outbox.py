@@ -28,8 +28,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from .clock import Clock
-from .records import Notice
+from ..model.clock import Clock
+from ..model.records import Notice
 
 log = logging.getLogger("flask_nicepay.sandbox")
 

@@ -1,7 +1,8 @@
 """Payments: creating and settling attempts, ``/payments/prepare`` and the lookups.
 
-Functions take the :class:`~.ledger.Ledger` first and are called with the sandbox
-lock held. They return records; the API layer serializes them.
+Functions take the :class:`~flask_nicepay.sandbox.model.record_store.Ledger` first and
+are called with the sandbox lock held. They return records; the API layer serializes
+them.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from typing import Any
 from typing import Final
 from typing import TypeVar
 
-from .errors import PAYMENT_NOT_FOUND
-from .errors import bad_request
-from .errors import not_found
-from .errors import refused
-from .ledger import Ledger
-from .records import PAYMENT_STATUSES
-from .records import Buyer
-from .records import Payment
-from .records import Prepared
-from .values import Params
-from .values import check_currency_amount
-from .values import invalid
-from .values import json_amount
+from ..model.record_store import Ledger
+from ..model.records import PAYMENT_STATUSES
+from ..model.records import Buyer
+from ..model.records import Payment
+from ..model.records import Prepared
+from ..model.sandbox_errors import PAYMENT_NOT_FOUND
+from ..model.sandbox_errors import bad_request
+from ..model.sandbox_errors import not_found
+from ..model.sandbox_errors import refused
+from ..model.values import Params
+from ..model.values import check_currency_amount
+from ..model.values import invalid
+from ..model.values import json_amount
 
 T = TypeVar("T")
 SORTINGS: Final[dict[str, Callable[[Payment], int]]] = {

@@ -11,16 +11,16 @@ from typing import Any
 
 from flask import Response
 
-from . import billing
-from . import schedules
-from .api import bp
-from .api import ok
-from .api import query_params
-from .api import run
-from .ledger import Ledger
-from .payments import page_of
-from .payments import page_window
-from .records import Schedule
+from ..engine import billing_keys
+from ..engine import schedules
+from ..engine.payments import page_of
+from ..engine.payments import page_window
+from ..model.record_store import Ledger
+from ..model.records import Schedule
+from .rest_api import bp
+from .rest_api import ok
+from .rest_api import query_params
+from .rest_api import run
 from .serialize import customer_json
 from .serialize import paged
 from .serialize import payment_json
@@ -40,20 +40,20 @@ def register_customer(customer_uid: str) -> Response:
     """Issue (or replace) a billing key."""
     query = query_params()
     return ok(
-        run(lambda led: customer_json(billing.register(led, customer_uid, query)))
+        run(lambda led: customer_json(billing_keys.register(led, customer_uid, query)))
     )
 
 
 @bp.get("/subscribe/customers/<customer_uid>")
 def get_customer(customer_uid: str) -> Response:
     """A billing key, card masked."""
-    return ok(run(lambda led: customer_json(billing.customer(led, customer_uid))))
+    return ok(run(lambda led: customer_json(billing_keys.customer(led, customer_uid))))
 
 
 @bp.delete("/subscribe/customers/<customer_uid>")
 def delete_customer(customer_uid: str) -> Response:
     """Delete a billing key; a ``reason`` query is accepted and not needed."""
-    return ok(run(lambda led: customer_json(billing.delete(led, customer_uid))))
+    return ok(run(lambda led: customer_json(billing_keys.delete(led, customer_uid))))
 
 
 @bp.get("/subscribe/customers")
@@ -62,7 +62,7 @@ def get_customers() -> Response:
     uids = query_params().texts("customer_uid")
 
     def lookup(led: Ledger) -> tuple[list[dict[str, Any]], int]:
-        found, status = billing.customers(led, uids)
+        found, status = billing_keys.customers(led, uids)
         return [customer_json(c) for c in found], status
 
     found, status = run(lookup)
@@ -75,7 +75,7 @@ def customer_payments(customer_uid: str) -> Response:
     page, limit = page_window(query_params())
 
     def lookup(led: Ledger) -> dict[str, Any]:
-        made = billing.customer_payments(led, customer_uid)
+        made = billing_keys.customer_payments(led, customer_uid)
         chosen = [payment_json(p) for p in page_of(made, page, limit)]
         return paged(chosen, len(made), page, limit)
 
@@ -96,14 +96,14 @@ def customer_schedules(customer_uid: str) -> Response:
 def onetime() -> Response:
     """A key-in payment, optionally storing a billing key."""
     query = query_params()
-    return ok(run(lambda led: payment_json(billing.onetime(led, query))))
+    return ok(run(lambda led: payment_json(billing_keys.onetime(led, query))))
 
 
 @bp.post("/subscribe/payments/again")
 def again() -> Response:
     """A payment with a stored billing key."""
     query = query_params()
-    return ok(run(lambda led: payment_json(billing.again(led, query))))
+    return ok(run(lambda led: payment_json(billing_keys.again(led, query))))
 
 
 # Schedules -----------------------------------------------------------------

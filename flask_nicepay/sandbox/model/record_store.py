@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
-from .auth import TokenStore
+from .access_tokens import TokenStore
+from .bounded_table import BoundedTable
 from .clock import Clock
 from .records import Customer
 from .records import Notice
 from .records import Payment
 from .records import Prepared
 from .records import Schedule
-from .table import BoundedTable
 from .values import KST
 
 _METHOD_CODES: Final = {"card": "01", "trans": "02", "vbank": "03", "phone": "05"}

@@ -18,7 +18,7 @@ from decimal import InvalidOperation
 from typing import Any
 from typing import Final
 
-from .errors import bad_request
+from .sandbox_errors import bad_request
 
 #: PortOne and NICE read local times (``vbank_due`` strings) in Korean time.
 KST: Final = timezone(timedelta(hours=9), "KST")

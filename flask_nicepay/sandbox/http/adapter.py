@@ -27,12 +27,12 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.test import EnvironBuilder
 from werkzeug.test import run_wsgi_app
 
-from .faults import IN_PROCESS
-from .faults import DropConnection
-from .faults import InProcess
+from ..engine.faults import IN_PROCESS
+from ..engine.faults import DropConnection
+from ..engine.faults import InProcess
 
 if TYPE_CHECKING:
-    from .core import Sandbox
+    from .emulator import Sandbox
 
 Timeout = float | tuple[float, float] | tuple[float, None] | None
 

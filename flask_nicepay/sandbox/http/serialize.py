@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 from typing import Final
 
-from .codes import API_MID
-from .codes import BANKS
-from .records import Buyer
-from .records import Cancellation
-from .records import Customer
-from .records import Payment
-from .records import Prepared
-from .records import Schedule
-from .values import json_amount
+from ..model.codes import API_MID
+from ..model.codes import BANKS
+from ..model.records import Buyer
+from ..model.records import Cancellation
+from ..model.records import Customer
+from ..model.records import Payment
+from ..model.records import Prepared
+from ..model.records import Schedule
+from ..model.values import json_amount
 
 PAYMENT_KEYS: Final = (
     "imp_uid", "merchant_uid", "pay_method", "channel", "pg_provider",

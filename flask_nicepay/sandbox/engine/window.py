@@ -1,8 +1,8 @@
 """The payment window: what ``IMP.request_pay`` checks, and how the buyer finishes.
 
 :func:`open_window` refuses exactly where the SDK refuses before the window opens
-(raising :class:`~.errors.CheckoutRefused`, no payment created) and otherwise
-creates the ``ready`` attempt. :func:`complete` applies the buyer's outcome.
+(raising :class:`~flask_nicepay.sandbox.CheckoutRefused`, no payment created) and
+otherwise creates the ``ready`` attempt. :func:`complete` applies the buyer's outcome.
 :func:`callback_rsp` and :func:`redirect_query` build what the browser receives.
 A failed or abandoned attempt leaves the order payable: the next window is a new
 ``imp_uid`` for the same ``merchant_uid``.
@@ -16,22 +16,22 @@ from decimal import Decimal
 from typing import Any
 from typing import Final
 
-from . import cards
-from .codes import DEFAULT_BANK
-from .codes import WINDOW_MID
-from .errors import CheckoutRefused
-from .errors import SandboxError
-from .errors import not_found
-from .ledger import Ledger
+from ..model import cards
+from ..model.codes import DEFAULT_BANK
+from ..model.codes import WINDOW_MID
+from ..model.record_store import Ledger
+from ..model.records import CardUse
+from ..model.records import Payment
+from ..model.records import Window
+from ..model.sandbox_errors import CheckoutRefused
+from ..model.sandbox_errors import SandboxError
+from ..model.sandbox_errors import not_found
+from ..model.values import Params
+from ..model.values import parse_due
 from .payments import ALREADY_PAID
 from .payments import Order
 from .payments import settle
 from .payments import start
-from .records import CardUse
-from .records import Payment
-from .records import Window
-from .values import Params
-from .values import parse_due
 from .vbanks import DEFAULT_DUE
 from .vbanks import check_account
 from .vbanks import issue

@@ -1,16 +1,16 @@
 """Payment windows opened through the browser SDK: tokens, device, return URL.
 
 ``POST /_sandbox/sdk/open`` creates the ``ready`` attempt through
-:meth:`~.core.Sandbox.open_checkout` and hands the page a window URL carrying an
-unguessable token. :class:`WindowBook` remembers, per ``imp_uid``, that token and
-what the window needs to deliver the result (PC ``postMessage`` to the opener's
-origin, or the mobile redirect to ``m_redirect_url``). It is bounded like every
+:meth:`~flask_nicepay.sandbox.Sandbox.open_checkout` and hands the page a window URL
+carrying an unguessable token. :class:`WindowBook` remembers, per ``imp_uid``, that
+token and what the window needs to deliver the result (PC ``postMessage`` to the
+opener's origin, or the mobile redirect to ``m_redirect_url``). It is bounded like every
 other sandbox table: when full, the oldest window goes.
 
 The SDK's own rules live here too, beside the rules of
-:mod:`~.checkout`: which device flow applies, and the refusals the SDK makes
-before any parameter is read (``IMP.init`` never called, no callback on PC, an
-``m_redirect_url`` the browser could not go to).
+:mod:`~flask_nicepay.sandbox.engine.window`: which device flow applies, and the refusals
+the SDK makes before any parameter is read (``IMP.init`` never called, no callback on
+PC, an ``m_redirect_url`` the browser could not go to).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from urllib.parse import urljoin
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-from .checkout import BAD_PARAMETER
-from .errors import CheckoutRefused
+from ..engine.window import BAD_PARAMETER
+from ..model.sandbox_errors import CheckoutRefused
 
 #: User agents of phones and tablets: the mobile flow applies to them.
 PHONE_AGENT: Final = re.compile(r"Mobi|Android|iPhone|iPad")
@@ -92,7 +92,8 @@ class WindowBook:
     ) -> OpenWindow:
         """Remember a new window under a fresh token.
 
-        :param imp_uid: the attempt :meth:`~.core.Sandbox.open_checkout` made.
+        :param imp_uid: the attempt :meth:`~flask_nicepay.sandbox.Sandbox.open_checkout`
+            made.
         :param channel: ``pc`` or ``mobile``.
         :param origin: the store page's origin, if known.
         :param return_url: the absolute ``m_redirect_url`` for mobile.
@@ -179,7 +180,7 @@ def with_query(url: str, query: Mapping[str, str]) -> str:
     """``url`` with ``query`` added; these keys replace any already there.
 
     :param url: ``m_redirect_url``, possibly with its own query and fragment.
-    :param query: what :meth:`~.core.Sandbox.redirect_query` built.
+    :param query: what :meth:`~flask_nicepay.sandbox.Sandbox.redirect_query` built.
     """
     parts = urlsplit(url)
     kept = [

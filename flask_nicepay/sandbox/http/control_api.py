@@ -2,7 +2,7 @@
 
 JSON in, the PortOne envelope out, no token: the standalone server binds to
 127.0.0.1 by default for that reason. Every endpoint calls the same
-:class:`~.core.Sandbox` method a Python test would.
+:class:`~flask_nicepay.sandbox.Sandbox` method a Python test would.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from .api import sandbox
-from .errors import CheckoutRefused
-from .values import Params
-from .webhooks import WebhookDelivery
+from ..engine.webhook_outbox import WebhookDelivery
+from ..model.sandbox_errors import CheckoutRefused
+from ..model.values import Params
+from .rest_api import sandbox
 from .wire import envelope
 from .wire import params
 

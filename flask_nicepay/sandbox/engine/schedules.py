@@ -11,26 +11,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from . import cards
-from .billing import UNKNOWN_BUYER
-from .billing import charge
-from .billing import read_card
-from .billing import store_key
-from .codes import API_MID
-from .errors import SandboxError
-from .errors import bad_request
-from .errors import not_found
-from .errors import refused
-from .ledger import Ledger
+from ..model import cards
+from ..model.codes import API_MID
+from ..model.record_store import Ledger
+from ..model.records import Buyer
+from ..model.records import Schedule
+from ..model.sandbox_errors import SandboxError
+from ..model.sandbox_errors import bad_request
+from ..model.sandbox_errors import not_found
+from ..model.sandbox_errors import refused
+from ..model.values import Params
+from ..model.values import check_currency_amount
+from ..model.values import invalid
+from ..model.values import missing
+from .billing_keys import UNKNOWN_BUYER
+from .billing_keys import charge
+from .billing_keys import read_card
+from .billing_keys import store_key
 from .payments import ALREADY_PAID
 from .payments import Order
 from .payments import custom_data_text
-from .records import Buyer
-from .records import Schedule
-from .values import Params
-from .values import check_currency_amount
-from .values import invalid
-from .values import missing
 
 NO_CUSTOMER: Final = "등록된 고객정보가 없습니다."
 CARD_CHECK_FAILED: Final = "카드정보 확인에 실패하였습니다."

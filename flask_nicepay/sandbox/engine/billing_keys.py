@@ -2,10 +2,10 @@
 
 With the NICE old module a billing key can only be issued through the REST API
 (card number, expiry, birth date, card-password digits). The sandbox checks the
-card data, keeps a :class:`~.cards.CardProfile` (masked number, company, type,
-behaviour) and drops the rest with the request. A decline at approval is an answer
-with ``code 0`` and a ``failed`` payment; rejected card data is ``code -1`` with no
-payment (portone-v1.md §6.5).
+card data, keeps a :class:`~flask_nicepay.sandbox.model.cards.CardProfile` (masked
+number, company, type, behaviour) and drops the rest with the request. A decline at
+approval is an answer with ``code 0`` and a ``failed`` payment; rejected card data is
+``code -1`` with no payment (portone-v1.md §6.5).
 """
 
 from __future__ import annotations
@@ -13,24 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from . import cards
-from .codes import API_MID
-from .errors import bad_request
-from .errors import not_found
-from .errors import refused
-from .ledger import Ledger
+from ..model import cards
+from ..model.codes import API_MID
+from ..model.record_store import Ledger
+from ..model.records import Buyer
+from ..model.records import CardUse
+from ..model.records import Customer
+from ..model.records import Payment
+from ..model.sandbox_errors import bad_request
+from ..model.sandbox_errors import not_found
+from ..model.sandbox_errors import refused
+from ..model.values import Params
+from ..model.values import missing
 from .payments import MAX_IDS
 from .payments import Order
 from .payments import refuse_if_paid
 from .payments import settle
 from .payments import sort
 from .payments import start
-from .records import Buyer
-from .records import CardUse
-from .records import Customer
-from .records import Payment
-from .values import Params
-from .values import missing
 
 KEY_FAILED: Final = "카드정보 인증 및 빌키 발급에 실패하였습니다."
 AUTH_FAILED: Final = "카드정보 인증에 실패하였습니다."
@@ -62,8 +62,8 @@ def channel_of(led: Ledger, params: Params) -> tuple[str, str]:
     """The PG provider and MID ``pg`` selects among the account's channels.
 
     ``nice`` (or ``nice.{MID}``) is the account's own PG; another provider is
-    used only when set up with :meth:`~.core.Sandbox.add_pg_channel`, and
-    anything else falls back to the default, as PortOne does.
+    used only when set up with :meth:`~flask_nicepay.sandbox.Sandbox.add_pg_channel`,
+    and anything else falls back to the default, as PortOne does.
 
     :param led: the ledger.
     :param params: the request parameters.

@@ -3,7 +3,8 @@
 Only presentation lives here. Which installments are *offered* follows what
 ``request_pay`` asked for (``display.card_quota``, ``card.direct``) and the
 50,000 KRW minimum; whatever the buyer sends back is judged again by
-:func:`~.checkout.complete`, so the page cannot make a rule looser.
+:func:`~flask_nicepay.sandbox.engine.window.complete`, so the page cannot make a rule
+    looser.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 from typing import Final
 
-from . import cards
-from .codes import BANKS
-from .codes import CARD_COMPANIES
-from .codes import DEFAULT_BANK
-from .records import Window
+from ..model import cards
+from ..model.codes import BANKS
+from ..model.codes import CARD_COMPANIES
+from ..model.codes import DEFAULT_BANK
+from ..model.records import Window
 
 #: Banks listed first in the vbank select, the ones buyers use most.
 COMMON_BANKS: Final = ("004", "088", "020", "081", "011")
@@ -120,7 +121,7 @@ def card_choices(window: Window, labels: Mapping[str, str]) -> list[Choice]:
     """The test cards; ``card.direct`` adds its company first, preselected.
 
     An empty value means "the company ``card.direct`` named", which
-    :func:`~.checkout.complete` reads from the window.
+    :func:`~flask_nicepay.sandbox.engine.window.complete` reads from the window.
 
     :param window: what ``request_pay`` asked for.
     :param labels: the window's labels.

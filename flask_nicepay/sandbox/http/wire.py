@@ -17,9 +17,9 @@ from flask import Request
 from flask import Response
 from werkzeug.datastructures import MultiDict
 
-from .errors import bad_request
-from .values import Params
-from .values import json_amount
+from ..model.sandbox_errors import bad_request
+from ..model.values import Params
+from ..model.values import json_amount
 
 CONTENT_TYPE: Final = "application/json; charset=UTF-8"
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from .codes import BANKS
-from .errors import refused
-from .ledger import Ledger
-from .records import Cancellation
-from .records import Payment
-from .values import Params
-from .values import check_currency_amount
+from ..model.codes import BANKS
+from ..model.record_store import Ledger
+from ..model.records import Cancellation
+from ..model.records import Payment
+from ..model.sandbox_errors import refused
+from ..model.values import Params
+from ..model.values import check_currency_amount
 
 NOT_FOUND: Final = "취소할 결제건이 존재하지 않습니다."
 ALREADY_CANCELLED: Final = "이미 전액취소된 주문입니다."

@@ -6,11 +6,12 @@ A store page loads ``<sandbox>/v1/iamport.js`` instead of PortOne's
 window; every rule is the sandbox's, applied here:
 
 * ``POST /_sandbox/sdk/open`` validates through
-  :meth:`~.core.Sandbox.open_checkout` and answers either the refusal (with the
-  callback ``rsp`` and, for mobile, the redirect URL) or the window URL;
+  :meth:`~flask_nicepay.sandbox.Sandbox.open_checkout` and answers either the refusal
+  (with the callback ``rsp`` and, for mobile, the redirect URL) or the window URL;
 * ``GET /_sandbox/sdk/window/<imp_uid>?t=<token>`` is the payment window;
 * ``POST /_sandbox/sdk/complete`` applies the buyer's button through
-  :meth:`~.core.Sandbox.complete_checkout` and answers what the store page gets.
+  :meth:`~flask_nicepay.sandbox.Sandbox.complete_checkout` and answers what the store
+      page gets.
 
 The JSON endpoints answer any origin (the store page is usually on another one)
 and every URL is built with ``url_for``, so the app also works mounted under a
@@ -34,11 +35,12 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .api import sandbox
-from .errors import CheckoutRefused
-from .errors import SandboxError
-from .ledger import Ledger
-from .records import Window
+from ..model.record_store import Ledger
+from ..model.records import Window
+from ..model.sandbox_errors import CheckoutRefused
+from ..model.sandbox_errors import SandboxError
+from ..model.values import Params
+from .rest_api import sandbox
 from .sdk_page import window_view
 from .sdk_windows import BAD_PARAMS
 from .sdk_windows import MESSAGE_TYPE
@@ -53,7 +55,6 @@ from .sdk_windows import refusal
 from .sdk_windows import return_url_of
 from .sdk_windows import with_query
 from .serialize import payment_json
-from .values import Params
 from .wire import envelope
 from .wire import params
 
@@ -66,10 +67,13 @@ if TYPE_CHECKING:
 SCRIPT_ALIAS: Final = "/v1/iamport.js"
 URL_PREFIX: Final = "/_sandbox/sdk"
 _NO_WINDOW: Final = "열린 결제창이 없거나 토큰이 올바르지 않습니다."
+#: The package directory holding ``static/`` and ``templates/``.
+_FILES_ROOT: Final = str(Path(__file__).resolve().parent.parent)
 
 bp = Blueprint(
     "sandbox_sdk",
     __name__,
+    root_path=_FILES_ROOT,
     static_folder="static",
     static_url_path="/static",
     template_folder="templates",

@@ -1,8 +1,9 @@
 """The :class:`Sandbox`: one offline PortOne V1 account, driven from Python or HTTP.
 
-It owns the state (a :class:`~.ledger.Ledger`), the clock, the webhook outbox, the
-API faults and the Flask app serving the REST and control APIs. One lock guards
-the state; it is never held while a webhook is sent or a fault sleeps.
+It owns the state (a :class:`~flask_nicepay.sandbox.model.record_store.Ledger`), the
+clock, the webhook outbox, the API faults and the Flask app serving the REST and control
+APIs. One lock guards the state; it is never held while a webhook is sent or a fault
+sleeps.
 """
 
 from __future__ import annotations
@@ -19,29 +20,29 @@ from typing import TypeVar
 
 import requests
 
-from . import cancels
-from . import checkout as window
-from . import schedules
-from . import vbanks
+from ..engine import cancels
+from ..engine import schedules
+from ..engine import vbanks
+from ..engine import window
+from ..engine.faults import FaultBook
+from ..engine.webhook_outbox import Dispatcher
+from ..engine.webhook_outbox import Format
+from ..engine.webhook_outbox import Outbox
+from ..engine.webhook_outbox import Sender
+from ..engine.webhook_outbox import WebhookDelivery
+from ..engine.webhook_outbox import post_with_requests
+from ..model.access_tokens import TokenStore
+from ..model.clock import Clock
+from ..model.record_store import Ledger
+from ..model.sandbox_errors import CheckoutRefused
+from ..model.values import Params
 from .adapter import SandboxAdapter
-from .app import create_app
-from .auth import TokenStore
-from .clock import Clock
-from .errors import CheckoutRefused
-from .faults import FaultBook
-from .ledger import Ledger
+from .flask_app import create_app
 from .sdk_windows import WindowBook
 from .serialize import customer_json
 from .serialize import payment_json
 from .serialize import prepared_json
 from .serialize import schedule_json
-from .values import Params
-from .webhooks import Dispatcher
-from .webhooks import Format
-from .webhooks import Outbox
-from .webhooks import Sender
-from .webhooks import WebhookDelivery
-from .webhooks import post_with_requests
 
 log = logging.getLogger("flask_nicepay.sandbox")
 T = TypeVar("T")
@@ -67,7 +68,7 @@ class Sandbox:
     :param merchant_name: holder name of virtual accounts issued by the window.
     """
 
-    #: Base URL for :meth:`session` and :class:`~.adapter.SandboxAdapter`.
+    #: Base URL for :meth:`session` and :class:`~flask_nicepay.sandbox.SandboxAdapter`.
     base_url: Final = "http://sandbox.portone.invalid"
 
     def __init__(
@@ -156,7 +157,7 @@ class Sandbox:
         self.close()
 
     def note_connection(self) -> None:
-        """Count a TCP connection accepted by :func:`~.server.serve`."""
+        """Count a TCP connection accepted by :func:`~flask_nicepay.sandbox.serve`."""
         with self._lock:
             self._connections += 1
 

@@ -2,9 +2,9 @@
 
 Rules match a request by method and a glob on its path and fire ``times`` times.
 :class:`FaultMiddleware` wraps the Flask app and acts the same whether the request
-came over a socket or through :class:`~.adapter.SandboxAdapter`; in-process it never
-sleeps, it notes the delay in an :class:`InProcess` report and the adapter decides
-whether the caller's read timeout fired. Control endpoints (``/_sandbox/``) are
+came over a socket or through :class:`~flask_nicepay.sandbox.SandboxAdapter`; in-process
+it never sleeps, it notes the delay in an :class:`InProcess` report and the adapter
+decides whether the caller's read timeout fired. Control endpoints (``/_sandbox/``) are
 never hit, so a fault can always be cleared.
 """
 

@@ -265,20 +265,9 @@ def execute(led: Ledger, record: Schedule) -> Schedule:
         failure = UNKNOWN_BUYER
     elif led.paid_attempt(record.merchant_uid) is not None:
         failure = ALREADY_PAID
-    order = Order(
-        record.merchant_uid,
-        record.amount,
-        record.currency,
-        record.name,
-        record.buyer,
-        record.custom_data,
-        record.notice_urls,
-        record.tax_free,
-        record.vat_amount,
-    )
     payment = charge(
         led,
-        order,
+        _order_of(record),
         customer.card if customer else None,
         customer_uid=record.customer_uid,
         usage="payment.scheduled",
@@ -293,3 +282,17 @@ def execute(led: Ledger, record: Schedule) -> Schedule:
     record.fail_reason = payment.fail_reason
     led.schedules.mark_final(record.merchant_uid)
     return record
+
+
+def _order_of(record: Schedule) -> Order:
+    return Order(
+        record.merchant_uid,
+        record.amount,
+        record.currency,
+        record.name,
+        record.buyer,
+        record.custom_data,
+        record.notice_urls,
+        record.tax_free,
+        record.vat_amount,
+    )

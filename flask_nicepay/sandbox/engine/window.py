@@ -258,41 +258,56 @@ def callback_rsp(result: Mapping[str, Any] | CheckoutRefused) -> dict[str, Any]:
             "error_code": result.error_code,
             "error_msg": result.error_msg,
         }
+    return _rsp_of(result)
+
+
+#: What the ``rsp`` takes from the Payment JSON, in PortOne's order.
+_RSP_FIELDS: Final = (
+    "imp_uid",
+    "merchant_uid",
+    "pay_method",
+    "paid_amount",
+    "status",
+    "name",
+    "pg_provider",
+    "emb_pg_provider",
+    "pg_tid",
+    "pg_type",
+    "currency",
+    "buyer_name",
+    "buyer_email",
+    "buyer_tel",
+    "buyer_addr",
+    "buyer_postcode",
+    "custom_data",
+    "paid_at",
+    "receipt_url",
+    "apply_num",
+    "card_name",
+    "card_number",
+    "card_quota",
+    "bank_name",
+    "vbank_num",
+    "vbank_name",
+    "vbank_holder",
+    "vbank_date",
+)
+
+
+def _rsp_of(result: Mapping[str, Any]) -> dict[str, Any]:
     success = _succeeded(result)
     error_code, error_msg = (None, None) if success else _error_of(result)
-    return {
-        "success": success,
-        "imp_uid": result["imp_uid"],
-        "merchant_uid": result["merchant_uid"],
-        "pay_method": result["pay_method"],
+    derived = {
         "paid_amount": result["amount"] if success else 0,
-        "status": result["status"],
-        "name": result["name"],
-        "pg_provider": result["pg_provider"],
-        "emb_pg_provider": result["emb_pg_provider"],
-        "pg_tid": result["pg_tid"],
         "pg_type": "payment",
-        "currency": result["currency"],
-        "buyer_name": result["buyer_name"],
-        "buyer_email": result["buyer_email"],
-        "buyer_tel": result["buyer_tel"],
-        "buyer_addr": result["buyer_addr"],
-        "buyer_postcode": result["buyer_postcode"],
         "custom_data": _custom_data_object(result["custom_data"]),
-        "paid_at": result["paid_at"],
-        "receipt_url": result["receipt_url"],
-        "apply_num": result["apply_num"],
-        "card_name": result["card_name"],
-        "card_number": result["card_number"],
-        "card_quota": result["card_quota"],
-        "bank_name": result["bank_name"],
-        "vbank_num": result["vbank_num"],
-        "vbank_name": result["vbank_name"],
-        "vbank_holder": result["vbank_holder"],
-        "vbank_date": result["vbank_date"],
-        "error_code": error_code,
-        "error_msg": error_msg,
     }
+    rsp: dict[str, Any] = {"success": success}
+    rsp.update(
+        (key, derived[key] if key in derived else result[key]) for key in _RSP_FIELDS
+    )
+    rsp.update(error_code=error_code, error_msg=error_msg)
+    return rsp
 
 
 def redirect_query(result: Mapping[str, Any] | CheckoutRefused) -> dict[str, str]:

@@ -17,10 +17,12 @@ from ..model.codes import API_MID
 from ..model.codes import BANKS
 from ..model.records import Buyer
 from ..model.records import Cancellation
+from ..model.records import CardUse
 from ..model.records import Customer
 from ..model.records import Payment
 from ..model.records import Prepared
 from ..model.records import Schedule
+from ..model.records import Vbank
 from ..model.values import json_amount
 
 PAYMENT_KEYS: Final = (
@@ -63,7 +65,6 @@ def payment_json(payment: Payment) -> dict[str, Any]:
 
     :param payment: the record.
     """
-    card, vbank = payment.card, payment.vbank
     return {
         "imp_uid": payment.imp_uid,
         "merchant_uid": payment.merchant_uid,
@@ -74,24 +75,11 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "pg_tid": payment.pg_tid,
         "pg_id": payment.pg_id,
         "escrow": payment.escrow,
-        "apply_num": card.apply_num if card else None,
+        "apply_num": payment.card.apply_num if payment.card else None,
         "bank_code": payment.bank_code,
         "bank_name": BANKS.get(payment.bank_code or ""),
-        "card_code": card.profile.card_code if card else None,
-        "card_name": card.profile.card_name if card else None,
-        "card_issuer_code": None,
-        "card_issuer_name": None,
-        "card_publisher_code": None,
-        "card_publisher_name": None,
-        "card_quota": card.quota if card else 0,
-        "card_number": card.profile.card_number if card else None,
-        "card_type": card.profile.card_type if card else None,
-        "vbank_code": vbank.code if vbank else None,
-        "vbank_name": vbank.name if vbank else None,
-        "vbank_num": vbank.num if vbank else None,
-        "vbank_holder": vbank.holder if vbank else None,
-        "vbank_date": vbank.date if vbank else 0,
-        "vbank_issued_at": vbank.issued_at if vbank else 0,
+        **_card_json(payment.card),
+        **_vbank_json(payment.vbank),
         "name": payment.name,
         "amount": json_amount(payment.amount),
         "cancel_amount": json_amount(payment.cancel_amount),
@@ -99,6 +87,18 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         **buyer_json(payment.buyer, "buyer_"),
         "custom_data": payment.custom_data,
         "user_agent": payment.user_agent,
+        **_lifecycle_json(payment),
+        "cash_receipt_issued": False,
+        "customer_uid": payment.customer_uid,
+        "customer_uid_usage": payment.customer_uid_usage,
+        "sandbox": SANDBOX_FLAG,
+        "deposit_history": [],
+        "promotion": None,
+    }
+
+
+def _lifecycle_json(payment: Payment) -> dict[str, Any]:
+    return {
         "status": payment.status,
         "started_at": payment.started_at,
         "paid_at": payment.paid_at,
@@ -109,12 +109,32 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "receipt_url": payment.receipt_url,
         "cancel_history": [cancel_json(c) for c in payment.cancellations],
         "cancel_receipt_urls": [c.receipt_url for c in payment.cancellations],
-        "cash_receipt_issued": False,
-        "customer_uid": payment.customer_uid,
-        "customer_uid_usage": payment.customer_uid_usage,
-        "sandbox": SANDBOX_FLAG,
-        "deposit_history": [],
-        "promotion": None,
+    }
+
+
+def _card_json(card: CardUse | None) -> dict[str, Any]:
+    profile = card.profile if card else None
+    return {
+        "card_code": profile.card_code if profile else None,
+        "card_name": profile.card_name if profile else None,
+        "card_issuer_code": None,
+        "card_issuer_name": None,
+        "card_publisher_code": None,
+        "card_publisher_name": None,
+        "card_quota": card.quota if card else 0,
+        "card_number": profile.card_number if profile else None,
+        "card_type": profile.card_type if profile else None,
+    }
+
+
+def _vbank_json(vbank: Vbank | None) -> dict[str, Any]:
+    return {
+        "vbank_code": vbank.code if vbank else None,
+        "vbank_name": vbank.name if vbank else None,
+        "vbank_num": vbank.num if vbank else None,
+        "vbank_holder": vbank.holder if vbank else None,
+        "vbank_date": vbank.date if vbank else 0,
+        "vbank_issued_at": vbank.issued_at if vbank else 0,
     }
 
 

@@ -13,7 +13,8 @@ Three layers, imports pointing one way (``http`` -> ``engine`` -> ``model``):
   the clock, codes, test cards, value parsing and the sandbox's errors;
 * :mod:`~flask_nicepay.sandbox.engine`: what PortOne does with them: payments,
   cancels, virtual accounts, billing keys, schedules, the payment window,
-  webhooks and faults;
+  webhooks and faults, behind one
+  :class:`~flask_nicepay.sandbox.engine.account.Account`;
 * :mod:`~flask_nicepay.sandbox.http`: the Flask app (REST, ``/subscribe``,
   control and SDK), the wire format, the in-process adapter and the server.
 
@@ -24,6 +25,7 @@ misreading pass both, the client sending what the emulator wrongly accepts, and
 the tests would stay green against a PortOne that does not exist.
 """
 
+from .engine.purchase import CheckoutOptions
 from .engine.webhook_outbox import WebhookDelivery
 from .http.adapter import SandboxAdapter
 from .http.emulator import Sandbox
@@ -35,6 +37,7 @@ from .model.sandbox_errors import SandboxError
 
 __all__ = [
     "TEST_CARDS",
+    "CheckoutOptions",
     "CheckoutRefused",
     "Sandbox",
     "SandboxAdapter",

@@ -51,6 +51,26 @@ def test_card_approval_fills_the_card_fields_and_sends_paid(
     ]
 
 
+def test_checkout_refuses_an_option_it_does_not_know(sb: Sandbox) -> None:
+    with pytest.raises(TypeError, match="'buyer_nmae'"):
+        sb.checkout("typo-1", 1000, buyer_nmae="홍길동")  # type: ignore[call-arg]
+    assert sb.payments_count() == 0
+
+
+def test_checkout_passes_its_options_to_request_pay(sb: Sandbox) -> None:
+    payment = sb.checkout(
+        "opts-1",
+        1000,
+        currency="KRW",
+        name="주문",
+        buyer_email="a@example.com",
+        custom_data={"k": 1},
+        card_quota=0,
+    )
+    assert (payment["name"], payment["buyer_email"]) == ("주문", "a@example.com")
+    assert payment["custom_data"] == '{"k":1}'
+
+
 def test_card_company_and_check_card(sb: Sandbox) -> None:
     by_code = sb.checkout("c-code", 20000, card_code="367")
     assert (by_code["card_code"], by_code["card_name"]) == ("367", "현대카드")

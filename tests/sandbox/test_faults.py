@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.sandbox import SandboxAdapter
 from flask_nicepay.sandbox import serve
 
 from .peers import Api
@@ -106,6 +107,15 @@ def test_connect_error_in_process(sb: Sandbox, api: Api, paid: str) -> None:
     with pytest.raises(requests.exceptions.ConnectTimeout):
         api.post("/payments/cancel", json={"imp_uid": paid})
     assert cancelled(sb, paid) == 0
+
+
+def test_an_adapter_without_a_fault_book_always_connects(sb: Sandbox) -> None:
+    sb.inject_fault("connect_error")
+    session = requests.Session()
+    session.mount(sb.base_url, SandboxAdapter(sb.app))
+    answer = session.post(f"{sb.base_url}/users/getToken", json={})
+    assert answer.status_code == 401  # the app answered: no connect fault applied
+    assert sb.active_faults()["api"][0]["kind"] == "connect_error"
 
 
 def test_control_paths_are_never_faulted(sb: Sandbox) -> None:

@@ -32,7 +32,9 @@ from ..engine.faults import DropConnection
 from ..engine.faults import InProcess
 
 if TYPE_CHECKING:
-    from .emulator import Sandbox
+    from _typeshed.wsgi import WSGIApplication
+
+    from ..engine.faults import FaultBook
 
 Timeout = float | tuple[float, float] | tuple[float, None] | None
 
@@ -40,12 +42,17 @@ Timeout = float | tuple[float, float] | tuple[float, None] | None
 class SandboxAdapter(BaseAdapter):
     """Send requests straight into the sandbox's WSGI app.
 
-    :param sandbox: the sandbox to call.
+    :param app: the app to call, the sandbox's
+        :attr:`~flask_nicepay.sandbox.Sandbox.app`.
+    :param faults: the fault book whose ``connect_error`` faults refuse the
+        connection before the app sees the request (:attr:`Sandbox.faults
+        <flask_nicepay.sandbox.Sandbox.faults>`); None for none.
     """
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, app: WSGIApplication, faults: FaultBook | None = None) -> None:
         super().__init__()
-        self._sandbox = sandbox
+        self._app = app
+        self._faults = faults
 
     def send(
         self,
@@ -67,7 +74,7 @@ class SandboxAdapter(BaseAdapter):
         """
         url = urlsplit(request.url or "")
         method = request.method or "GET"
-        if self._sandbox.faults.take(method, url.path, connect=True):
+        if self._refused(method, url.path):
             raise ConnectTimeout(
                 f"sandbox: cannot connect to {url.netloc}", request=request
             )
@@ -75,9 +82,7 @@ class SandboxAdapter(BaseAdapter):
         environ = _environ(request, url.scheme, url.netloc, url.path, url.query)
         environ[IN_PROCESS] = report
         try:
-            app_iter, status, headers = run_wsgi_app(
-                self._sandbox.app, environ, buffered=True
-            )
+            app_iter, status, headers = run_wsgi_app(self._app, environ, buffered=True)
             body = b"".join(app_iter)
         except DropConnection:
             self._check_read_timeout(report.delay, timeout, request)
@@ -88,6 +93,11 @@ class SandboxAdapter(BaseAdapter):
             ) from None
         self._check_read_timeout(report.delay, timeout, request)
         return _response(request, status, headers.to_wsgi_list(), body, self)
+
+    def _refused(self, method: str, path: str) -> bool:
+        return self._faults is not None and bool(
+            self._faults.take(method, path, connect=True)
+        )
 
     @staticmethod
     def _check_read_timeout(

@@ -1,4 +1,10 @@
-"""The sandbox's Flask app, built by a factory so later parts can add blueprints."""
+"""The sandbox's Flask app: where a :class:`~flask_nicepay.sandbox.Sandbox` meets
+its blueprints.
+
+The engine never builds or sees an app; :func:`create_app` joins the account to
+the REST, ``/subscribe``, control and SDK blueprints, puts the fault middleware
+in front and turns every error into PortOne's envelope.
+"""
 
 from __future__ import annotations
 

@@ -71,6 +71,7 @@ class Account:
             max_records=max_payments,
             merchant_name=merchant_name,
         )
+        #: The API faults waiting to hit (:meth:`inject_fault` adds them).
         self.faults = FaultBook(self._lock)
         self._connections = 0
         self._build_surface(max_payments)

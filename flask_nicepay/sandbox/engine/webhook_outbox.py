@@ -33,6 +33,7 @@ from ..model.records import Notice
 
 log = logging.getLogger("flask_nicepay.sandbox")
 
+#: How the console encodes webhooks: ``json`` or ``form``.
 Format = Literal["json", "form"]
 CONTENT_TYPES: Final[dict[str, str]] = {
     "json": "application/json",
@@ -73,7 +74,7 @@ class WebhookDelivery:
 
     @property
     def err(self) -> str | None:
-        """Short name for :attr:`error`."""
+        """Short name for ``error``."""
         return self.error
 
     @property
@@ -88,6 +89,7 @@ class WebhookDelivery:
         return json.dumps(dict(self.body), ensure_ascii=False).encode()
 
 
+#: Sends one delivery and returns the HTTP status it got.
 Sender = Callable[[WebhookDelivery], int]
 
 

@@ -11,6 +11,8 @@ request was processed, as a real client would see it.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
@@ -32,10 +34,10 @@ from ..engine.faults import DropConnection
 from ..engine.faults import InProcess
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
-
     from ..engine.faults import FaultBook
 
+#: Any WSGI application, such as :attr:`~flask_nicepay.sandbox.Sandbox.app`.
+WSGIApp = Callable[..., Iterable[bytes]]
 Timeout = float | tuple[float, float] | tuple[float, None] | None
 
 
@@ -49,7 +51,7 @@ class SandboxAdapter(BaseAdapter):
         <flask_nicepay.sandbox.Sandbox.faults>`); None for none.
     """
 
-    def __init__(self, app: WSGIApplication, faults: FaultBook | None = None) -> None:
+    def __init__(self, app: WSGIApp, faults: FaultBook | None = None) -> None:
         super().__init__()
         self._app = app
         self._faults = faults

@@ -17,6 +17,7 @@ from typing import TypeVar
 from typing import Unpack
 
 import requests
+from flask import Flask
 
 from ..engine import cancels
 from ..engine import schedules
@@ -62,8 +63,12 @@ class Sandbox(Account):
     #: Base URL for :meth:`session` and :class:`~flask_nicepay.sandbox.SandboxAdapter`.
     base_url: Final = "http://sandbox.portone.invalid"
 
+    #: The WSGI app serving the REST, ``/subscribe``, control and SDK endpoints.
+    app: Flask
+    #: Payment windows opened by the browser SDK and not finished yet.
+    sdk_windows: WindowBook
+
     def _build_surface(self, max_records: int) -> None:
-        #: Payment windows opened by the browser SDK and not finished yet.
         self.sdk_windows = WindowBook(max_records)
         self.app = create_app(self)
 

@@ -56,7 +56,7 @@ SCHEDULE_KEYS: Final = (
     "fail_reason", "promotion_id",
 )  # fmt: skip
 PAGED_KEYS: Final = ("total", "previous", "next", "list")
-#: Every record is a live-channel record; see docs/sandbox.rst for why.
+#: Every record is a live-channel record; see docs/sandbox/choices.rst for why.
 SANDBOX_FLAG: Final = False
 
 

@@ -147,6 +147,11 @@ def test_the_sandbox_layers_import_down_only() -> None:
     assert back_imports(graph(type_checking=True)) == []
 
 
+def test_the_sandbox_has_no_cycle_even_in_annotations() -> None:
+    edges = graph(type_checking=True)
+    assert [group for group in cycles(edges) if group[0].startswith(SANDBOX)] == []
+
+
 def test_every_sandbox_module_sits_in_a_layer() -> None:
     loose = {
         name

@@ -28,7 +28,7 @@ the tests would stay green against a PortOne that does not exist.
 from .engine.purchase import CheckoutOptions
 from .engine.webhook_outbox import WebhookDelivery
 from .http.adapter import SandboxAdapter
-from .http.emulator import Sandbox
+from .http.flask_app import Sandbox
 from .http.server import serve
 from .model.cards import TEST_CARDS
 from .model.cards import TestCard

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .http.emulator import Sandbox
+from .http.flask_app import Sandbox
 from .http.server import serve
 
 log = logging.getLogger("flask_nicepay.sandbox")

@@ -1,9 +1,10 @@
-"""The :class:`Sandbox`: an offline PortOne V1 account, driven from Python or HTTP.
+"""The :class:`JsonAccount`: the engine's account as a Python caller sees it.
 
 The engine's :class:`~flask_nicepay.sandbox.engine.account.Account` holds the
-state; this layer adds what a caller sees: the Flask app serving the REST and
-control APIs (joined by :func:`~flask_nicepay.sandbox.http.flask_app.create_app`),
-an in-process ``requests`` session, and every result as PortOne's JSON.
+state; this layer answers every call with PortOne's JSON and keeps the windows
+the browser SDK opened. The views are written against it;
+:class:`~flask_nicepay.sandbox.Sandbox` (in
+:mod:`~flask_nicepay.sandbox.http.flask_app`) adds the Flask app on top.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from typing import Final
 from typing import TypeVar
 from typing import Unpack
 
-import requests
-from flask import Flask
-
 from ..engine import cancels
 from ..engine import schedules
 from ..engine import vbanks
@@ -29,8 +27,6 @@ from ..engine.purchase import option
 from ..engine.purchase import request_pay_params
 from ..model.sandbox_errors import CheckoutRefused
 from ..model.values import Params
-from .adapter import SandboxAdapter
-from .flask_app import create_app
 from .sdk_windows import WindowBook
 from .serialize import customer_json
 from .serialize import payment_json
@@ -41,45 +37,18 @@ T = TypeVar("T")
 _DUMP_LIMIT: Final = 50
 
 
-class Sandbox(Account):
-    """An offline PortOne V1 account with the NICE old module.
+class JsonAccount(Account):
+    """An :class:`~flask_nicepay.sandbox.engine.account.Account` whose calls answer
+    PortOne's JSON, with the browser SDK's open windows.
 
-    :param imp_key: REST API key ``getToken`` accepts.
-    :param imp_secret: REST API secret ``getToken`` accepts.
-    :param webhook_url: the console's notification URL; a payment's
-        ``notice_url`` replaces it.
-    :param webhook_format: ``json`` or ``form``, as set in the console.
-    :param webhook_sender: sends one delivery and returns the HTTP status
-        (default: ``requests.post`` with 10 s connect and 30 s read timeouts).
-    :param webhook_retries: PortOne's opt-in retries: up to 5 more attempts a
-        minute apart after a network error or a 5xx.
-    :param auto_deliver: deliver webhooks from a background thread as they fall
-        due, instead of waiting for :meth:`deliver_webhooks`.
-    :param clock_offset: seconds added to the real time.
-    :param max_payments: bound on payments and on each other table.
-    :param merchant_name: holder name of virtual accounts issued by the window.
+    The parameters are those of :class:`~flask_nicepay.sandbox.Sandbox`.
     """
 
-    #: Base URL for :meth:`session` and :class:`~flask_nicepay.sandbox.SandboxAdapter`.
-    base_url: Final = "http://sandbox.portone.invalid"
-
-    #: The WSGI app serving the REST, ``/subscribe``, control and SDK endpoints.
-    app: Flask
     #: Payment windows opened by the browser SDK and not finished yet.
     sdk_windows: WindowBook
 
     def _build_surface(self, max_records: int) -> None:
         self.sdk_windows = WindowBook(max_records)
-        self.app = create_app(self)
-
-    def __repr__(self) -> str:
-        return f"Sandbox(imp_key={self.imp_key!r}, base_url={self.base_url!r})"
-
-    def session(self) -> requests.Session:
-        """A ``requests.Session`` reaching the sandbox in-process at ``base_url``."""
-        session = requests.Session()
-        session.mount(self.base_url, SandboxAdapter(self.app, self.faults))
-        return session
 
     # Clock ------------------------------------------------------------------
 
@@ -199,9 +168,10 @@ class Sandbox(Account):
 
         Use it in place of ``https://cdn.iamport.kr/v1/iamport.js``. The script
         finds the sandbox from its own address, so ``base_url`` is wherever
-        :attr:`app` answers, mount prefix included: ``http://127.0.0.1:8765``
-        for the standalone server, or ``/_nicepay_sandbox`` (or its absolute
-        form) when the app is mounted there inside the store's WSGI app.
+        :attr:`~flask_nicepay.sandbox.Sandbox.app` answers, mount prefix
+        included: ``http://127.0.0.1:8765`` for the standalone server, or
+        ``/_nicepay_sandbox`` (or its absolute form) when the app is mounted
+        there inside the store's WSGI app.
 
         :param base_url: the address of the sandbox app, with no trailing path.
         :returns: e.g. ``http://127.0.0.1:8765/v1/iamport.js``.

@@ -35,7 +35,7 @@ from .wire import envelope
 from .wire import params
 
 if TYPE_CHECKING:
-    from .emulator import Sandbox
+    from .emulator import JsonAccount
 
 T = TypeVar("T")
 EXTENSION_KEY = "nicepay_sandbox"
@@ -43,9 +43,9 @@ EXTENSION_KEY = "nicepay_sandbox"
 bp = Blueprint("portone", __name__)
 
 
-def sandbox() -> Sandbox:
+def sandbox() -> JsonAccount:
     """The sandbox this app belongs to."""
-    return cast("Sandbox", current_app.extensions[EXTENSION_KEY])
+    return cast("JsonAccount", current_app.extensions[EXTENSION_KEY])
 
 
 def run(operation: Callable[[Ledger], T]) -> T:

@@ -17,7 +17,7 @@ from werkzeug.wsgi import LimitedStream
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from .emulator import Sandbox
+    from .flask_app import Sandbox
 
 log = logging.getLogger("flask_nicepay.sandbox")
 

@@ -25,12 +25,12 @@ from ..model.sandbox_errors import not_found
 from ..model.sandbox_errors import refused
 from ..model.values import Params
 from ..model.values import missing
-from .payments import MAX_IDS
-from .payments import Order
-from .payments import refuse_if_paid
-from .payments import settle
-from .payments import sort
-from .payments import start
+from .payment_attempts import MAX_IDS
+from .payment_attempts import Order
+from .payment_attempts import refuse_if_paid
+from .payment_attempts import settle
+from .payment_attempts import sort
+from .payment_attempts import start
 
 KEY_FAILED: Final = "카드정보 인증 및 빌키 발급에 실패하였습니다."
 AUTH_FAILED: Final = "카드정보 인증에 실패하였습니다."

@@ -28,9 +28,9 @@ from .billing_keys import UNKNOWN_BUYER
 from .billing_keys import charge
 from .billing_keys import read_card
 from .billing_keys import store_key
-from .payments import ALREADY_PAID
-from .payments import Order
-from .payments import custom_data_text
+from .payment_attempts import ALREADY_PAID
+from .payment_attempts import Order
+from .payment_attempts import custom_data_text
 
 NO_CUSTOMER: Final = "등록된 고객정보가 없습니다."
 CARD_CHECK_FAILED: Final = "카드정보 확인에 실패하였습니다."

@@ -22,10 +22,10 @@ from ..model.sandbox_errors import refused
 from ..model.values import Params
 from ..model.values import invalid
 from ..model.values import parse_due
-from .payments import Order
-from .payments import refuse_if_paid
-from .payments import settle
-from .payments import start
+from .payment_attempts import Order
+from .payment_attempts import refuse_if_paid
+from .payment_attempts import settle
+from .payment_attempts import start
 
 #: Window virtual accounts without ``vbank_due`` stay open this long (§7).
 DEFAULT_DUE: Final = 30 * 86400

@@ -28,10 +28,10 @@ from ..model.sandbox_errors import SandboxError
 from ..model.sandbox_errors import not_found
 from ..model.values import Params
 from ..model.values import parse_due
-from .payments import ALREADY_PAID
-from .payments import Order
-from .payments import settle
-from .payments import start
+from .payment_attempts import ALREADY_PAID
+from .payment_attempts import Order
+from .payment_attempts import settle
+from .payment_attempts import start
 from .vbanks import DEFAULT_DUE
 from .vbanks import check_account
 from .vbanks import issue

@@ -21,7 +21,7 @@ from flask import current_app
 from flask import request
 
 from ..engine import cancels
-from ..engine import payments
+from ..engine import payment_attempts
 from ..engine import vbanks
 from ..model.codes import BANKS
 from ..model.codes import CARD_COMPANIES
@@ -108,7 +108,7 @@ def get_token() -> Response:
 @bp.get("/payments/<imp_uid>")
 def get_payment(imp_uid: str) -> Response:
     """One payment; ``include_sandbox`` is accepted and ignored."""
-    return ok(run(lambda led: payment_json(payments.get(led, imp_uid))))
+    return ok(run(lambda led: payment_json(payment_attempts.get(led, imp_uid))))
 
 
 @bp.get("/payments")
@@ -118,7 +118,7 @@ def get_payments() -> Response:
     imp_uids, merchant_uids = query.texts("imp_uid"), query.texts("merchant_uid")
 
     def lookup(led: Ledger) -> tuple[list[dict[str, Any]], int]:
-        found, status = payments.get_many(led, imp_uids, merchant_uids)
+        found, status = payment_attempts.get_many(led, imp_uids, merchant_uids)
         return [payment_json(p) for p in found], status
 
     found, status = run(lookup)
@@ -133,7 +133,7 @@ def find_payment(merchant_uid: str, payment_status: str | None = None) -> Respon
     return ok(
         run(
             lambda led: payment_json(
-                payments.find(led, merchant_uid, payment_status, sorting)
+                payment_attempts.find(led, merchant_uid, payment_status, sorting)
             )
         )
     )
@@ -144,11 +144,11 @@ def find_payment(merchant_uid: str, payment_status: str | None = None) -> Respon
 def find_all_payments(merchant_uid: str, payment_status: str | None = None) -> Response:
     """Every attempt of an order, paged."""
     query = params(request)
-    page, limit = payments.page_window(query)
+    page, limit = payment_attempts.page_window(query)
     return ok(
         run(
             lambda led: _paged(
-                payments.find_all(
+                payment_attempts.find_all(
                     led, merchant_uid, payment_status, query.text("sorting")
                 ),
                 page,
@@ -162,18 +162,18 @@ def find_all_payments(merchant_uid: str, payment_status: str | None = None) -> R
 def payments_by_status(payment_status: str) -> Response:
     """Payments in a status within a time window of at most 90 days, paged."""
     query = params(request)
-    page, limit = payments.page_window(query)
+    page, limit = payment_attempts.page_window(query)
     return ok(
         run(
             lambda led: _paged(
-                payments.by_status(led, payment_status, query), page, limit
+                payment_attempts.by_status(led, payment_status, query), page, limit
             )
         )
     )
 
 
 def _paged(found: list[Any], page: int, limit: int) -> dict[str, Any]:
-    chosen = payments.page_of(found, page, limit)
+    chosen = payment_attempts.page_of(found, page, limit)
     return paged([payment_json(p) for p in chosen], len(found), page, limit)
 
 
@@ -198,14 +198,20 @@ def prepare() -> Response:
     """Register (POST) or change (PUT) the amount expected for an order."""
     query, update = params(request), request.method == "PUT"
     return ok(
-        run(lambda led: prepared_json(payments.prepare(led, query, update=update)))
+        run(
+            lambda led: prepared_json(
+                payment_attempts.prepare(led, query, update=update)
+            )
+        )
     )
 
 
 @bp.get("/payments/prepare/<merchant_uid>")
 def get_prepared(merchant_uid: str) -> Response:
     """The amount registered for an order."""
-    return ok(run(lambda led: prepared_json(payments.prepared(led, merchant_uid))))
+    return ok(
+        run(lambda led: prepared_json(payment_attempts.prepared(led, merchant_uid)))
+    )
 
 
 @bp.post("/payments/cancel")

@@ -13,8 +13,8 @@ from flask import Response
 
 from ..engine import billing_keys
 from ..engine import schedules
-from ..engine.payments import page_of
-from ..engine.payments import page_window
+from ..engine.payment_attempts import page_of
+from ..engine.payment_attempts import page_window
 from ..model.record_store import Ledger
 from ..model.records import Schedule
 from .rest_api import bp

@@ -12,6 +12,9 @@ from flask_nicepay.db import make_engine
 
 from .databases import fresh_postgres_engine
 
+# The fixtures a store's tests get (nicepay_sandbox), so that the suite uses them.
+pytest_plugins = ["flask_nicepay.testing"]
+
 
 @pytest.fixture
 def pg_engine() -> t.Iterator[Engine]:

@@ -65,10 +65,9 @@ def nicepay(app: Flask) -> NicePay:
 
 
 @pytest.fixture
-def sandbox(app: Flask) -> Sandbox:
-    box = state(app).sandbox
-    assert box is not None
-    return box
+def sandbox(nicepay_sandbox: Sandbox) -> Sandbox:
+    """The app's sandbox, through the fixture the package ships for stores."""
+    return nicepay_sandbox
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay import RefundError
 from flask_nicepay import signals
+from flask_nicepay import testing
 from flask_nicepay.inbox import Outcome
 from flask_nicepay.portone import Buyer
 from flask_nicepay.portone import Card
@@ -29,9 +30,11 @@ from .webshop import completion_body
 from .webshop import get_order
 from .webshop import issue_overdue_vbank
 from .webshop import new_order
+from .webshop import paid_order
 from .webshop import pay_in_window
 from .webshop import return_url
 from .webshop import tampered_payment
+from .webshop import vbank_order
 
 GOOD_CARD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 DECLINED_CARD = Card("4000-0000-0000-9995", "2030-12", "900101", "12")
@@ -43,16 +46,6 @@ ACCOUNT = RefundAccount("홍길동", "004", "12345678901234")
 def ctx(app: Flask) -> t.Iterator[None]:
     with app.app_context():
         yield
-
-
-def paid_order(
-    app: Flask, client: FlaskClient, sandbox: Sandbox, amount: int = 30_000, **kw: t.Any
-) -> tuple[str, dict[str, t.Any]]:
-    uid = new_order(app, amount, **kw)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
-    sandbox.deliver_webhooks()
-    assert get_order(app, uid).state is OrderState.PAID
-    return uid, payment
 
 
 # -- orders ------------------------------------------------------------------------
@@ -170,9 +163,9 @@ def test_signals_fire_once_with_the_app_as_sender(
 
 
 def test_partial_then_full_refund(
-    app: Flask, client: FlaskClient, nicepay: NicePay, sandbox: Sandbox
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
 ) -> None:
-    uid, payment = paid_order(app, client, sandbox, 30_000)
+    uid, payment = paid_order(app, 30_000)
     with app.app_context():
         part = nicepay.refund(uid, 10_000, reason="사이즈 교환")
         assert part.amount == Decimal(10_000)
@@ -192,10 +185,8 @@ def test_partial_then_full_refund(
     assert at_portone["status"] == "cancelled" and at_portone["cancel_amount"] == 30_000
 
 
-def test_refund_with_tax_parts(
-    app: Flask, client: FlaskClient, nicepay: NicePay, sandbox: Sandbox
-) -> None:
-    uid, _ = paid_order(app, client, sandbox, 33_000, tax_free=3_000)
+def test_refund_with_tax_parts(app: Flask, nicepay: NicePay, sandbox: Sandbox) -> None:
+    uid, _ = paid_order(app, 33_000, tax_free=3_000)
     with app.app_context():
         with pytest.raises(RefundError, match="tax_free"):
             nicepay.refund(uid, 11_000)
@@ -210,7 +201,7 @@ def test_refund_with_tax_parts(
 def test_cancel_refunds_a_paid_order_and_closes_an_unpaid_one(
     app: Flask, client: FlaskClient, nicepay: NicePay, sandbox: Sandbox
 ) -> None:
-    paid, payment = paid_order(app, client, sandbox)
+    paid, payment = paid_order(app, 30_000)
     unpaid = new_order(app)
     with app.app_context():
         result = nicepay.cancel(paid, reason="품절")
@@ -226,13 +217,9 @@ def test_cancel_refunds_a_paid_order_and_closes_an_unpaid_one(
 
 
 def test_cancel_voids_a_pending_virtual_account(
-    app: Flask, client: FlaskClient, nicepay: NicePay, sandbox: Sandbox
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, issued = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", method="vbank"
-    )
-    sandbox.deliver_webhooks()
+    uid, issued = vbank_order(app)
     with app.app_context():
         result = nicepay.cancel(uid)
     assert result.order is not None and result.order.state is OrderState.CANCELLED
@@ -240,14 +227,9 @@ def test_cancel_voids_a_pending_virtual_account(
 
 
 def test_cancel_of_a_paid_virtual_account_takes_the_refund_account(
-    app: Flask, client: FlaskClient, nicepay: NicePay, sandbox: Sandbox
+    app: Flask, nicepay: NicePay
 ) -> None:
-    uid = new_order(app)
-    _, issued = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", method="vbank"
-    )
-    sandbox.deposit(issued["imp_uid"])
-    sandbox.deliver_webhooks()
+    uid, _ = vbank_order(app, deposit=True)
     with app.app_context():
         with pytest.raises(RefundError, match="refund_account"):
             nicepay.cancel(uid)
@@ -260,8 +242,7 @@ def test_cancel_returns_money_held_after_a_mismatch(make_app: AppFactory) -> Non
     nicepay: NicePay = app.extensions["nicepay"].extension
     uid = new_order(app, 50_000)
     imp_uid = tampered_payment(app, uid, 1_000)
-    sandbox = nicepay.state(app).sandbox
-    assert sandbox is not None
+    sandbox = testing.sandbox_of(app)
     with app.app_context():
         assert nicepay.sync(imp_uid=imp_uid).outcome is Outcome.MISMATCH
         assert sandbox.payment(imp_uid)["status"] == "paid"  # type: ignore[index]

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from marshmallow import ValidationError
 
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.checkout import KST
 from flask_nicepay.checkout import PAY_METHODS
 from flask_nicepay.sandbox import CheckoutRefused
@@ -25,6 +26,7 @@ from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
 from .webshop import open_page
+from .webshop import paid_order
 from .webshop import pay_in_window
 from .webshop import state
 
@@ -422,13 +424,8 @@ def test_unknown_order_is_a_404(client: FlaskClient) -> None:
     assert client.get("/nicepay/checkout/..%2F..%2Fetc").status_code == 404
 
 
-def test_paid_order_goes_to_the_result_page(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    uid = new_order(app)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
-    sandbox.deliver_webhooks()
-    assert get_order(app, uid).state is OrderState.PAID
+def test_paid_order_goes_to_the_result_page(app: Flask, client: FlaskClient) -> None:
+    uid, _ = paid_order(app)
     response = client.get(f"/nicepay/checkout/{uid}")
     assert response.status_code == 302
     assert response.location == f"/nicepay/orders/{uid}"
@@ -437,11 +434,7 @@ def test_paid_order_goes_to_the_result_page(
 def test_paid_order_goes_to_the_store_success_page(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_SUCCESS_URL": "/orders/{merchant_uid}/thanks"})
     client = app.test_client()
-    uid = new_order(app)
-    box = state(app).sandbox
-    assert box is not None
-    pay_in_window(client, box, f"/nicepay/checkout/{uid}")
-    box.deliver_webhooks()
+    uid, _ = paid_order(app)
     assert client.get(f"/nicepay/checkout/{uid}").location == f"/orders/{uid}/thanks"
 
 
@@ -463,8 +456,7 @@ def test_without_prepare_the_page_registers_nothing(make_app: AppFactory) -> Non
     app = make_app({"NICEPAY_PREPARE": False})
     client = app.test_client()
     uid = new_order(app)
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     box.inject_fault("503", path="/payments/prepare*", times=10)
     params = params_of(client, f"/nicepay/checkout/{uid}")
     assert not get_order(app, uid).prepared

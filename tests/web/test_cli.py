@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
 from flask_nicepay import tables
+from flask_nicepay import testing
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import LIVE_SECRET
@@ -27,9 +28,11 @@ from .webshop import get_order
 from .webshop import inbox
 from .webshop import issue_overdue_vbank
 from .webshop import new_order
+from .webshop import paid_order
 from .webshop import pay_in_window
 from .webshop import state
 from .webshop import tampered_payment
+from .webshop import vbank_order
 
 
 def run(app: Flask, *args: str) -> Result:
@@ -38,14 +41,6 @@ def run(app: Flask, *args: str) -> Result:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
-
-
-def paid(app: Flask, client: FlaskClient, sandbox: Sandbox, **kw: t.Any) -> str:
-    uid = new_order(app, 30_000, **kw)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
-    sandbox.deliver_webhooks()
-    assert get_order(app, uid).state is OrderState.PAID
-    return uid
 
 
 def test_group_help_lists_every_command(app: Flask) -> None:
@@ -83,10 +78,8 @@ def test_init_db_creates_the_tables(make_live_app: LiveFactory) -> None:
 # -- show ----------------------------------------------------------------------------
 
 
-def test_show_prints_history_refunds_and_notifications(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    uid = paid(app, client, sandbox)
+def test_show_prints_history_refunds_and_notifications(app: Flask) -> None:
+    uid, _ = paid_order(app, 30_000)
     assert (
         run(app, "cancel", uid, "--amount", "5000", "--reason", "교환").exit_code == 0
     )
@@ -143,10 +136,8 @@ def test_reconcile_heals_lost_webhooks(
 
 
 @pytest.mark.parametrize("since", ["2h", "90m", "7d", "2000-01-01T00:00:00+09:00"])
-def test_reconcile_since(
-    app: Flask, client: FlaskClient, sandbox: Sandbox, since: str
-) -> None:
-    paid(app, client, sandbox)
+def test_reconcile_since(app: Flask, since: str) -> None:
+    paid_order(app, 30_000)
     new_order(app)
     result = run(app, "reconcile", "--since", since)
     assert result.exit_code == 0
@@ -237,10 +228,8 @@ def test_replay_usage(app: Flask, args: tuple[str, ...], code: int, words: str) 
 # -- cancel ----------------------------------------------------------------------------
 
 
-def test_cancel_partial_then_full(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    uid = paid(app, client, sandbox)
+def test_cancel_partial_then_full(app: Flask, sandbox: Sandbox) -> None:
+    uid, _ = paid_order(app, 30_000)
     result = run(app, "cancel", uid, "--amount", "10000", "--reason", "부분 환불")
     assert (result.exit_code, result.output) == (0, f"{uid}: partially_cancelled\n")
     result = run(app, "cancel", uid)
@@ -249,10 +238,8 @@ def test_cancel_partial_then_full(
     assert sandbox.payment(imp_uid)["cancel_amount"] == 30_000  # type: ignore[index]
 
 
-def test_cancel_with_tax_parts(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    uid = paid(app, client, sandbox, tax_free=3_000)
+def test_cancel_with_tax_parts(app: Flask) -> None:
+    uid, _ = paid_order(app, 30_000, tax_free=3_000)
     result = run(app, "cancel", uid, "--amount", "10000")
     assert result.exit_code == 1
     assert "NICE needs tax_free for each partial refund" in result.output
@@ -266,15 +253,8 @@ def test_cancel_closes_an_unpaid_order(app: Flask) -> None:
     assert (result.exit_code, result.output) == (0, f"{uid}: cancelled\n")
 
 
-def test_cancel_a_paid_virtual_account_needs_the_refund_account(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    uid = new_order(app)
-    _, issued = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", method="vbank"
-    )
-    sandbox.deposit(issued["imp_uid"])
-    sandbox.deliver_webhooks()
+def test_cancel_a_paid_virtual_account_needs_the_refund_account(app: Flask) -> None:
+    uid, _ = vbank_order(app, deposit=True)
 
     result = run(app, "cancel", uid)
     assert result.exit_code == 1
@@ -311,26 +291,22 @@ def test_cancel_a_paid_virtual_account_needs_the_refund_account(
 )
 def test_cancel_errors_are_clean_messages(
     app: Flask,
-    client: FlaskClient,
-    sandbox: Sandbox,
     extra: tuple[str, ...],
     code: int,
     words: str,
 ) -> None:
-    uid = paid(app, client, sandbox)
+    uid, _ = paid_order(app, 30_000)
     result = run(app, "cancel", uid, *extra)
     assert result.exit_code == code
     assert words in result.output
     assert get_order(app, uid).state is OrderState.PAID
 
 
-def test_cancel_unknown_order_and_portone_down(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
+def test_cancel_unknown_order_and_portone_down(app: Flask, sandbox: Sandbox) -> None:
     result = run(app, "cancel", "np-nobody")
     assert (result.exit_code, result.output) == (1, "Error: No order 'np-nobody'.\n")
 
-    uid = paid(app, client, sandbox)
+    uid, _ = paid_order(app, 30_000)
     sandbox.inject_fault("503", times=20)
     result = run(app, "cancel", uid)
     assert result.exit_code == 1
@@ -339,7 +315,7 @@ def test_cancel_unknown_order_and_portone_down(
 
 def test_cancel_returns_money_held_after_a_mismatch(make_app: t.Any) -> None:
     app = make_app({"NICEPAY_ON_MISMATCH": "hold"})
-    box = state(app).sandbox
+    box = testing.sandbox_of(app)
     uid = new_order(app, 50_000)
     imp_uid = tampered_payment(app, uid, 1_000)
     with app.app_context():
@@ -349,7 +325,7 @@ def test_cancel_returns_money_held_after_a_mismatch(make_app: t.Any) -> None:
     result = run(app, "cancel", uid, "--reason", "금액 불일치")
 
     assert (result.exit_code, result.output) == (0, f"{uid}: cancelled\n")
-    assert box.payment(imp_uid)["status"] == "cancelled"  # type: ignore[union-attr,index]
+    assert box.payment(imp_uid)["status"] == "cancelled"  # type: ignore[index]
 
 
 # -- expire-vbanks -----------------------------------------------------------------

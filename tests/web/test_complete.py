@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.inbox import MAX_STORED_BODY
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
@@ -23,6 +24,7 @@ from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
 from .webshop import open_page
+from .webshop import paid_order
 from .webshop import state
 
 CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
@@ -61,10 +63,9 @@ def test_paid_answers_with_the_result_page(
 
 
 def test_after_the_webhook_the_completion_is_a_noop(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, client: FlaskClient
 ) -> None:
-    _, _, payment = checkout_new_order(app, client, sandbox)
-    sandbox.deliver_webhooks()
+    _, payment = paid_order(app)
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None
     assert (answer["state"], answer["outcome"]) == ("paid", "noop")
@@ -73,8 +74,7 @@ def test_after_the_webhook_the_completion_is_a_noop(
 def test_store_success_page_is_where_the_buyer_goes(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_SUCCESS_URL": "/shop/orders/{merchant_uid}"})
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     uid, _, payment = checkout_new_order(app, client, box)
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None and answer["redirect"] == f"/shop/orders/{uid}"
@@ -191,11 +191,10 @@ def test_unknown_order_is_a_404_and_recorded(client: FlaskClient, app: Flask) ->
 
 
 def test_someone_elses_paid_imp_uid_changes_nothing(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, client: FlaskClient
 ) -> None:
     mine = new_order(app)
-    theirs, _, their_payment = checkout_new_order(app, client, sandbox)
-    sandbox.deliver_webhooks()
+    theirs, their_payment = paid_order(app)
     before = get_order(app, theirs)
 
     response = client.post(

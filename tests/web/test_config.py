@@ -14,6 +14,7 @@ from flask import url_for
 from flask_nicepay import ConfigurationError
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.db import make_engine
 from flask_nicepay.sandbox import Sandbox
@@ -24,6 +25,7 @@ from .webshop import LiveFactory
 from .webshop import get_order
 from .webshop import new_order
 from .webshop import open_page
+from .webshop import paid_order
 from .webshop import pay_in_window
 from .webshop import state
 
@@ -108,11 +110,7 @@ def test_hooks_engine_and_on_transition(make_app: AppFactory, tmp_path: Path) ->
     app = make_app(engine=engine, on_transition=on_transition)
     try:
         assert state(app).payments.engine is engine
-        uid = new_order(app)
-        box = state(app).sandbox
-        assert box is not None
-        pay_in_window(app.test_client(), box, f"/nicepay/checkout/{uid}")
-        box.deliver_webhooks()
+        uid, _ = paid_order(app)
         assert get_order(app, uid).state is OrderState.PAID
         assert seen == [("pay", "paid", True)]
     finally:
@@ -284,8 +282,7 @@ def test_url_prefix_moves_every_route(make_app: AppFactory) -> None:
     uid = new_order(app)
     client = app.test_client()
     assert client.get(f"/nicepay/checkout/{uid}").status_code == 404
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     params, _ = pay_in_window(client, box, f"/shop/pay/checkout/{uid}")
     assert params["notice_url"] == "http://localhost/shop/pay/webhook"
     [delivery] = box.deliver_webhooks()

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.views import bp as nicepay_blueprint
 
 from .webshop import SECRET_KEY
@@ -81,8 +82,7 @@ def test_the_store_form_stays_protected(shop: Flask) -> None:
 
 def test_the_buyer_pays_without_a_token(shop: Flask) -> None:
     client = shop.test_client()
-    box = state(shop).sandbox
-    assert box is not None
+    box = testing.sandbox_of(shop)
     uid = new_order(shop)
     _, payment = pay_in_window(client, box, f"/nicepay/checkout/{uid}")
 
@@ -94,12 +94,10 @@ def test_the_buyer_pays_without_a_token(shop: Flask) -> None:
 
 def test_portone_webhooks_need_no_token(shop: Flask) -> None:
     client = shop.test_client()
-    box = state(shop).sandbox
-    assert box is not None
     uid = new_order(shop)
-    pay_in_window(client, box, f"/nicepay/checkout/{uid}")
+    testing.pay(uid, deliver=False, app=shop)
 
-    [delivery] = box.deliver_webhooks()
+    [delivery] = testing.deliver_webhooks(shop)
 
     assert delivery.status == 200
     assert get_order(shop, uid).state is OrderState.PAID

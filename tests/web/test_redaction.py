@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.portone import Buyer
 from flask_nicepay.portone import Card
 from flask_nicepay.portone import CardError
@@ -66,8 +67,7 @@ def test_a_whole_flow_logs_no_secret(
 ) -> None:
     app = secretive
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     nicepay = state(app).extension
     card = Card(CARD, "2030-12", BIRTH, PASSWORD)
     answers: list[str] = []
@@ -133,8 +133,7 @@ def test_no_table_holds_a_secret_or_a_card(
 ) -> None:
     app = secretive
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     nicepay = state(app).extension
     card = Card(CARD, "2030-12", BIRTH, PASSWORD)
     uid = new_order(app, 60_000)

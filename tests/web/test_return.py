@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
@@ -66,8 +67,7 @@ def test_store_pages_for_success_and_failure(make_app: AppFactory) -> None:
         }
     )
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     paid, back, payment = phone_pays(app, client, box)
     assert client.get(back).location == f"/orders/{paid}/thanks"
 
@@ -99,8 +99,7 @@ def test_vbank_issued_goes_to_the_success_page(
 def test_no_open_redirect(make_app: AppFactory, extra: str) -> None:
     app = make_app({"NICEPAY_SUCCESS_URL": "/thanks/{merchant_uid}"})
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     uid, back, _ = phone_pays(app, client, box)
     response = client.get(back + extra)
     assert response.location == f"/thanks/{uid}"

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import tables
+from flask_nicepay import testing
 from flask_nicepay.checkout import KST
 from flask_nicepay.sandbox import Sandbox
 
@@ -20,6 +21,7 @@ from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
 from .webshop import open_page
+from .webshop import paid_order
 from .webshop import pay_in_window
 from .webshop import return_url
 from .webshop import state
@@ -57,11 +59,7 @@ def test_status_of_a_paid_order_says_where_to_go(
 ) -> None:
     app = make_app({"NICEPAY_SUCCESS_URL": "/orders/{merchant_uid}"})
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
-    uid = new_order(app)
-    pay_in_window(client, box, f"/nicepay/checkout/{uid}")
-    box.deliver_webhooks()
+    uid, _ = paid_order(app)
     assert client.get(f"/nicepay/orders/{uid}/status").json == {
         "merchant_uid": uid,
         "state": "paid",
@@ -164,8 +162,7 @@ def test_result_page_shows_the_virtual_account(
 ) -> None:
     app = make_app({"NICEPAY_LANGUAGE": language})
     client = app.test_client()
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     uid = new_order(app)
     _, issued = pay_in_window(
         client, box, f"/nicepay/checkout/{uid}", method="vbank", vbank_code="088"
@@ -189,9 +186,7 @@ def test_result_page_shows_the_virtual_account(
 def test_result_page_for_paid_and_failed(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    paid = new_order(app, name="모자")
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{paid}")
-    sandbox.deliver_webhooks()
+    paid, _ = paid_order(app, name="모자")
     page = open_page(client, f"/nicepay/orders/{paid}")
     assert "결제가 완료되었습니다." in page.text and "25,000원" in page.text
     assert "모자" in page.text

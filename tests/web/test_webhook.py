@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay import testing
 from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.sandbox import Sandbox
 
@@ -21,8 +22,9 @@ from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
-from .webshop import pay_in_window
+from .webshop import paid_order
 from .webshop import state
+from .webshop import vbank_order
 
 
 def hook(client: FlaskClient, remote_addr: str = PORTONE_IP, **kwargs: t.Any) -> t.Any:
@@ -30,14 +32,12 @@ def hook(client: FlaskClient, remote_addr: str = PORTONE_IP, **kwargs: t.Any) ->
     return client.post("/nicepay/webhook", environ_base=environ, **kwargs)
 
 
-def test_json_webhook_pays_the_order_once(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
+def test_json_webhook_pays_the_order_once(app: Flask, sandbox: Sandbox) -> None:
     uid = new_order(app)
     sandbox.inject_webhook_fault("duplicate", copies=3)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    testing.pay(uid, deliver=False, app=app)
 
-    deliveries = sandbox.deliver_webhooks()
+    deliveries = testing.deliver_webhooks(app)
 
     assert [d.status for d in deliveries] == [200, 200, 200]
     assert deliveries[0].content_type == "application/json"
@@ -89,19 +89,16 @@ def test_the_status_in_the_body_is_not_believed(
 
 
 def test_console_cancel_and_vbank_deposit_arrive_by_webhook(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, sandbox: Sandbox
 ) -> None:
-    paid, _, payment = checkout_new_order(app, client, sandbox)
-    sandbox.deliver_webhooks()
+    paid, payment = paid_order(app)
     sandbox.console_cancel(payment["imp_uid"], 5_000)
-    sandbox.deliver_webhooks()
+    testing.deliver_webhooks(app)
     assert get_order(app, paid).state is OrderState.PARTIALLY_CANCELLED
 
-    vbank, _, issued = checkout_new_order(app, client, sandbox, method="vbank")
-    sandbox.deliver_webhooks()
+    vbank, _ = vbank_order(app)
     assert get_order(app, vbank).state is OrderState.VBANK_ISSUED
-    sandbox.deposit(issued["imp_uid"])
-    sandbox.deliver_webhooks()
+    testing.deposit(vbank, app=app)
     assert get_order(app, vbank).state is OrderState.PAID
 
 
@@ -145,8 +142,7 @@ def test_unknown_order_is_kept_and_answered_200(
     make_app: AppFactory,
 ) -> None:
     app = make_app({"NICEPAY_PREPARE": False})
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     payment = box.checkout(
         "foreign-0001", 12_000, notice_url="http://localhost/nicepay/webhook"
     )
@@ -166,8 +162,7 @@ def test_unknown_order_is_kept_and_answered_200(
 
 def test_unknown_order_with_webhook_retries_is_a_503(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_WEBHOOK_RETRIES": True})
-    box = state(app).sandbox
-    assert box is not None
+    box = testing.sandbox_of(app)
     box.checkout("foreign-0002", 12_000, notice_url="http://localhost/nicepay/webhook")
     [delivery] = box.deliver_webhooks()
     assert delivery.status == 503

@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay import tables
+from flask_nicepay import testing
 from flask_nicepay.checkout import KST
 from flask_nicepay.extension import State
 from flask_nicepay.inbox import Entry
@@ -225,6 +226,33 @@ def checkout_new_order(
         client, sandbox, f"/nicepay/checkout/{uid}", **window
     )
     return uid, params, payment
+
+
+def paid_order(
+    app: Flask, amount: int = 25_000, **fields: t.Any
+) -> tuple[str, dict[str, t.Any]]:
+    """A new order paid as a store's own test pays one, its webhooks delivered.
+
+    :returns: the order's merchant_uid and PortOne's payment.
+    """
+    uid = new_order(app, amount, **fields)
+    payment = testing.pay(uid, app=app)
+    assert get_order(app, uid).state is OrderState.PAID
+    return uid, payment
+
+
+def vbank_order(app: Flask, *, deposit: bool = False) -> tuple[str, dict[str, t.Any]]:
+    """A new order given a virtual account, then paid into it if ``deposit``.
+
+    :returns: the order's merchant_uid and PortOne's payment as issued.
+    """
+    uid = new_order(app)
+    issued = testing.pay(uid, pay_method="vbank", app=app)
+    assert get_order(app, uid).state is OrderState.VBANK_ISSUED
+    if deposit:
+        testing.deposit(uid, app=app)
+        assert get_order(app, uid).state is OrderState.PAID
+    return uid, issued
 
 
 def completion_body(payment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:

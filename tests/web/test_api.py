@@ -300,11 +300,11 @@ def test_reconcile_catches_up_on_lost_webhooks(
 def test_expire_vbanks_after_asking_portone(behind: tuple[Flask, Sandbox]) -> None:
     app, box = behind
     nicepay: NicePay = app.extensions["nicepay"].extension
-    overdue, issued = issue_overdue_vbank(app, box)
-    deposited, late_issue = issue_overdue_vbank(app, box)
+    overdue, _ = issue_overdue_vbank(app, box)
+    deposited, _ = issue_overdue_vbank(app, box)
     box.inject_webhook_fault("drop")
-    box.deposit(late_issue["imp_uid"])  # paid at the last minute; webhook lost
-    assert box.deliver_webhooks() == []
+    testing.deposit(deposited, deliver=False, app=app)  # at the last minute
+    assert testing.deliver_webhooks(app) == []  # and its webhook lost
 
     with app.app_context():
         expired = nicepay.expire_vbanks()
@@ -314,8 +314,7 @@ def test_expire_vbanks_after_asking_portone(behind: tuple[Flask, Sandbox]) -> No
         assert nicepay.expire_vbanks() == []
 
     # A deposit that still arrives is accepted, and flagged.
-    box.deposit(issued["imp_uid"], force=True)
-    box.deliver_webhooks()
+    testing.deposit(overdue, late=True, app=app)
     late = get_order(app, overdue)
     assert late.state is OrderState.PAID and late.late_payment
 

@@ -24,14 +24,13 @@ from sqlalchemy.engine import Engine
 
 from flask_nicepay import OrderState
 from flask_nicepay import db
-from flask_nicepay.sandbox import Sandbox
+from flask_nicepay import testing
 
 from .webshop import PORTONE_IP
 from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
-from .webshop import pay_in_window
 from .webshop import state
 
 ALONE, IN_TRANSACTION = "alone", "in a transaction"
@@ -87,9 +86,10 @@ def counting(engine: Engine) -> t.Iterator[Counted]:
         sa.event.remove(engine, "begin", on_begin)
 
 
-def _paid_order(app: Flask, client: FlaskClient, sandbox: Sandbox) -> dict[str, str]:
+def _paid_order(app: Flask) -> dict[str, str]:
+    """A webhook's body for an order paid at PortOne, not yet delivered."""
     uid = new_order(app)
-    _, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    payment = testing.pay(uid, deliver=False, app=app)
     return {"imp_uid": payment["imp_uid"], "merchant_uid": uid, "status": "paid"}
 
 
@@ -124,9 +124,9 @@ BUDGETS = {
 
 @on_both_databases
 def test_a_first_delivery_costs_one_transaction_and_no_read_twice(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, client: FlaskClient
 ) -> None:
-    body = _paid_order(app, client, sandbox)
+    body = _paid_order(app)
     engine = state(app).payments.engine
 
     with counting(engine) as first:
@@ -145,10 +145,8 @@ def test_a_first_delivery_costs_one_transaction_and_no_read_twice(
 
 
 @on_both_databases
-def test_a_duplicate_costs_no_transaction(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
-) -> None:
-    body = _paid_order(app, client, sandbox)
+def test_a_duplicate_costs_no_transaction(app: Flask, client: FlaskClient) -> None:
+    body = _paid_order(app)
     engine = state(app).payments.engine
     assert _hook(client, body) == 200
 
@@ -164,11 +162,11 @@ def test_a_duplicate_costs_no_transaction(
 
 @on_both_databases
 def test_the_outcome_commits_with_the_order_or_not_at_all(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, client: FlaskClient
 ) -> None:
     """A failure inside the write transaction leaves neither the order nor the
     inbox outcome half-written: the row says ``error`` and can be replayed."""
-    body = _paid_order(app, client, sandbox)
+    body = _paid_order(app)
     engine = state(app).payments.engine
 
     def refuse_history(conn: t.Any, cursor: t.Any, statement: str, *_: t.Any) -> None:
@@ -195,11 +193,11 @@ def test_the_outcome_commits_with_the_order_or_not_at_all(
 @pytest.mark.parametrize("database", ["postgres"], indirect=True)
 @pytest.mark.postgres
 def test_only_the_row_still_to_process_commits_without_waiting_for_the_disk(
-    app: Flask, client: FlaskClient, sandbox: Sandbox
+    app: Flask, client: FlaskClient
 ) -> None:
     """The received row commits asynchronously; the outcome that ends its
     processing, and every later transaction on the connection, wait for the WAL."""
-    body = _paid_order(app, client, sandbox)
+    body = _paid_order(app)
     engine = state(app).payments.engine
     seen: list[str] = []
 

@@ -381,13 +381,8 @@ class Shop(t.NamedTuple):
 
 def open_shop(app: Flask) -> Shop:
     """Seed ``app`` with a paid order and a ready one whose window is open."""
-    box = state(app).sandbox
-    assert box is not None
-    client = app.test_client()
-    paid = new_order(app)
-    _, payment = pay_in_window(client, box, f"/nicepay/checkout/{paid}")
-    box.deliver_webhooks()
-    assert get_order(app, paid).state is OrderState.PAID
+    box = testing.sandbox_of(app)
+    paid, payment = paid_order(app)
     ready = new_order(app)
     opened = box.open_checkout({"merchant_uid": ready, "amount": 25_000})
     # Learnt once here, so that a hint naming the open window later is a no-op.

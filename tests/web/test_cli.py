@@ -30,6 +30,7 @@ from .webshop import issue_overdue_vbank
 from .webshop import new_order
 from .webshop import paid_order
 from .webshop import pay_in_window
+from .webshop import portone_down
 from .webshop import state
 from .webshop import tampered_payment
 from .webshop import vbank_order
@@ -171,7 +172,7 @@ def test_reconcile_exits_1_when_a_lookup_fails(app: Flask, sandbox: Sandbox) -> 
 def _failed_webhook(app: Flask, client: FlaskClient, sandbox: Sandbox) -> int:
     uid = new_order(app)
     pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
     sandbox.deliver_webhooks()
     sandbox.clear_faults()
     [entry] = inbox(app, merchant_uid=uid)
@@ -204,7 +205,7 @@ def test_replay_exits_1_while_portone_is_still_down(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     entry_id = _failed_webhook(app, client, sandbox)
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
     result = run(app, "replay", str(entry_id))
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == "1 replayed: 1 error"
@@ -478,7 +479,7 @@ def test_doctor_finds_missing_tables_and_a_backlog(
     client = app.test_client()
     uid = new_order(app)
     pay_in_window(client, portone, f"/nicepay/checkout/{uid}")
-    portone.inject_fault("503", path="/payments/*", times=10)
+    portone_down(portone)
     portone.deliver_webhooks()
     portone.clear_faults()
     result = run(app, "doctor")

@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
-from flask_nicepay import testing
 from flask_nicepay.inbox import MAX_STORED_BODY
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
@@ -23,8 +22,11 @@ from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
+from .webshop import open_app
 from .webshop import open_page
 from .webshop import paid_order
+from .webshop import portone_down
+from .webshop import replay
 from .webshop import state
 
 CLOSED = "[결제포기] 사용자가 결제를 취소하셨습니다"
@@ -72,9 +74,9 @@ def test_after_the_webhook_the_completion_is_a_noop(
 
 
 def test_store_success_page_is_where_the_buyer_goes(make_app: AppFactory) -> None:
-    app = make_app({"NICEPAY_SUCCESS_URL": "/shop/orders/{merchant_uid}"})
-    client = app.test_client()
-    box = testing.sandbox_of(app)
+    app, client, box = open_app(
+        make_app, {"NICEPAY_SUCCESS_URL": "/shop/orders/{merchant_uid}"}
+    )
     uid, _, payment = checkout_new_order(app, client, box)
     answer = client.post("/nicepay/complete", json=completion_body(payment)).json
     assert answer is not None and answer["redirect"] == f"/shop/orders/{uid}"
@@ -157,7 +159,7 @@ def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     uid, _, payment = checkout_new_order(app, client, sandbox)
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
 
     response = client.post("/nicepay/complete", json=completion_body(payment))
 
@@ -172,7 +174,7 @@ def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
 
     # Nothing was lost: the stored notification is replayed once PortOne is back.
     sandbox.clear_faults()
-    assert state(app).payments.notifications.replay(entry.id).outcome.value == "applied"
+    assert replay(app, entry.id) == "applied"
     assert get_order(app, uid).state is OrderState.PAID
 
 
@@ -322,13 +324,19 @@ def test_bad_input_is_a_clear_4xx_and_recorded(
     assert entry.path == "/nicepay/complete"
 
 
+def post_over_the_limit(make_app: AppFactory, **body: t.Any) -> tuple[t.Any, Flask]:
+    """Post ``body`` to an app that takes 2048 bytes at the most; it answers 413."""
+    app = make_app({"NICEPAY_MAX_BODY": 2048})
+    response = app.test_client().post("/nicepay/complete", **body)
+    assert response.status_code == 413
+    return response, app
+
+
 @on_both_databases
 def test_body_over_the_limit_is_a_413_and_recorded(make_app: AppFactory) -> None:
-    app = make_app({"NICEPAY_MAX_BODY": 2048})
-    response = app.test_client().post(
-        "/nicepay/complete", json={"merchant_uid": "np-1", "error_msg": "x" * 5000}
+    response, app = post_over_the_limit(
+        make_app, json={"merchant_uid": "np-1", "error_msg": "x" * 5000}
     )
-    assert response.status_code == 413
     assert response.json == {"error": "too_large", "detail": "body over 2048 bytes"}
     [entry] = inbox(app)
     assert (entry.kind, entry.outcome) == ("pc", "invalid")
@@ -338,12 +346,10 @@ def test_body_over_the_limit_is_a_413_and_recorded(make_app: AppFactory) -> None
 
 @on_both_databases
 def test_a_huge_body_refused_keeps_its_start_masked(make_app: AppFactory) -> None:
-    app = make_app({"NICEPAY_MAX_BODY": 2048})
     sent = b"\x00" * (MAX_STORED_BODY - 10) + b"4242424242424242" + b"\xff" * 70_000
-    response = app.test_client().post(
-        "/nicepay/complete", data=sent, content_type="application/octet-stream"
+    _, app = post_over_the_limit(
+        make_app, data=sent, content_type="application/octet-stream"
     )
-    assert response.status_code == 413
     [entry] = inbox(app)
     assert entry.body_truncated
     assert entry.body == b"\x00" * (MAX_STORED_BODY - 10) + b"**********"
@@ -351,11 +357,9 @@ def test_a_huge_body_refused_keeps_its_start_masked(make_app: AppFactory) -> Non
 
 @on_both_databases
 def test_body_over_the_limit_on_a_form(make_app: AppFactory) -> None:
-    app = make_app({"NICEPAY_MAX_BODY": 2048})
-    response = app.test_client().post(
-        "/nicepay/complete", data={"merchant_uid": "np-1", "error_msg": "x" * 5000}
+    _, app = post_over_the_limit(
+        make_app, data={"merchant_uid": "np-1", "error_msg": "x" * 5000}
     )
-    assert response.status_code == 413
     assert [e.outcome for e in inbox(app)] == ["invalid"]
 
 

@@ -11,7 +11,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
-from flask_nicepay import testing
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
@@ -22,7 +21,9 @@ from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
 from .webshop import on_both_databases
+from .webshop import open_app
 from .webshop import pay_in_window
+from .webshop import portone_down
 from .webshop import return_url
 from .webshop import state
 
@@ -60,14 +61,13 @@ def test_paid_goes_to_the_result_page(
 
 
 def test_store_pages_for_success_and_failure(make_app: AppFactory) -> None:
-    app = make_app(
+    app, client, box = open_app(
+        make_app,
         {
             "NICEPAY_SUCCESS_URL": "/orders/{merchant_uid}/thanks",
             "NICEPAY_FAILURE_URL": "/orders/{merchant_uid}/sorry",
-        }
+        },
     )
-    client = app.test_client()
-    box = testing.sandbox_of(app)
     paid, back, payment = phone_pays(app, client, box)
     assert client.get(back).location == f"/orders/{paid}/thanks"
 
@@ -97,9 +97,9 @@ def test_vbank_issued_goes_to_the_success_page(
     ],
 )
 def test_no_open_redirect(make_app: AppFactory, extra: str) -> None:
-    app = make_app({"NICEPAY_SUCCESS_URL": "/thanks/{merchant_uid}"})
-    client = app.test_client()
-    box = testing.sandbox_of(app)
+    app, client, box = open_app(
+        make_app, {"NICEPAY_SUCCESS_URL": "/thanks/{merchant_uid}"}
+    )
     uid, back, _ = phone_pays(app, client, box)
     response = client.get(back + extra)
     assert response.location == f"/thanks/{uid}"
@@ -158,7 +158,7 @@ def test_unknown_truth_goes_to_the_confirming_page(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     uid, back, _ = phone_pays(app, client, sandbox)
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
 
     response = client.get(back)
 

@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import tables
-from flask_nicepay import testing
 from flask_nicepay.checkout import KST
 from flask_nicepay.sandbox import Sandbox
 
@@ -20,9 +19,11 @@ from .webshop import completion_body
 from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
+from .webshop import open_app
 from .webshop import open_page
 from .webshop import paid_order
 from .webshop import pay_in_window
+from .webshop import portone_down
 from .webshop import return_url
 from .webshop import state
 
@@ -80,7 +81,7 @@ def test_polling_finds_the_truth_after_portone_was_down(
     params, payment = pay_in_window(
         client, sandbox, f"/nicepay/checkout/{uid}", channel="mobile"
     )
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
     assert client.get(return_url(params, payment)).location.endswith("/confirm")
     sandbox.clear_faults()
 
@@ -108,7 +109,7 @@ def test_polling_survives_portone_still_down(
     uid = new_order(app)
     pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
     age(app, uid, 10)
-    sandbox.inject_fault("503", path="/payments/*", times=10)
+    portone_down(sandbox)
     response = client.get(f"/nicepay/orders/{uid}/status")
     assert response.status_code == 200
     assert response.json["final"] is False  # type: ignore[index]
@@ -160,9 +161,7 @@ def test_confirming_page_in_english(make_app: AppFactory) -> None:
 def test_result_page_shows_the_virtual_account(
     make_app: AppFactory, language: str, words: list[str]
 ) -> None:
-    app = make_app({"NICEPAY_LANGUAGE": language})
-    client = app.test_client()
-    box = testing.sandbox_of(app)
+    app, client, box = open_app(make_app, {"NICEPAY_LANGUAGE": language})
     uid = new_order(app)
     _, issued = pay_in_window(
         client, box, f"/nicepay/checkout/{uid}", method="vbank", vbank_code="088"

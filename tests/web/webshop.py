@@ -255,6 +255,24 @@ def vbank_order(app: Flask, *, deposit: bool = False) -> tuple[str, dict[str, t.
     return uid, issued
 
 
+def open_app(
+    make_app: AppFactory, config: t.Mapping[str, t.Any]
+) -> tuple[Flask, FlaskClient, Sandbox]:
+    """An app built with ``config``, a buyer's browser on it, and its sandbox."""
+    app = make_app(config)
+    return app, app.test_client(), testing.sandbox_of(app)
+
+
+def portone_down(sandbox: Sandbox, fault: str = "503") -> None:
+    """Every payment lookup fails, beyond the client's retries, until cleared."""
+    sandbox.inject_fault(fault, path="/payments/*", times=10)
+
+
+def replay(app: Flask, entry_id: int) -> str:
+    """Replay a stored notification; the name of its outcome."""
+    return state(app).payments.notifications.replay(entry_id).outcome.value
+
+
 def completion_body(payment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """What checkout.js posts to /complete from the PC callback's ``rsp``."""
     rsp = Sandbox.callback_rsp(payment)

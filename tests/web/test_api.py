@@ -26,6 +26,7 @@ from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
+from .webshop import checkout_new_order
 from .webshop import completion_body
 from .webshop import get_order
 from .webshop import issue_overdue_vbank
@@ -149,8 +150,7 @@ def test_signals_fire_once_with_the_app_as_sender(
 
     signals.payment_paid.connect(on_paid, sender=app)
     try:
-        uid = new_order(app)
-        params, payment = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+        uid, params, payment = checkout_new_order(app, client, sandbox)
         client.post("/nicepay/complete", json=completion_body(payment))
         sandbox.deliver_webhooks()
         client.get(return_url(params, payment))

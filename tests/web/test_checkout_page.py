@@ -20,6 +20,7 @@ from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
 from .webshop import Page
+from .webshop import checkout_new_order
 from .webshop import checkout_url
 from .webshop import completion_body
 from .webshop import get_order
@@ -441,10 +442,7 @@ def test_paid_order_goes_to_the_store_success_page(make_app: AppFactory) -> None
 def test_declined_order_can_be_paid_again(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    _, declined = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", outcome="decline"
-    )
+    uid, _, declined = checkout_new_order(app, client, sandbox, outcome="decline")
     client.post("/nicepay/complete", json=completion_body(declined))
     assert get_order(app, uid).state is OrderState.FAILED
     assert client.get(f"/nicepay/checkout/{uid}").status_code == 200

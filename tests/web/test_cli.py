@@ -24,6 +24,7 @@ from flask_nicepay.sandbox import Sandbox
 
 from .webshop import LIVE_SECRET
 from .webshop import LiveFactory
+from .webshop import checkout_new_order
 from .webshop import get_order
 from .webshop import inbox
 from .webshop import issue_overdue_vbank
@@ -170,8 +171,7 @@ def test_reconcile_exits_1_when_a_lookup_fails(app: Flask, sandbox: Sandbox) -> 
 
 
 def _failed_webhook(app: Flask, client: FlaskClient, sandbox: Sandbox) -> int:
-    uid = new_order(app)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, _ = checkout_new_order(app, client, sandbox)
     portone_down(sandbox)
     sandbox.deliver_webhooks()
     sandbox.clear_faults()
@@ -477,8 +477,7 @@ def test_doctor_finds_missing_tables_and_a_backlog(
 
     run(app, "init-db")
     client = app.test_client()
-    uid = new_order(app)
-    pay_in_window(client, portone, f"/nicepay/checkout/{uid}")
+    checkout_new_order(app, client, portone)
     portone_down(portone)
     portone.deliver_webhooks()
     portone.clear_faults()

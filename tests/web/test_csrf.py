@@ -19,11 +19,11 @@ from flask_nicepay import testing
 from flask_nicepay.views import bp as nicepay_blueprint
 
 from .webshop import SECRET_KEY
+from .webshop import checkout_new_order
 from .webshop import completion_body
 from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
-from .webshop import pay_in_window
 from .webshop import state
 
 FORM = '<form method="post"><input name="csrf_token" value="{{ csrf_token() }}"></form>'
@@ -83,8 +83,7 @@ def test_the_store_form_stays_protected(shop: Flask) -> None:
 def test_the_buyer_pays_without_a_token(shop: Flask) -> None:
     client = shop.test_client()
     box = testing.sandbox_of(shop)
-    uid = new_order(shop)
-    _, payment = pay_in_window(client, box, f"/nicepay/checkout/{uid}")
+    uid, _, payment = checkout_new_order(shop, client, box)
 
     response = client.post("/nicepay/complete", json=completion_body(payment))
 

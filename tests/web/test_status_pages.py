@@ -15,6 +15,7 @@ from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
 from .webshop import Page
+from .webshop import checkout_new_order
 from .webshop import completion_body
 from .webshop import get_order
 from .webshop import new_order
@@ -22,7 +23,6 @@ from .webshop import on_both_databases
 from .webshop import open_app
 from .webshop import open_page
 from .webshop import paid_order
-from .webshop import pay_in_window
 from .webshop import portone_down
 from .webshop import return_url
 from .webshop import state
@@ -77,10 +77,7 @@ def test_status_of_an_unknown_order_is_a_404(client: FlaskClient) -> None:
 def test_polling_finds_the_truth_after_portone_was_down(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    params, payment = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{uid}", channel="mobile"
-    )
+    uid, params, payment = checkout_new_order(app, client, sandbox, channel="mobile")
     portone_down(sandbox)
     assert client.get(return_url(params, payment)).location.endswith("/confirm")
     sandbox.clear_faults()
@@ -106,8 +103,7 @@ def test_polling_finds_the_truth_after_portone_was_down(
 def test_polling_survives_portone_still_down(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    uid = new_order(app)
-    pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")
+    uid, _, _ = checkout_new_order(app, client, sandbox)
     age(app, uid, 10)
     portone_down(sandbox)
     response = client.get(f"/nicepay/orders/{uid}/status")
@@ -162,9 +158,8 @@ def test_result_page_shows_the_virtual_account(
     make_app: AppFactory, language: str, words: list[str]
 ) -> None:
     app, client, box = open_app(make_app, {"NICEPAY_LANGUAGE": language})
-    uid = new_order(app)
-    _, issued = pay_in_window(
-        client, box, f"/nicepay/checkout/{uid}", method="vbank", vbank_code="088"
+    uid, _, issued = checkout_new_order(
+        app, client, box, method="vbank", vbank_code="088"
     )
     client.post("/nicepay/complete", json=completion_body(issued))
 
@@ -191,10 +186,7 @@ def test_result_page_for_paid_and_failed(
     assert "모자" in page.text
     assert "계좌번호" not in page.text
 
-    failed = new_order(app)
-    _, declined = pay_in_window(
-        client, sandbox, f"/nicepay/checkout/{failed}", outcome="decline"
-    )
+    failed, _, declined = checkout_new_order(app, client, sandbox, outcome="decline")
     client.post("/nicepay/complete", json=completion_body(declined))
     page = open_page(client, f"/nicepay/orders/{failed}")
     assert "결제에 실패했습니다." in page.text

@@ -27,7 +27,7 @@ from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
 from .webshop import checkout_new_order
-from .webshop import completion_body
+from .webshop import complete
 from .webshop import get_order
 from .webshop import issue_overdue_vbank
 from .webshop import new_order
@@ -151,7 +151,7 @@ def test_signals_fire_once_with_the_app_as_sender(
     signals.payment_paid.connect(on_paid, sender=app)
     try:
         uid, params, payment = checkout_new_order(app, client, sandbox)
-        client.post("/nicepay/complete", json=completion_body(payment))
+        complete(client, payment)
         sandbox.deliver_webhooks()
         client.get(return_url(params, payment))
     finally:

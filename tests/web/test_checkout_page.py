@@ -22,7 +22,7 @@ from .webshop import AppFactory
 from .webshop import Page
 from .webshop import checkout_new_order
 from .webshop import checkout_url
-from .webshop import completion_body
+from .webshop import complete
 from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
@@ -443,7 +443,7 @@ def test_declined_order_can_be_paid_again(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     uid, _, declined = checkout_new_order(app, client, sandbox, outcome="decline")
-    client.post("/nicepay/complete", json=completion_body(declined))
+    complete(client, declined)
     assert get_order(app, uid).state is OrderState.FAILED
     assert client.get(f"/nicepay/checkout/{uid}").status_code == 200
     _, paid = pay_in_window(client, sandbox, f"/nicepay/checkout/{uid}")

@@ -17,6 +17,7 @@ from flask_nicepay.sandbox import Sandbox
 from .webshop import AppFactory
 from .webshop import checkout_new_order
 from .webshop import checkout_url
+from .webshop import complete
 from .webshop import completion_body
 from .webshop import get_order
 from .webshop import inbox
@@ -37,7 +38,7 @@ def test_paid_answers_with_the_result_page(
 ) -> None:
     uid, _, payment = checkout_new_order(app, client, sandbox)
 
-    response = client.post("/nicepay/complete", json=completion_body(payment))
+    response = complete(client, payment)
 
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -68,7 +69,7 @@ def test_after_the_webhook_the_completion_is_a_noop(
     app: Flask, client: FlaskClient
 ) -> None:
     _, payment = paid_order(app)
-    answer = client.post("/nicepay/complete", json=completion_body(payment)).json
+    answer = complete(client, payment).json
     assert answer is not None
     assert (answer["state"], answer["outcome"]) == ("paid", "noop")
 
@@ -78,7 +79,7 @@ def test_store_success_page_is_where_the_buyer_goes(make_app: AppFactory) -> Non
         make_app, {"NICEPAY_SUCCESS_URL": "/shop/orders/{merchant_uid}"}
     )
     uid, _, payment = checkout_new_order(app, client, box)
-    answer = client.post("/nicepay/complete", json=completion_body(payment)).json
+    answer = complete(client, payment).json
     assert answer is not None and answer["redirect"] == f"/shop/orders/{uid}"
 
 
@@ -90,7 +91,7 @@ def test_declined_asks_for_another_try_with_the_reason(
     )
     assert payment["status"] == "failed"
 
-    response = client.post("/nicepay/complete", json=completion_body(payment))
+    response = complete(client, payment)
 
     assert response.status_code == 200
     answer = response.json
@@ -105,7 +106,7 @@ def test_closed_window_keeps_the_order_payable(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     _, _, payment = checkout_new_order(app, client, sandbox, outcome="close")
-    answer = client.post("/nicepay/complete", json=completion_body(payment)).json
+    answer = complete(client, payment).json
     assert answer is not None
     assert (answer["state"], answer["retry"], answer["message"]) == (
         "ready",
@@ -136,7 +137,7 @@ def test_vbank_issued_goes_to_the_account_details(
     app: Flask, client: FlaskClient, sandbox: Sandbox
 ) -> None:
     uid, _, payment = checkout_new_order(app, client, sandbox, method="vbank")
-    answer = client.post("/nicepay/complete", json=completion_body(payment)).json
+    answer = complete(client, payment).json
     assert answer is not None
     assert answer["state"] == "vbank_issued" and answer["retry"] is False
     assert answer["redirect"] == f"/nicepay/orders/{uid}"
@@ -161,7 +162,7 @@ def test_portone_unreachable_sends_the_buyer_to_the_confirming_page(
     uid, _, payment = checkout_new_order(app, client, sandbox)
     portone_down(sandbox)
 
-    response = client.post("/nicepay/complete", json=completion_body(payment))
+    response = complete(client, payment)
 
     assert response.status_code == 503
     answer = response.json

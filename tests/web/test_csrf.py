@@ -20,7 +20,7 @@ from flask_nicepay.views import bp as nicepay_blueprint
 
 from .webshop import SECRET_KEY
 from .webshop import checkout_new_order
-from .webshop import completion_body
+from .webshop import complete
 from .webshop import get_order
 from .webshop import inbox
 from .webshop import new_order
@@ -85,7 +85,7 @@ def test_the_buyer_pays_without_a_token(shop: Flask) -> None:
     box = testing.sandbox_of(shop)
     uid, _, payment = checkout_new_order(shop, client, box)
 
-    response = client.post("/nicepay/complete", json=completion_body(payment))
+    response = complete(client, payment)
 
     assert response.status_code == 200, response.get_data(as_text=True)
     assert get_order(shop, uid).state is OrderState.PAID

@@ -17,6 +17,7 @@ from flask_nicepay.portone import CardError
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
+from .webshop import complete
 from .webshop import completion_body
 from .webshop import inbox
 from .webshop import new_order
@@ -76,9 +77,7 @@ def test_a_whole_flow_logs_no_secret(
         uid = new_order(app, 60_000, buyer_name="홍길동")
         params, payment = pay_in_window(client, box, f"/nicepay/checkout/{uid}")
         answers.append(client.get(f"/nicepay/checkout/{new_order(app)}").text)
-        answers.append(
-            client.post("/nicepay/complete", json=completion_body(payment)).text
-        )
+        answers.append(complete(client, payment).text)
         box.deliver_webhooks()
         answers.append(client.get(return_url(params, payment)).text)
         with app.app_context():

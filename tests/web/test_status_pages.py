@@ -16,7 +16,7 @@ from flask_nicepay.sandbox import Sandbox
 from .webshop import AppFactory
 from .webshop import Page
 from .webshop import checkout_new_order
-from .webshop import completion_body
+from .webshop import complete
 from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
@@ -161,7 +161,7 @@ def test_result_page_shows_the_virtual_account(
     uid, _, issued = checkout_new_order(
         app, client, box, method="vbank", vbank_code="088"
     )
-    client.post("/nicepay/complete", json=completion_body(issued))
+    complete(client, issued)
 
     page = open_page(client, f"/nicepay/orders/{uid}")
 
@@ -187,7 +187,7 @@ def test_result_page_for_paid_and_failed(
     assert "계좌번호" not in page.text
 
     failed, _, declined = checkout_new_order(app, client, sandbox, outcome="decline")
-    client.post("/nicepay/complete", json=completion_body(declined))
+    complete(client, declined)
     page = open_page(client, f"/nicepay/orders/{failed}")
     assert "결제에 실패했습니다." in page.text
     again = page.find(data_testid="try-again")

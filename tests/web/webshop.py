@@ -284,6 +284,11 @@ def completion_body(payment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+def complete(client: FlaskClient, payment: t.Mapping[str, t.Any]) -> t.Any:
+    """What checkout.js does after the PC callback: post its ``rsp`` to /complete."""
+    return client.post("/nicepay/complete", json=completion_body(payment))
+
+
 def return_url(params: t.Mapping[str, t.Any], payment: t.Mapping[str, t.Any]) -> str:
     """Where the phone lands after the window: ``m_redirect_url`` plus the query."""
     target = urlsplit(params["m_redirect_url"])

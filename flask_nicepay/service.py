@@ -18,7 +18,8 @@ from .payments import Payments
 from .payments import TransitionHook
 from .store import UnknownOrderError
 
-#: Where each method of the former ``PaymentService`` went, on :class:`Payments`.
+#: Where each method of the former ``PaymentService`` went, on
+#: :class:`~flask_nicepay.payments.Payments`.
 MOVED = {
     "new_merchant_uid": "orders.new_merchant_uid",
     "create_order": "orders.create",
@@ -58,7 +59,8 @@ class PaymentService:
 
     @classmethod
     def wrapping(cls, payments: Payments) -> PaymentService:
-        """The old interface to an existing :class:`Payments`, without a warning."""
+        """The old interface to an existing :class:`~flask_nicepay.payments.Payments`,
+        without a warning."""
         service = cls.__new__(cls)
         service._payments = payments
         return service

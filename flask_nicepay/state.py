@@ -30,7 +30,10 @@ SANDBOX_MOUNT = "/_nicepay_sandbox"
 @dataclasses.dataclass(frozen=True, slots=True)
 class State:
     """What :meth:`NicePay.init_app <flask_nicepay.NicePay.init_app>` builds for
-    one application."""
+    one application.
+
+    :type payments: ~flask_nicepay.payments.Payments
+    """
 
     extension: NicePay
     settings: config.Settings
@@ -40,7 +43,7 @@ class State:
 
     @property
     def service(self) -> PaymentService:
-        """Deprecated: :attr:`payments` under its former interface."""
+        """Deprecated: ``payments`` under its former interface."""
         warnings.warn(
             "State.service is deprecated; use State.payments.",
             DeprecationWarning,

@@ -94,10 +94,10 @@ class Reconciler(Part, ManyOrders):
         :param imp_uid: the payment to look up (preferred).
         :param merchant_uid: used when no ``imp_uid`` is known: the order's latest
             attempt.
-        :param record: see :meth:`apply`.
-        :param connection: see :meth:`apply`.
+        :param record: see :meth:`~flask_nicepay.sync.Reconciler.apply`.
+        :param connection: see :meth:`~flask_nicepay.sync.Reconciler.apply`.
         :param known: the order as read before the lookup, if it was; see
-            :meth:`apply`.
+            :meth:`~flask_nicepay.sync.Reconciler.apply`.
         :raises PortOneError: PortOne could not be reached or refused the lookup.
         """
         if imp_uid:

@@ -42,7 +42,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"Flask"),
     # SQLAlchemy.
     (r"py:.*", r"sqlalchemy\..*"),
-    (r"py:class", r"Engine"),
+    (r"py:class", r"(Engine|Connection)"),
     # requests.
     (r"py:.*", r"requests\..*"),
     # marshmallow, with the aliases of its ``types`` module that the signatures of

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typing as t
 
+#: The words of the built-in pages, by language and key. The card checks of
+#: :mod:`flask_nicepay.card_entry` answer with keys of it.
 TEXTS: dict[str, dict[str, str]] = {
     "ko": {
         "checkout_title": "결제하기",

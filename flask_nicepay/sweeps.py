@@ -32,7 +32,8 @@ if t.TYPE_CHECKING:
 
 @dataclasses.dataclass
 class ReconcileReport:
-    """Counts from one :meth:`Reconciler.reconcile <ManyOrders.reconcile>` run."""
+    """Counts from one :meth:`Reconciler.reconcile
+    <flask_nicepay.sync.Reconciler.reconcile>` run."""
 
     orders: int = 0
     api_calls: int = 0

@@ -73,23 +73,28 @@ class Payments(Part):
         store: Store | None = None,
         inbox: Inbox | None = None,
     ) -> None:
-        self.sender = sender
+        self.sender, prefix = sender, merchant_uid_prefix
         store = store or Store(engine, on_transition=on_transition, clock=clock)
         super().__init__(Parts(client=client, store=store, clock=clock))
         self.inbox = inbox or Inbox(engine, clock=clock)
         notify = functools.partial(signals.send, sender)
+        adopt = adopt or self._adopt
         self.reconciler = Reconciler(
-            self.parts,
-            policy=policy or Policy(),
-            notify=notify,
-            adopt=adopt or self._adopt,
+            self.parts, policy=policy or Policy(), notify=notify, adopt=adopt
         )
-        self.orders = Orders(
-            self.parts, prepare=prepare, merchant_uid_prefix=merchant_uid_prefix
-        )
+        self.orders = Orders(self.parts, prepare=prepare, merchant_uid_prefix=prefix)
         self.notifications = Notifications(self.inbox, self.reconciler)
         self.refunds = Refunds(self.parts, self.reconciler)
-        self.billing = Billing(
+        self.billing = self._billing(sender, channel_key, pg, notice_url)
+
+    def _billing(
+        self,
+        sender: t.Any,
+        channel_key: str | None,
+        pg: str | None,
+        notice_url: t.Callable[[], str | None],
+    ) -> Billing:
+        return Billing(
             self.parts,
             self.reconciler,
             make_merchant_uid=self.orders.new_merchant_uid,

@@ -188,3 +188,19 @@ def test_the_layer_check_finds_a_back_import() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(edges) == [["a", "b", "c"]]
+
+
+def test_module_names_are_unique_across_the_repository() -> None:
+    """A newcomer opening ``ledger.py`` knows which one it is: no two modules of
+    the package, its tests or the benchmarks share a file name (``__init__.py``
+    and ``conftest.py`` aside)."""
+    repository = ROOT.parent
+    seen: dict[str, list[str]] = {}
+    for folder in ("flask_nicepay", "tests", "bench", "example_app"):
+        for path in (repository / folder).rglob("*.py"):
+            if (
+                path.name not in ("__init__.py", "conftest.py")
+                and ".venv" not in path.parts
+            ):
+                seen.setdefault(path.name, []).append(str(path.relative_to(repository)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

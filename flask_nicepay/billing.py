@@ -19,6 +19,8 @@ from decimal import Decimal
 from . import signals
 from .billing_key_table import BillingKey as BillingKey
 from .billing_key_table import keep_key
+from .billing_key_table import list_keys
+from .billing_key_table import orders_of_key
 from .billing_key_table import read_key
 from .orders import insert_order
 from .parts import Part
@@ -121,6 +123,19 @@ class Billing(Part):
     def get_key(self, customer_uid: str) -> BillingKey | None:
         """The billing key as last seen, or ``None``."""
         return read_key(self.store.engine, customer_uid)
+
+    def keys(self, status: str | None = None) -> list[BillingKey]:
+        """Every billing key kept here, newest change first.
+
+        :param status: ``active`` or ``deleted`` for only those.
+        """
+        return list_keys(self.store.engine, status)
+
+    def orders_of(self, customer_uid: str) -> list[t.Any]:
+        """The orders charged or scheduled on a key, oldest first (rows with
+        ``merchant_uid``, ``state``, ``amount``, ``currency``, ``origin``,
+        ``scheduled_at`` and ``created_at``)."""
+        return orders_of_key(self.store.engine, customer_uid)
 
     def _remember(
         self, customer: Customer, status: str, *, announce: bool = False

@@ -50,6 +50,35 @@ def read_key(engine: Engine, customer_uid: str) -> BillingKey | None:
     return None if row is None else BillingKey.from_row(row)
 
 
+def list_keys(engine: Engine, status: str | None = None) -> list[BillingKey]:
+    """Every key kept, newest change first; only those in ``status`` if given."""
+    query = sa.select(_KEYS).order_by(_KEYS.c.updated_at.desc(), _KEYS.c.customer_uid)
+    if status is not None:
+        query = query.where(_KEYS.c.status == status)
+    with engine.connect() as conn:
+        return [BillingKey.from_row(row) for row in conn.execute(query).mappings()]
+
+
+def orders_of_key(engine: Engine, customer_uid: str) -> list[RowMapping]:
+    """The orders charged (or to be charged) to a key, oldest first."""
+    orders = tables.orders
+    query = (
+        sa.select(
+            orders.c.merchant_uid,
+            orders.c.state,
+            orders.c.amount,
+            orders.c.currency,
+            orders.c.origin,
+            orders.c.scheduled_at,
+            orders.c.created_at,
+        )
+        .where(orders.c.customer_uid == customer_uid)
+        .order_by(orders.c.created_at, orders.c.id)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())
+
+
 def keep_key(
     engine: Engine, customer: Customer, status: str, now: dt.datetime
 ) -> tuple[str | None, BillingKey]:

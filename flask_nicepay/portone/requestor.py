@@ -104,6 +104,7 @@ class Requestor:
         safe: bool | None = None,
         accept: tuple[int, ...] = (200,),
         card: bool = False,
+        missing: int | None = None,
     ) -> Answer:
         """Send one API call and return the ``response`` part of a successful answer.
 
@@ -116,6 +117,9 @@ class Requestor:
             PortOne (see :meth:`.Transport.send`).
         :param accept: HTTP statuses that count as success.
         :param card: map PortOne's code -1 to :class:`~.errors.CardError`.
+        :param missing: the code PortOne answers, with HTTP 200, when what was
+            asked for does not exist: mapped to :class:`~.errors.NotFoundError`
+            like a 404.
         :raises APIError: PortOne answered with a failure.
         :raises TransportError: PortOne did not answer.
         """
@@ -123,7 +127,8 @@ class Requestor:
         response = self.transport.send(
             method, path, query=query, payload=payload, signed=signed, safe=safe
         )
-        return Answer(_unwrap(response, method, path, accept, card), method, path)
+        unwrapped = _unwrap(response, method, path, accept, card, missing)
+        return Answer(unwrapped, method, path)
 
     def found(self, loader: schemas.Loader[T], path: str, query: Query) -> list[T]:
         """What a multi-lookup found; 207 (some found) and 404 (none) are ordinary.
@@ -161,6 +166,7 @@ def _unwrap(
     path: str,
     accept: tuple[int, ...],
     card: bool,
+    missing: int | None = None,
 ) -> t.Any:
     status = response.status_code
     try:
@@ -178,7 +184,7 @@ def _unwrap(
     code, message = envelope.get("code"), envelope.get("message")
     if status in accept and (code == 0 or status == 207):
         return envelope.get("response")
-    raise _api_error(status, code, message, method, path, card)
+    raise _api_error(status, code, message, method, path, card, missing)
 
 
 def _api_error(
@@ -188,11 +194,12 @@ def _api_error(
     method: str,
     path: str,
     card: bool,
+    missing: int | None = None,
 ) -> errors.APIError:
     cls: type[errors.APIError] = errors.APIError
     if status == 401:
         cls = errors.AuthenticationError
-    elif status == 404:
+    elif status == 404 or (missing is not None and code == missing):
         cls = errors.NotFoundError
     elif status in (400, 422):
         cls = errors.InvalidRequestError

@@ -249,3 +249,22 @@ def test_issue_and_void_vbank(sandbox: Sandbox, client: PortOneClient) -> None:
     assert voided.status is PaymentStatus.CANCELLED
     with pytest.raises(APIError):
         client.void_vbank(issued.imp_uid)
+
+
+def test_an_unknown_key_is_not_found_on_get_and_delete_only(
+    client: PortOneClient,
+) -> None:
+    """PortOne answers HTTP 200 with code 1 for a customer_uid it has no key under;
+    on the key's own address that means "not found", elsewhere it stays a refusal."""
+    with pytest.raises(NotFoundError) as looked_up:
+        client.get_billing_key("nobody")
+    with pytest.raises(NotFoundError) as deleted:
+        client.delete_billing_key("nobody")
+    assert (looked_up.value.http_status, looked_up.value.code) == (200, 1)
+    assert (deleted.value.http_status, deleted.value.code) == (200, 1)
+    with pytest.raises(APIError) as charged:
+        client.pay_again(
+            customer_uid="nobody", merchant_uid="m-x", amount=1_000, name="x"
+        )
+    assert not isinstance(charged.value, NotFoundError)
+    assert charged.value.code == 1

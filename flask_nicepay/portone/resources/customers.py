@@ -18,6 +18,8 @@ from .base import seg
 from .payment_lookups import MAX_LOOKUP_IDS
 
 PATH = "/subscribe/customers"
+#: PortOne's code, with HTTP 200, for a ``customer_uid`` it has no key under.
+UNKNOWN_CUSTOMER = 1
 
 
 class BillingKeys(Resource):
@@ -65,7 +67,8 @@ class BillingKeys(Resource):
         :raises NotFoundError: no key under that ``customer_uid``.
         """
         path = f"{PATH}/{seg(customer_uid)}"
-        return self._requestor.call("GET", path).one(schemas.CUSTOMER)
+        answer = self._requestor.call("GET", path, missing=UNKNOWN_CUSTOMER)
+        return answer.one(schemas.CUSTOMER)
 
     def get_many(self, customer_uids: t.Sequence[str]) -> Lookup[Customer]:
         """Up to 100 billing keys in one call; what was not found is listed.
@@ -91,7 +94,10 @@ class BillingKeys(Resource):
         """
         path = f"{PATH}/{seg(customer_uid)}"
         query = drop_none({"reason": reason})
-        return self._requestor.call("DELETE", path, query=query).one(schemas.CUSTOMER)
+        answer = self._requestor.call(
+            "DELETE", path, query=query, missing=UNKNOWN_CUSTOMER
+        )
+        return answer.one(schemas.CUSTOMER)
 
     def payments(self, customer_uid: str, *, page: int = 1) -> Page[Payment]:
         """Payments made with a billing key, a page at a time.

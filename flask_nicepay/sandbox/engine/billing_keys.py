@@ -37,15 +37,21 @@ AUTH_FAILED: Final = "카드정보 인증에 실패하였습니다."
 UNKNOWN_BUYER: Final = "등록되지 않은 구매자입니다."
 
 
-def customer_not_found(customer_uid: str) -> Exception:
-    """PortOne's answer for a customer_uid it does not know (HTTP 404, code 1).
+def customer_not_found(customer_uid: str, *, http_status: int = 404) -> Exception:
+    """PortOne's answer for a customer_uid it does not know (code 1).
+
+    ``GET`` and ``DELETE /subscribe/customers/{customer_uid}`` answer it with HTTP
+    200, as PortOne V1's own clients saw in their tests against PortOne's test
+    account (a ``ResponseError``, which those clients raise only for an HTTP 200
+    answer with a non-zero code); the key's payments answer it with 404.
 
     :param customer_uid: the billing key alias.
+    :param http_status: 200 or 404.
     """
-    return not_found(
-        f"요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다.",
-        code=1,
-    )
+    message = f"요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다."
+    if http_status == 200:
+        return refused(message, code=1)
+    return not_found(message, code=1)
 
 
 def mid_of(params: Params) -> str:
@@ -151,7 +157,7 @@ def customer(led: Ledger, customer_uid: str) -> Customer:
     """
     record = led.customers.get(customer_uid)
     if record is None:
-        raise customer_not_found(customer_uid)
+        raise customer_not_found(customer_uid, http_status=200)
     return record
 
 

@@ -51,3 +51,33 @@ def deliver(
         results.put(
             {"sent": sent, "outcomes": outcomes, "error": traceback.format_exc()}
         )
+
+
+def charge(
+    db_url: str,
+    portone_url: str,
+    customer_uid: str,
+    merchant_uid: str,
+    barrier: t.Any,
+    results: t.Any,
+) -> None:
+    """Charge a billing key under ``merchant_uid``, after all workers are ready."""
+    from flask_nicepay import MerchantUidInUseError
+
+    try:
+        engine = make_engine(db_url)
+        client = PortOneClient("race_key", "race_secret", base_url=portone_url)
+        payments = Payments(client=client, engine=engine, sender=object())
+        client.fetch_token()
+        barrier.wait(timeout=60)
+        try:
+            order = payments.billing.charge(
+                customer_uid, 9_900, "월 구독", merchant_uid=merchant_uid
+            )
+            outcome = str(order.state.value)
+        except MerchantUidInUseError:
+            outcome = "in use"
+        engine.dispose()
+        results.put({"outcome": outcome, "error": None})
+    except BaseException:
+        results.put({"outcome": None, "error": traceback.format_exc()})

@@ -15,6 +15,7 @@ from flask_nicepay import signals
 from flask_nicepay.inbox import Hint
 from flask_nicepay.machine import OrderState
 from flask_nicepay.payments import Payments
+from flask_nicepay.portone import Card
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
@@ -112,3 +113,38 @@ def test_processes(db_engine: Engine, served_sandbox: tuple[Sandbox, str]) -> No
     assert sum(len(r["sent"]) for r in reports) == 1
     assert all(w.exitcode == 0 for w in workers)
     assert_paid_once(service, uid, processes_count * len(DOORS))
+
+
+@pytest.mark.slow
+def test_processes_charging_one_merchant_uid_charge_once(
+    db_engine: Engine, served_sandbox: tuple[Sandbox, str]
+) -> None:
+    """Four workers charge a billing key with the same merchant_uid at once: one
+    charge at PortOne, and every other worker gets MerchantUidInUseError."""
+    sandbox, url = served_sandbox
+    client = PortOneClient("race_key", "race_secret", base_url=url)
+    service = Payments(client=client, engine=db_engine, sender=object())
+    service.billing.issue_key(
+        "race-cust", Card("4242-4242-4242-4242", "2030-12", "900101", "12")
+    )
+    before = sandbox.payments_count()
+    processes_count = 4
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes_count)
+    results = context.Queue()
+    args = (db_url(db_engine), url, "race-cust", "race-once", barrier, results)
+    workers = [
+        context.Process(target=race_worker.charge, args=args)
+        for _ in range(processes_count)
+    ]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert [r["error"] for r in reports] == [None] * processes_count
+    assert sorted(r["outcome"] for r in reports) == ["in use"] * 3 + ["paid"]
+    assert sandbox.payments_count() == before + 1
+    order = service.orders.get("race-once")
+    assert order is not None and order.state is OrderState.PAID

@@ -147,6 +147,23 @@ def orders() -> str:
     return render_template("orders.html", rows=rows, products=PRODUCTS)
 
 
+#: The one customer of this example. A real store uses its logged-in user's id,
+#: and makes the link only for that user: the link is all the card page trusts.
+DEMO_CUSTOMER = "example-customer"
+
+
+@bp.get("/cards")
+def cards() -> str:
+    key = _nicepay().billing.get_key(DEMO_CUSTOMER)
+    return render_template("cards.html", key=key)
+
+
+@bp.get("/cards/add")
+def add_card() -> t.Any:
+    url = _nicepay().card_registration_url(DEMO_CUSTOMER, next=url_for("shop.cards"))
+    return redirect(url, code=303)
+
+
 @bp.get("/orders/<merchant_uid>")
 def order(merchant_uid: str) -> str:
     payment = _nicepay().get_order(merchant_uid)

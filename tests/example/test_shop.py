@@ -93,3 +93,25 @@ def test_installments_offered_only_from_50000(app: Flask) -> None:
 
 def test_unknown_product_is_refused(app: Flask) -> None:
     assert app.test_client().post("/buy", data={"product": "nope"}).status_code == 400
+
+
+def test_a_card_is_registered_through_the_plugins_page(app: Flask) -> None:
+    client = app.test_client()
+    assert "등록된 카드가 없습니다" in client.get("/cards").text
+    to_page = client.get("/cards/add")
+    assert to_page.status_code == 303
+    page = client.get(to_page.headers["Location"])
+    assert page.status_code == 200
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    card = {
+        "card_number": "4242 4242 4242 4242",
+        "expiry": "2030-12",
+        "birth": "900101",
+        "pwd_2digit": "12",
+        "csrf_token": token,
+    }
+    back = client.post(to_page.headers["Location"], data=card)
+    assert back.status_code == 303 and back.headers["Location"] == "/cards"
+    shown = client.get("/cards").text
+    assert 'data-testid="card"' in shown
+    assert "4242424242424242" not in shown.replace(" ", "").replace("-", "")

@@ -92,27 +92,36 @@ def test_processes(db_engine: Engine, served_sandbox: tuple[Sandbox, str]) -> No
     client = PortOneClient("race_key", "race_secret", base_url=url)
     service = Payments(client=client, engine=db_engine, sender=object())
     imp_uid, uid = paid_payment(sandbox, service)
-    processes_count = 4
+    args = (db_url(db_engine), url, imp_uid, uid, DOORS)
+    reports = in_processes(race_worker.deliver, args, PROCESSES)
+
+    assert sum(len(r["sent"]) for r in reports) == 1
+    assert_paid_once(service, uid, PROCESSES * len(DOORS))
+
+
+PROCESSES = 4
+
+
+def in_processes(
+    target: t.Callable[..., None], args: tuple[t.Any, ...], count: int
+) -> list[dict[str, t.Any]]:
+    """Run ``target(*args, barrier, results)`` in ``count`` spawned processes at
+    once; their reports, each checked free of errors."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes_count)
+    barrier = context.Barrier(count)
     results = context.Queue()
     workers = [
-        context.Process(
-            target=race_worker.deliver,
-            args=(db_url(db_engine), url, imp_uid, uid, DOORS, barrier, results),
-        )
-        for _ in range(processes_count)
+        context.Process(target=target, args=(*args, barrier, results))
+        for _ in range(count)
     ]
     for worker in workers:
         worker.start()
     reports = [results.get(timeout=120) for _ in workers]
     for worker in workers:
         worker.join(timeout=30)
-
-    assert [r["error"] for r in reports] == [None] * processes_count
-    assert sum(len(r["sent"]) for r in reports) == 1
+    assert [r["error"] for r in reports] == [None] * count
     assert all(w.exitcode == 0 for w in workers)
-    assert_paid_once(service, uid, processes_count * len(DOORS))
+    return reports
 
 
 @pytest.mark.slow
@@ -128,22 +137,9 @@ def test_processes_charging_one_merchant_uid_charge_once(
         "race-cust", Card("4242-4242-4242-4242", "2030-12", "900101", "12")
     )
     before = sandbox.payments_count()
-    processes_count = 4
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes_count)
-    results = context.Queue()
-    args = (db_url(db_engine), url, "race-cust", "race-once", barrier, results)
-    workers = [
-        context.Process(target=race_worker.charge, args=args)
-        for _ in range(processes_count)
-    ]
-    for worker in workers:
-        worker.start()
-    reports = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    args = (db_url(db_engine), url, "race-cust", "race-once")
+    reports = in_processes(race_worker.charge, args, PROCESSES)
 
-    assert [r["error"] for r in reports] == [None] * processes_count
     assert sorted(r["outcome"] for r in reports) == ["in use"] * 3 + ["paid"]
     assert sandbox.payments_count() == before + 1
     order = service.orders.get("race-once")

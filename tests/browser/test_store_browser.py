@@ -208,3 +208,41 @@ def test_virtual_account_issued_then_deposited(
     buyer.screenshot("vbank-deposited-paid")
     assert state_of(app, uid) is OrderState.PAID
     assert buyer.violations == []
+
+
+@pytest.mark.parametrize("who", ["buyer", "phone"])
+def test_a_card_is_registered_on_the_hosted_page(
+    store: tuple[Flask, str], who: str, request: pytest.FixtureRequest
+) -> None:
+    """The example store's card page, in Chromium on a desktop and on a phone: a
+    typo is named and the field asked for again, then the card is kept."""
+    app, url = store
+    customer: Buyer = request.getfixturevalue(who)
+    page = customer.page
+    page.goto(url + "/cards")
+    page.click("[data-testid=add-card]")
+    page.wait_for_url("**/nicepay/cards/new?t=*")
+
+    page.fill("[data-testid=card_number]", "4242 4242 4242 4241")
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+    page.click("[data-testid=register]")
+    page.get_by_test_id("error-card_number").wait_for(state="visible")
+    assert page.input_value("[data-testid=card_number]") == ""
+    assert page.input_value("[data-testid=birth]") == ""
+    customer.screenshot(f"card-register-typo-{who}")
+
+    page.fill("[data-testid=card_number]", "4242 4242 4242 4242")
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+    page.click("[data-testid=register]")
+    page.wait_for_url(f"{url}/cards")
+    shown = page.get_by_test_id("card").inner_text()
+    assert "4242" in shown and "4242424242424242" not in shown.replace("-", "")
+    customer.screenshot(f"card-registered-{who}")
+    with app.app_context():
+        key = nicepay.billing.get_key("example-customer")
+    assert key is not None and key.status == "active"
+    assert customer.violations == []

@@ -116,15 +116,16 @@ def test_multi_get_customers(api: Api) -> None:
 
 def test_again_pays_with_the_stored_key(sb: Sandbox, api: Api, store: Store) -> None:
     api.ok(issue(api, "cu-7", customer_name="김철수"))
+    body = {
+        "customer_uid": "cu-7",
+        "merchant_uid": "a-1",
+        "amount": 9900,
+        "name": "정기결제",
+    }
     paid = api.ok(
         api.post(
             "/subscribe/payments/again",
-            json={
-                "customer_uid": "cu-7",
-                "merchant_uid": "a-1",
-                "amount": 9900,
-                "name": "정기결제",
-            },
+            json=body,
         )
     )
     assert paid["status"] == "paid" and paid["customer_uid_usage"] == "payment"
@@ -137,12 +138,7 @@ def test_again_pays_with_the_stored_key(sb: Sandbox, api: Api, store: Store) -> 
     again = refusal(
         api.post(
             "/subscribe/payments/again",
-            json={
-                "customer_uid": "cu-7",
-                "merchant_uid": "a-1",
-                "amount": 9900,
-                "name": "정기결제",
-            },
+            json=body,
         )
     )
     assert again[:2] == (200, 1)

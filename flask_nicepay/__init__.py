@@ -20,18 +20,26 @@ from .portone import PortOneClient
 from .refunds import RefundError
 from .store import Order
 from .store import Transition
+from .subscription_machine import SubscriptionState
+from .subscription_plan import EveryDays
+from .subscription_plan import Monthly
+from .subscription_plan import Plan
 from .verify import OnMismatch
 
 __all__ = [
     "ConfigurationError",
+    "EveryDays",
     "InvalidTransitionError",
     "MerchantUidInUseError",
+    "Monthly",
     "NicePay",
     "OnMismatch",
     "Order",
     "OrderState",
     "Payments",
+    "Plan",
     "PortOneClient",
     "RefundError",
+    "SubscriptionState",
     "Transition",
 ]

@@ -22,9 +22,13 @@ from .billing_key_table import keep_key
 from .billing_key_table import list_keys
 from .billing_key_table import orders_of_key
 from .billing_key_table import read_key
+from .billing_purchase import Money
+from .billing_purchase import Purchase
+from .billing_purchase import decimal_or_none
 from .orders import insert_order
 from .parts import Part
 from .parts import Parts
+from .portone import APIError
 from .portone import Buyer
 from .portone import Card
 from .portone import ConnectError
@@ -38,29 +42,6 @@ from .portone import ScheduleRequest
 from .store import Order
 from .sync import Reconciler
 from .sync import SyncResult
-
-Money = int | Decimal
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Purchase:
-    """What a payment without the window buys, as the store gave it."""
-
-    amount: Money
-    name: str
-    currency: str = "KRW"
-    tax_free: Money | None = None
-    vat_amount: Money | None = None
-    card_quota: int | None = None
-    buyer: Buyer | None = None
-    custom_data: str | None = None
-
-    def call_fields(self) -> dict[str, t.Any]:
-        """The fields PortOne's onetime and again calls take as they are."""
-        return {field.name: getattr(self, field.name) for field in _FIELDS}
-
-
-_FIELDS = dataclasses.fields(_Purchase)
 
 
 class Billing(Part):
@@ -178,10 +159,25 @@ class Billing(Part):
         :raises MerchantUidInUseError: an order with that ``merchant_uid``
             exists; PortOne was not asked.
         """
-        purchase = _Purchase(
+        purchase = Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
         order = self._new_order("again", purchase, merchant_uid, customer_uid)
+        return self._again(order, purchase)
+
+    def charge_order(self, order: Order) -> Order:
+        """Charge an order already written (``ready``, with a ``customer_uid``) to
+        its billing key now, for its amount (PortOne's ``again``).
+
+        :raises PaymentDeclinedError: as for :meth:`charge`.
+        :raises NoResponseError: as for :meth:`charge`.
+        """
+        return self._again(order, Purchase.of(order))
+
+    def _again(self, order: Order, purchase: Purchase) -> Order:
+        customer_uid = order.customer_uid
+        if not customer_uid:
+            raise ValueError(f"Order {order.merchant_uid} names no billing key.")
         return self._settle(
             order,
             lambda: self.client.pay_again(
@@ -217,7 +213,7 @@ class Billing(Part):
         :raises MerchantUidInUseError: an order with that ``merchant_uid``
             exists; PortOne was not asked.
         """
-        purchase = _Purchase(
+        purchase = Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
         order = self._new_order("onetime", purchase, merchant_uid, customer_uid)
@@ -227,7 +223,7 @@ class Billing(Part):
             self._remember(key, "active", announce=True)
         return paid
 
-    def _onetime(self, order: Order, card: Card, purchase: _Purchase) -> Payment:
+    def _onetime(self, order: Order, card: Card, purchase: Purchase) -> Payment:
         return self.client.pay_onetime(
             merchant_uid=order.merchant_uid,
             card=card,
@@ -255,21 +251,39 @@ class Billing(Part):
         orders = [
             self._new_order(
                 "schedule",
-                _Purchase(amount, name, currency, buyer=buyer),
+                Purchase(amount, name, currency, buyer=buyer),
                 None,
                 customer_uid,
                 scheduled_at=when,
             )
             for when, amount, name in payments
         ]
+        return self.schedule_orders(customer_uid, orders, buyer=buyer)
+
+    def schedule_orders(
+        self,
+        customer_uid: str,
+        orders: t.Sequence[Order],
+        *,
+        buyer: Buyer | None = None,
+    ) -> list[Order]:
+        """Ask PortOne to charge orders already written (origin ``schedule``, with
+        ``scheduled_at``) at their time.
+
+        When PortOne refuses, the orders are closed and the error raised. When no
+        answer comes, they stay ``ready``: PortOne may have scheduled them, and
+        ``flask nicepay schedules`` finds out.
+
+        :raises PortOneError: PortOne refused, or could not be asked.
+        """
         requests = [self._schedule_request(o, buyer) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
-        except PortOneError:
+        except APIError:
             for order in orders:
                 self._close(order.merchant_uid, "scheduling refused by PortOne")
             raise
-        return orders
+        return list(orders)
 
     def _schedule_request(self, order: Order, buyer: Buyer | None) -> ScheduleRequest:
         return ScheduleRequest(
@@ -318,7 +332,7 @@ class Billing(Part):
     def _new_order(
         self,
         origin: str,
-        purchase: _Purchase,
+        purchase: Purchase,
         merchant_uid: str | None,
         customer_uid: str | None,
         *,
@@ -339,8 +353,8 @@ class Billing(Part):
             origin=origin,
             pay_method="card",
             customer_uid=customer_uid,
-            tax_free=_decimal(purchase.tax_free),
-            vat_amount=_decimal(purchase.vat_amount),
+            tax_free=decimal_or_none(purchase.tax_free),
+            vat_amount=decimal_or_none(purchase.vat_amount),
             custom_data=purchase.custom_data,
             scheduled_at=scheduled_at,
             **fields,
@@ -372,7 +386,3 @@ class Billing(Part):
         result = self.reconciler.close(merchant_uid, reason=reason)
         assert result.order is not None
         return result.order
-
-
-def _decimal(value: Money | None) -> Decimal | None:
-    return None if value is None else Decimal(value)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
+import time
 import typing as t
 import warnings
 from urllib.parse import urlsplit
@@ -36,6 +38,8 @@ from .state import State
 from .state import app_state
 from .store import Order
 from .store import Store
+from .store import utcnow
+from .subscriptions import Subscriptions
 from .sync import Adopt
 from .sync import Reconciler
 from .verify import OnMismatch
@@ -84,10 +88,11 @@ class NicePay:
         instead of one on ``engine``.
 
     The parts of the current app's payments are attributes: :attr:`orders`,
-    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`
-    and :attr:`client`; :attr:`payments` holds them all. A few of their methods are
-    shortcuts here: :meth:`create_order`, :meth:`get_order`, :meth:`sync`,
-    :meth:`refund`, :meth:`cancel`, :meth:`reconcile` and :meth:`expire_vbanks`.
+    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`,
+    :attr:`subscriptions` and :attr:`client`; :attr:`payments` holds them all. A
+    few of their methods are shortcuts here: :meth:`create_order`,
+    :meth:`get_order`, :meth:`sync`, :meth:`refund`, :meth:`cancel`,
+    :meth:`reconcile` and :meth:`expire_vbanks`.
     """
 
     def __init__(
@@ -157,6 +162,7 @@ class NicePay:
             pg=settings.pg,
             store=self._store,
             inbox=self._inbox,
+            clock=_clock_of(sandbox),
         )
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:
@@ -236,6 +242,11 @@ class NicePay:
         return self.payments.billing
 
     @property
+    def subscriptions(self) -> Subscriptions:
+        """Plans charged to billing keys, period after period."""
+        return self.payments.subscriptions
+
+    @property
     def client(self) -> PortOneClient:
         """The current app's PortOne client."""
         return self.payments.client
@@ -255,7 +266,8 @@ class NicePay:
         """Deprecated: the current app's payments under their former interface."""
         warnings.warn(
             "NicePay.service is deprecated; use nicepay.payments or its parts "
-            "(nicepay.orders, .notifications, .reconciler, .refunds, .billing).",
+            "(nicepay.orders, .notifications, .reconciler, .refunds, .billing, "
+            ".subscriptions).",
             DeprecationWarning,
             stacklevel=2,
         )
@@ -353,6 +365,16 @@ def _signer(app: Flask, settings: config.Settings) -> URLSafeSerializer:
         ).hexdigest()
     )
     return URLSafeSerializer(secret, salt="nicepay-checkout-options")
+
+
+def _clock_of(sandbox: Sandbox | None) -> t.Callable[[], dt.datetime]:
+    """The plugin's clock: the embedded sandbox's, when there is one, so that a
+    test moving the sandbox a month ahead finds the plugin a month ahead too
+    (renewals, retries, virtual-account deadlines)."""
+    if sandbox is None:
+        return utcnow
+    clock = sandbox.clock
+    return lambda: dt.datetime.fromtimestamp(time.time() + clock.offset, dt.UTC)
 
 
 def _api_notice_url(settings: config.Settings) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import time
 import typing as t
 import warnings
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
+from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
 from .billing import Billing
 from .cli import nicepay_cli
@@ -86,6 +86,9 @@ class NicePay:
         one on ``engine``.
     :param inbox: a notification :class:`~flask_nicepay.inbox.Inbox` to use
         instead of one on ``engine``.
+    :param clock: the plugin's time, an aware datetime. By default the embedded
+        sandbox's in embedded-sandbox mode (so a test that moves the sandbox ahead
+        moves the plugin too), else the real time.
 
     The parts of the current app's payments are attributes: :attr:`orders`,
     :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`,
@@ -106,8 +109,10 @@ class NicePay:
         sandbox: Sandbox | None = None,
         store: Store | None = None,
         inbox: Inbox | None = None,
+        clock: t.Callable[[], dt.datetime] | None = None,
     ) -> None:
         self._engine = engine
+        self._clock = clock
         self._on_transition = on_transition
         self._adopt = adopt
         self._client = client
@@ -162,7 +167,7 @@ class NicePay:
             pg=settings.pg,
             store=self._store,
             inbox=self._inbox,
-            clock=_clock_of(sandbox),
+            clock=self._clock or (sandbox.moment if sandbox else utcnow),
         )
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:
@@ -365,16 +370,6 @@ def _signer(app: Flask, settings: config.Settings) -> URLSafeSerializer:
         ).hexdigest()
     )
     return URLSafeSerializer(secret, salt="nicepay-checkout-options")
-
-
-def _clock_of(sandbox: Sandbox | None) -> t.Callable[[], dt.datetime]:
-    """The plugin's clock: the embedded sandbox's, when there is one, so that a
-    test moving the sandbox a month ahead finds the plugin a month ahead too
-    (renewals, retries, virtual-account deadlines)."""
-    if sandbox is None:
-        return utcnow
-    clock = sandbox.clock
-    return lambda: dt.datetime.fromtimestamp(time.time() + clock.offset, dt.UTC)
 
 
 def _api_notice_url(settings: config.Settings) -> str | None:

@@ -50,9 +50,11 @@ CLAIM = dt.timedelta(minutes=5)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DueReport:
-    """What one :meth:`DueWork.run_due` pass did, by subscription uid."""
+    """What one :meth:`~DueWork.run_due` pass did, by subscription uid."""
 
-    #: What was done to each subscription that had work due.
+    #: What was done to each subscription that had work due (``ended``,
+    #: ``looked up``, ``followed``, ``scheduled again``, ``replaced``,
+    #: ``revoked``, ``closed``...).
     done: dict[str, str]
     #: Subscriptions whose work failed (PortOne unreachable, say), with why.
     failed: dict[str, str]
@@ -110,7 +112,9 @@ class DueWork(Charging):
         if not table.claim(self.store.engine, sub, now, now + CLAIM):
             return
         try:
-            done[sub.subscription_uid] = self._settle_due(sub.subscription_uid)
+            what = self._settle_due(sub.subscription_uid)
+            if what != "nothing":
+                done[sub.subscription_uid] = what
         except PortOneError as exc:
             failed[sub.subscription_uid] = str(exc)
         finally:

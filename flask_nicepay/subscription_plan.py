@@ -18,8 +18,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-#: Korea Standard Time, in which days of the month are counted.
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
+from .checkout import KST as KST
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

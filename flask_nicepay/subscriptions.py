@@ -103,7 +103,8 @@ class Subscriptions(DueWork):
         :raises SubscriptionUidInUseError: the ``subscription_uid`` is taken.
         :raises ~flask_nicepay.portone.PortOneError: PortOne could not be asked
             to charge the first period; the subscription stays ``incomplete`` and
-            :meth:`run_due` settles the charge.
+            :meth:`~flask_nicepay.subscription_janitor.DueWork.run_due` settles
+            the charge.
         """
         key = self.billing.get_key(customer_uid)
         if key is None or key.status != "active":

@@ -246,3 +246,52 @@ def test_a_card_is_registered_on_the_hosted_page(
         key = nicepay.billing.get_key("example-customer")
     assert key is not None and key.status == "active"
     assert customer.violations == []
+
+
+def register_card(page: t.Any, number: str) -> None:
+    """Fill the hosted card page and send it."""
+    page.fill("[data-testid=card_number]", number)
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+    page.click("[data-testid=register]")
+
+
+@pytest.mark.parametrize("who", ["buyer", "phone"])
+def test_a_card_registered_then_a_subscription_charged(
+    store: tuple[Flask, str], who: str, request: pytest.FixtureRequest
+) -> None:
+    """From the store's subscription page: register a card on the hosted page, come
+    back, subscribe; the first period is charged to the card. Then a card with no
+    balance: the next start is declined and the reason shown."""
+    app, url = store
+    customer: Buyer = request.getfixturevalue(who)
+    page = customer.page
+    page.goto(url + "/subscription")
+    page.click("[data-testid=add-card]")
+    page.wait_for_url("**/nicepay/cards/new?t=*")
+    register_card(page, "4242 4242 4242 4242")
+    page.wait_for_url(f"{url}/subscription")
+    page.click("[data-testid=subscribe]")
+    page.wait_for_url(f"{url}/subscription")
+    assert page.get_by_test_id("subscription-status").inner_text() == "이용 중"
+    customer.screenshot(f"subscription-active-{who}")
+    with app.app_context():
+        [sub] = nicepay.subscriptions.find(customer_uid="example-customer")
+        charges = nicepay.subscriptions.charges(sub.subscription_uid)
+    assert [(c.period, c.state) for c in charges] == [(1, "paid"), (2, "ready")]
+
+    page.click("[data-testid=cancel]")
+    page.wait_for_url(f"{url}/subscription")
+    assert "이후 해지" in page.get_by_test_id("subscription").inner_text()
+    with app.app_context():
+        nicepay.subscriptions.cancel(sub.subscription_uid, at_period_end=False)
+    page.goto(url + "/cards/add?next=subscription")
+    register_card(page, "4000 0000 0000 0341")  # a key, but no balance behind it
+    page.wait_for_url(f"{url}/subscription")
+    page.click("[data-testid=subscribe]")
+    page.wait_for_url(f"{url}/subscription")
+    assert page.get_by_test_id("subscription-status").inner_text() == "결제 대기"
+    assert "잔액부족" in page.get_by_test_id("subscription").inner_text()
+    customer.screenshot(f"subscription-declined-{who}")
+    assert customer.violations == []

@@ -39,6 +39,7 @@ from .portone import Payment
 from .portone import PaymentDeclinedError
 from .portone import PortOneError
 from .portone import ScheduleRequest
+from .portone import ServerError
 from .store import Order
 from .sync import Reconciler
 from .sync import SyncResult
@@ -271,14 +272,17 @@ class Billing(Part):
         ``scheduled_at``) at their time.
 
         When PortOne refuses, the orders are closed and the error raised. When no
-        answer comes, they stay ``ready``: PortOne may have scheduled them, and
-        ``flask nicepay schedules`` finds out.
+        answer comes, or PortOne answers with a server error, they stay
+        ``ready``: PortOne may have scheduled them, and ``flask nicepay
+        schedules`` finds out.
 
         :raises PortOneError: PortOne refused, or could not be asked.
         """
         requests = [self._schedule_request(o, buyer) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
+        except ServerError:
+            raise  # PortOne failed, and may or may not have scheduled them
         except APIError:
             for order in orders:
                 self._close(order.merchant_uid, "scheduling refused by PortOne")

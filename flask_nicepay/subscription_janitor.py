@@ -7,7 +7,8 @@
   its result applied: a lost webhook delays a renewal, it never stops one;
 * a charge that was paid or declined while the subscription was not moved on (the
   process died after the order's commit) moves it now;
-* a schedule PortOne does not have (refused, revoked, never sent) is made again;
+* a charge PortOne has no schedule for (refused, revoked, never sent) is made
+  now, once it is due;
 * a charge still expected by a subscription being cancelled is revoked.
 
 Each subscription is claimed (``claimed_until``) before its work, so many
@@ -16,6 +17,7 @@ processes can run this at once, and running it twice does nothing more.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -30,6 +32,7 @@ from . import tables
 from .machine import OrderState
 from .portone import APIError
 from .portone import NotFoundError
+from .portone import PaymentDeclinedError
 from .portone import PortOneError
 from .store import Order
 from .subscription_charging import Charging
@@ -53,7 +56,7 @@ class DueReport:
     """What one :meth:`~DueWork.run_due` pass did, by subscription uid."""
 
     #: What was done to each subscription that had work due (``ended``,
-    #: ``looked up``, ``followed``, ``scheduled again``, ``replaced``,
+    #: ``looked up``, ``followed``, ``charged now``, ``replaced``,
     #: ``revoked``, ``closed``...).
     done: dict[str, str]
     #: Subscriptions whose work failed (PortOne unreachable, say), with why.
@@ -78,7 +81,9 @@ class DueWork(Charging):
     def _due(self, after_id: int, limit: int) -> list[Subscription]:
         subs, orders = tables.subscriptions, tables.orders
         now = self.clock()
-        waiting = sa.func.coalesce(orders.c.scheduled_at, orders.c.created_at)
+        waiting = sa.func.coalesce(
+            orders.c.scheduled_at, orders.c.created_at, type_=tables.UTCDateTime()
+        )
         query = (
             sa.select(subs)
             .outerjoin(orders, orders.c.merchant_uid == subs.c.pending_merchant_uid)
@@ -165,8 +170,10 @@ class DueWork(Charging):
             return "closed"
         if self._scheduled_at_portone(order.merchant_uid):
             return "waiting"
-        self.billing.schedule_orders(t.cast(str, order.customer_uid), [order])
-        return "scheduled again"
+        # PortOne has neither a payment nor a schedule for it: charge it now.
+        with contextlib.suppress(PaymentDeclinedError):  # its transition tells
+            self.billing.charge_order(order)
+        return "charged now"
 
     def _scheduled_at_portone(self, merchant_uid: str) -> bool:
         try:

@@ -22,6 +22,8 @@ from flask_nicepay import Plan
 from flask_nicepay import SubscriptionState
 from flask_nicepay import signals
 from flask_nicepay.portone import Card
+from flask_nicepay.portone import NotFoundError
+from flask_nicepay.portone import PortOneError
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.subscription_plan import KST
 from flask_nicepay.subscription_table import NoBillingKeyError
@@ -366,4 +368,70 @@ def test_a_subscription_cancelled_for_the_period_end_ends_then(
     ended = current(app, nicepay, sub.subscription_uid)
     assert ended.status is SubscriptionState.CANCELLED and ended.ended_at
     assert heard.count(signals.subscription_cancelled) == 1
+    assert paid_periods(app, nicepay, sub.subscription_uid) == [1]
+
+
+# -- the due work ------------------------------------------------------------
+
+
+@on_both_databases
+def test_a_schedule_portone_never_got_is_made_again(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    """The next period's scheduling call never reached PortOne: once it is due,
+    the renewal is charged then, once, with the same merchant_uid."""
+    sandbox.inject_fault("disconnect", path="/subscribe/payments/schedule")
+    sub = subscribe(app, nicepay, "cust-lost")
+    pending = get_order(app, sub.pending_merchant_uid)
+    assert pending.state is OrderState.READY  # kept: PortOne may have it
+    with app.app_context(), pytest.raises(NotFoundError):
+        nicepay.client.get_schedule(pending.merchant_uid)
+    sandbox.set_clock(pending.scheduled_at.timestamp() + 60)
+    assert run_due(app, nicepay).done == {}  # not late yet: PortOne may be slow
+    sandbox.advance_clock(3600)
+    report = run_due(app, nicepay)
+    assert report.done == {sub.subscription_uid: "charged now"}
+    assert paid_periods(app, nicepay, sub.subscription_uid) == [1, 2]
+    assert current(app, nicepay, sub.subscription_uid).period == 2
+
+
+@on_both_databases
+def test_a_lost_renewal_webhook_is_looked_up(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox, heard: Heard
+) -> None:
+    sub = subscribe(app, nicepay, "cust-quiet")
+    pending = get_order(app, sub.pending_merchant_uid)
+    sandbox.inject_webhook_fault("drop")
+    sandbox.set_clock(pending.scheduled_at.timestamp() + 60)
+    sandbox.deliver_webhooks()
+    assert get_order(app, pending.merchant_uid).state is OrderState.READY
+    sandbox.advance_clock(3600)
+    assert run_due(app, nicepay).done == {sub.subscription_uid: "looked up"}
+    assert paid_periods(app, nicepay, sub.subscription_uid) == [1, 2]
+    assert heard.count(signals.subscription_renewed) == 2
+    assert run_due(app, nicepay).done == {}
+
+
+def test_a_cancel_cut_short_is_finished(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    """PortOne could not be reached to revoke the next charge: the cancel is
+    recorded, and the due work revokes the charge before it runs."""
+    sub = subscribe(app, nicepay, "cust-cut")
+    unschedule = "/subscribe/payments/unschedule"
+    sandbox.inject_fault("connect_error", path=unschedule, times=10)
+    with app.app_context(), pytest.raises(PortOneError):
+        nicepay.subscriptions.cancel(sub.subscription_uid)
+    sandbox.clear_faults()
+    half = current(app, nicepay, sub.subscription_uid)
+    assert half.cancel_at_period_end and half.pending_merchant_uid
+    assert run_due(app, nicepay).done == {sub.subscription_uid: "revoked"}
+    with app.app_context():
+        revoked = nicepay.client.get_schedule(half.pending_merchant_uid)
+    assert revoked.schedule_status == "revoked"
+    sandbox.advance_clock(70 * 86400)
+    sandbox.deliver_webhooks()
+    run_due(app, nicepay)
+    after = current(app, nicepay, sub.subscription_uid)
+    assert after.status is SubscriptionState.CANCELLED
     assert paid_periods(app, nicepay, sub.subscription_uid) == [1]

@@ -11,10 +11,9 @@ payment whose answer was lost is looked up rather than repeated.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import logging
 import typing as t
-from decimal import Decimal
 
 from . import signals
 from .billing_key_table import BillingKey as BillingKey
@@ -24,7 +23,8 @@ from .billing_key_table import orders_of_key
 from .billing_key_table import read_key
 from .billing_purchase import Money
 from .billing_purchase import Purchase
-from .billing_purchase import decimal_or_none
+from .key_in import pay_once
+from .machine import OrderState
 from .orders import insert_order
 from .parts import Part
 from .parts import Parts
@@ -41,8 +41,11 @@ from .portone import PortOneError
 from .portone import ScheduleRequest
 from .portone import ServerError
 from .store import Order
+from .store import Plan
 from .sync import Reconciler
 from .sync import SyncResult
+
+logger = logging.getLogger("flask_nicepay")
 
 
 class Billing(Part):
@@ -173,7 +176,7 @@ class Billing(Part):
         :raises PaymentDeclinedError: as for :meth:`charge`.
         :raises NoResponseError: as for :meth:`charge`.
         """
-        return self._again(order, Purchase.of(order))
+        return self._again(order, Purchase.of_order(order))
 
     def _again(self, order: Order, purchase: Purchase) -> Order:
         customer_uid = order.customer_uid
@@ -224,11 +227,65 @@ class Billing(Part):
             self._remember(key, "active", announce=True)
         return paid
 
-    def _onetime(self, order: Order, card: Card, purchase: Purchase) -> Payment:
+    def pay_order_key_in(
+        self,
+        merchant_uid: str,
+        card: Card,
+        *,
+        card_quota: int | None = None,
+        customer_uid: str | None = None,
+    ) -> Order:
+        """Pay an order that exists (``ready``, or ``failed`` before) by key-in,
+        at its amount; with ``customer_uid`` the card is also kept as that key.
+
+        Safe to call again for the same order: only one call at a time reaches
+        PortOne (see :mod:`flask_nicepay.key_in`), an order that holds money
+        comes back as it is, and a retry after a lost answer looks the order up
+        first.
+
+        :raises CardError: the card could not be authenticated; nothing was
+            paid, the order is unchanged and may be paid again.
+        :raises PaymentDeclinedError: the card company declined; the order is
+            ``failed`` (and may be paid again, with another card).
+        :raises NoResponseError: no answer came; the order was looked up.
+        :raises PaymentInProgressError: another call is paying it right now.
+        :raises InvalidTransitionError: the order cannot be paid from its state.
+        :raises UnknownOrderError: no such order.
+        """
+        charged: list[Payment] = []
+
+        def call(order: Order) -> Payment:
+            purchase = Purchase.of_order(order, card_quota)
+            charged.append(self._onetime(order, card, purchase, customer_uid))
+            return charged[-1]
+
+        order = pay_once(self.reconciler, merchant_uid, call)
+        if customer_uid and charged and order.state is OrderState.PAID:
+            order = self._keep_issued(order, customer_uid)
+        return order
+
+    def _keep_issued(self, order: Order, customer_uid: str) -> Order:
+        """Remember the key a paid key-in issued, and the order as charged to it."""
+        try:
+            key = self.client.get_billing_key(customer_uid)
+            self._remember(key, "active", announce=True)
+        except PortOneError as exc:  # paid is paid: the key can be read later
+            logger.warning("Billing key %s not read: %s", customer_uid, exc)
+        updates = {"customer_uid": customer_uid}
+        plan = lambda conn, current: Plan(updates=updates)  # noqa: E731
+        return self.store.apply(order.merchant_uid, plan, source="api").order
+
+    def _onetime(
+        self,
+        order: Order,
+        card: Card,
+        purchase: Purchase,
+        customer_uid: str | None = None,
+    ) -> Payment:
         return self.client.pay_onetime(
             merchant_uid=order.merchant_uid,
             card=card,
-            customer_uid=order.customer_uid,
+            customer_uid=customer_uid or order.customer_uid,
             notice_url=self.notice_url(),
             pg=self.pg,
             channel_key=self.channel_key,
@@ -342,27 +399,9 @@ class Billing(Part):
         *,
         scheduled_at: dt.datetime | None = None,
     ) -> Order:
-        buyer = purchase.buyer
-        fields = (
-            {f"buyer_{k}": v for k, v in dataclasses.asdict(buyer).items()}
-            if buyer
-            else {}
-        )
-        return insert_order(
-            self.store,
-            merchant_uid=merchant_uid or self.make_merchant_uid(),
-            amount=Decimal(purchase.amount),
-            currency=purchase.currency,
-            name=purchase.name,
-            origin=origin,
-            pay_method="card",
-            customer_uid=customer_uid,
-            tax_free=decimal_or_none(purchase.tax_free),
-            vat_amount=decimal_or_none(purchase.vat_amount),
-            custom_data=purchase.custom_data,
-            scheduled_at=scheduled_at,
-            **fields,
-        )
+        uid = merchant_uid or self.make_merchant_uid()
+        fields = purchase.order_fields(customer_uid, scheduled_at=scheduled_at)
+        return insert_order(self.store, merchant_uid=uid, origin=origin, **fields)
 
     def _settle(self, order: Order, call: t.Callable[[], Payment]) -> Order:
         """Make the payment call, then apply whatever PortOne says happened."""

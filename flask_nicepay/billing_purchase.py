@@ -1,8 +1,9 @@
-"""What a payment made without the payment window buys, as the store gave it."""
+"""What a payment without the window buys: the fields PortOne's API calls take."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import typing as t
 from decimal import Decimal
 
@@ -25,13 +26,9 @@ class Purchase:
     buyer: Buyer | None = None
     custom_data: str | None = None
 
-    def call_fields(self) -> dict[str, t.Any]:
-        """The fields PortOne's onetime and again calls take as they are."""
-        return {field.name: getattr(self, field.name) for field in _FIELDS}
-
     @classmethod
-    def of(cls, order: Order) -> Purchase:
-        """What an order already written buys."""
+    def of_order(cls, order: Order, card_quota: int | None = None) -> Purchase:
+        """The purchase an order row describes, with the installments chosen."""
         buyer = Buyer(
             name=order.buyer_name,
             email=order.buyer_email,
@@ -45,13 +42,41 @@ class Purchase:
             order.currency,
             order.tax_free,
             order.vat_amount,
-            buyer=buyer if any(dataclasses.astuple(buyer)) else None,
-            custom_data=order.custom_data,
+            card_quota,
+            buyer if buyer.as_params() else None,
+            order.custom_data,
         )
+
+    def order_fields(
+        self, customer_uid: str | None, *, scheduled_at: dt.datetime | None = None
+    ) -> dict[str, t.Any]:
+        """The columns of the order row this purchase becomes (card, by API)."""
+        buyer = self.buyer
+        fields = (
+            {f"buyer_{k}": v for k, v in dataclasses.asdict(buyer).items()}
+            if buyer
+            else {}
+        )
+        return {
+            "amount": Decimal(self.amount),
+            "currency": self.currency,
+            "name": self.name,
+            "pay_method": "card",
+            "customer_uid": customer_uid,
+            "tax_free": as_decimal(self.tax_free),
+            "vat_amount": as_decimal(self.vat_amount),
+            "custom_data": self.custom_data,
+            "scheduled_at": scheduled_at,
+            **fields,
+        }
+
+    def call_fields(self) -> dict[str, t.Any]:
+        """The fields PortOne's onetime and again calls take as they are."""
+        return {field.name: getattr(self, field.name) for field in _FIELDS}
 
 
 _FIELDS = dataclasses.fields(Purchase)
 
 
-def decimal_or_none(value: Money | None) -> Decimal | None:
+def as_decimal(value: Money | None) -> Decimal | None:
     return None if value is None else Decimal(value)

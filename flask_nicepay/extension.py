@@ -21,6 +21,7 @@ from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
 from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
+from . import key_in_pages
 from .billing import Billing
 from .cli import nicepay_cli
 from .db import make_engine
@@ -281,6 +282,9 @@ class NicePay:
     #: A signed link to the hosted page where a customer registers a card; see
     #: :func:`flask_nicepay.card_pages.registration_url`.
     card_registration_url = staticmethod(card_pages.registration_url)
+    #: A signed link to the hosted page where a buyer pays an order by typing a
+    #: card; see :func:`flask_nicepay.key_in_pages.key_in_url`.
+    key_in_url = staticmethod(key_in_pages.key_in_url)
 
     # -- shortcuts to the parts ---------------------------------------------------
 

@@ -251,13 +251,17 @@ card_attempts = Table(
     "nicepay_card_attempts",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    # Who tried, never what was typed: no card data reaches this table.
-    Column("customer_uid", String(80), nullable=False),
+    # Who tried, never what was typed: no card data reaches this table. A key-in
+    # payment names its order, and the customer only when one may keep the card.
+    _text("customer_uid", 80),
+    _text("merchant_uid", 40),
     _text("remote_addr", 64),
-    # issued, refused (PortOne could not authenticate the card), invalid
+    # issued, refused (PortOne could not authenticate the card), invalid; for a
+    # key-in payment also paid, declined, unknown (no answer)
     Column("outcome", String(16), nullable=False),
     Column("attempted_at", UTCDateTime, nullable=False),
     Index("ix_nicepay_card_attempts_customer", "customer_uid", "attempted_at"),
+    Index("ix_nicepay_card_attempts_order", "merchant_uid", "attempted_at"),
     Index("ix_nicepay_card_attempts_addr", "remote_addr", "attempted_at"),
 )
 
@@ -318,4 +322,19 @@ subscription_charges = Table(
 Index(
     "ix_nicepay_subscription_charges_subscription",
     subscription_charges.c.subscription_id,
+)
+
+key_in_claims = Table(
+    "nicepay_key_in_claims",
+    metadata,
+    # One row per order ever paid by key-in: who may call PortOne for it now.
+    Column("merchant_uid", String(40), primary_key=True),
+    # A fresh random token per claim; taking a claim swaps on the token read.
+    Column("holder", String(32), nullable=False),
+    # busy (a call to PortOne may be under way), done (PortOne's answer, or the
+    # lack of a payment, is known), unsure (no answer: look up before retrying)
+    Column("status", String(8), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    # A busy claim past this moment belongs to a worker that died: taken over.
+    Column("expires_at", UTCDateTime, nullable=False),
 )

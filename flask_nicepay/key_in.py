@@ -224,12 +224,15 @@ def _charge(
     except (CardError, ConnectError):
         outcome.unsure = False  # PortOne refused, or was never reached
         raise
-    except (ServerError, PortOneError) as exc:
+    except PortOneError as exc:
         # No answer, or a 5xx: PortOne may have charged. Any other answer is a
-        # refusal, after which a look-up still tells an already-paid order.
+        # refusal ("already paid" among them), after which a look-up tells.
         known = _look_up(reconciler, order.merchant_uid)
         answered = isinstance(exc, APIError) and not isinstance(exc, ServerError)
         outcome.unsure = not (known or answered)
+        current = reconciler.store.get(order.merchant_uid)
+        if answered and current is not None and current.state in MONEY_STATES:
+            return current
         raise
     result = reconciler.apply(payment, source="api")
     outcome.unsure = False

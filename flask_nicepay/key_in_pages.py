@@ -177,9 +177,9 @@ def _pay(
     except InvalidTransitionError:
         return None, _done(visit, _reread(visit))
     except NoResponseError:
-        return "unknown", _lost(visit, _reread(visit))
+        return "unknown", _lost(visit, "key_in_unknown")
     except PortOneError:
-        return None, _form(visit, 503, fatal=words["unavailable"], again=True)
+        return None, _lost(visit, "unavailable")
     if order.state in GOOD:
         return order.state.value, _onward(visit, order)
     return order.state.value, _done(visit, order)
@@ -191,11 +191,13 @@ def _reread(visit: _Visit) -> Order:
     return order
 
 
-def _lost(visit: _Visit, order: Order) -> Response:
-    """No answer came: the look-up may have found the payment, else say so."""
+def _lost(visit: _Visit, message: str) -> Response:
+    """No answer came, or a failure: the look-up after it may have found the
+    payment; else say so."""
+    order = _reread(visit)
     if order.state in GOOD:
         return _onward(visit, order)
-    return _form(visit, 503, fatal=visit.words["key_in_unknown"], again=True)
+    return _form(visit, 503, fatal=visit.words[message], again=True)
 
 
 def _installable(order: Order) -> Decimal:

@@ -5,7 +5,9 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import typing as t
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -28,6 +30,20 @@ GOOD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 DECLINED = Card("4000-0000-0000-9995", "2030-12", "900101", "12")
 NOT_AUTHENTICATED = Card("4000-0000-0000-0002", "2030-12", "900101", "12")
 ONETIME = "/subscribe/payments/onetime"
+
+
+@pytest.fixture
+def onetime_calls() -> t.Iterator[list[str]]:
+    """Every key-in call that reached the sandbox, answered or not."""
+    calls: list[str] = []
+
+    def count(sender: t.Any, **extra: t.Any) -> None:
+        if flask.request.path == ONETIME:
+            calls.append(flask.request.method)
+
+    flask.request_started.connect(count)
+    yield calls
+    flask.request_started.disconnect(count)
 
 
 def ready_order(service: Payments, amount: int = 30_000) -> str:
@@ -76,12 +92,14 @@ def test_a_declined_order_may_be_paid_with_another_card(
     assert service.billing.pay_order_key_in(uid, GOOD).state is OrderState.PAID
 
 
-def test_a_paid_order_comes_back_as_it_is(service: Payments, sandbox: Sandbox) -> None:
+def test_a_paid_order_comes_back_as_it_is(
+    service: Payments, sandbox: Sandbox, onetime_calls: list[str]
+) -> None:
     uid = ready_order(service)
     paid = service.billing.pay_order_key_in(uid, GOOD)
     again = service.billing.pay_order_key_in(uid, GOOD)
     assert again.state is OrderState.PAID and again.version == paid.version
-    assert sandbox.payments_count() == 1
+    assert sandbox.payments_count() == 1 and len(onetime_calls) == 1
 
 
 def test_an_order_that_cannot_be_paid_is_refused_before_portone(
@@ -97,13 +115,13 @@ def test_an_order_that_cannot_be_paid_is_refused_before_portone(
 
 
 def test_a_held_claim_turns_a_second_call_away(
-    service: Payments, sandbox: Sandbox
+    service: Payments, sandbox: Sandbox, onetime_calls: list[str]
 ) -> None:
     uid = ready_order(service)
     claim = take_claim(service.engine, uid, service.clock())
     with pytest.raises(PaymentInProgressError):
         service.billing.pay_order_key_in(uid, GOOD)
-    assert sandbox.payments_count() == 0
+    assert onetime_calls == []
     release_claim(service.engine, claim, service.clock(), unsure=False)
     assert service.billing.pay_order_key_in(uid, GOOD).state is OrderState.PAID
 
@@ -124,7 +142,7 @@ def test_a_claim_swaps_once(service: Payments) -> None:
 
 
 def test_a_claim_of_a_worker_that_died_expires_and_is_looked_up_first(
-    service: Payments, sandbox: Sandbox
+    service: Payments, sandbox: Sandbox, onetime_calls: list[str]
 ) -> None:
     uid = ready_order(service)
     # A worker charged the card, then died before it could write anything.
@@ -134,10 +152,11 @@ def test_a_claim_of_a_worker_that_died_expires_and_is_looked_up_first(
     order = service.billing.pay_order_key_in(uid, GOOD)
     assert order.state is OrderState.PAID
     assert sandbox.payments_count() == 1
+    assert len(onetime_calls) == 1  # the dead worker's; none from the retry
 
 
 def test_a_retry_after_a_lost_answer_looks_the_order_up_first(
-    service: Payments, sandbox: Sandbox
+    service: Payments, sandbox: Sandbox, onetime_calls: list[str]
 ) -> None:
     uid = ready_order(service)
     sandbox.inject_fault("timeout", path=ONETIME)
@@ -150,6 +169,7 @@ def test_a_retry_after_a_lost_answer_looks_the_order_up_first(
     order = service.billing.pay_order_key_in(uid, GOOD)
     assert order.state is OrderState.PAID
     assert sandbox.payments_count() == 1  # found, not repeated
+    assert len(onetime_calls) == 1
     assert claim_status(service, uid) == "done"
 
 
@@ -189,3 +209,14 @@ def test_claims_expire_after_their_lifetime(service: Payments) -> None:
         service.engine, uid, now + CLAIM_LIFETIME + dt.timedelta(seconds=1)
     )
     assert late.unsure  # the one before may have charged: look up first
+
+
+def test_an_order_paid_elsewhere_is_learnt_from_portones_refusal(
+    service: Payments, sandbox: Sandbox
+) -> None:
+    uid = ready_order(service)
+    # Paid through another door whose news has not arrived yet.
+    service.client.pay_onetime(merchant_uid=uid, amount=30_000, card=GOOD)
+    order = service.billing.pay_order_key_in(uid, GOOD)
+    assert order.state is OrderState.PAID
+    assert sandbox.payments_count() == 1

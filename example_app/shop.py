@@ -134,12 +134,21 @@ def buy() -> t.Any:
                 status=order.state.value,
             )
         )
+    return redirect(_pay_page(order.merchant_uid, amount))
+
+
+def _pay_page(merchant_uid: str, amount: int) -> str:
+    """The checkout page, or the key-in page when the buyer chose to type a card
+    (and may keep it for the demo customer)."""
+    if request.form.get("via") == "key_in":
+        back = url_for("shop.order", merchant_uid=merchant_uid)
+        return _nicepay().key_in_url(merchant_uid, next=back, keep_as=DEMO_CUSTOMER)
     options: dict[str, t.Any] = {
         "pay_methods": ["card", "trans", "vbank", "phone", "kakaopay"]
     }
     if amount >= 50_000:
         options["card_quota"] = [2, 3, 6]
-    return redirect(_nicepay().checkout_url(order, **options))
+    return _nicepay().checkout_url(merchant_uid, **options)
 
 
 @bp.get("/orders")

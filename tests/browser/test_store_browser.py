@@ -295,3 +295,48 @@ def test_a_card_registered_then_a_subscription_charged(
     assert "잔액부족" in page.get_by_test_id("subscription").inner_text()
     customer.screenshot(f"subscription-declined-{who}")
     assert customer.violations == []
+
+
+def _type_card(page: t.Any, number: str) -> None:
+    page.fill("[data-testid=card_number]", number)
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+
+
+@pytest.mark.parametrize("who", ["buyer", "phone"])
+def test_an_order_is_paid_by_key_in_after_a_declined_card(
+    store: tuple[Flask, str], who: str, request: pytest.FixtureRequest
+) -> None:
+    """The example store's "pay by card number", in Chromium on a desktop and on a
+    phone: a declined card is said so and asked for again, then another card pays
+    the same order in 3 installments and is kept."""
+    app, url = store
+    customer: Buyer = request.getfixturevalue(who)
+    page = customer.page
+    page.goto(url + "/")
+    page.click("[data-testid=key-in-hoodie]")
+    page.wait_for_url("**/nicepay/key-in?t=*")
+    assert page.get_by_test_id("amount").inner_text() == "59,000원"
+
+    _type_card(page, "4000 0000 0000 9995")
+    page.click("[data-testid=pay]")
+    page.get_by_test_id("refused").wait_for(state="visible")
+    assert "승인하지 않았습니다" in page.get_by_test_id("refused").inner_text()
+    assert page.input_value("[data-testid=card_number]") == ""
+    customer.screenshot(f"key-in-declined-{who}")
+
+    _type_card(page, "4242 4242 4242 4242")
+    page.select_option("[data-testid=card_quota]", "3")
+    page.check("[data-testid=keep_card]")
+    page.click("[data-testid=pay]")
+    page.wait_for_url(f"{url}/orders/*")
+    assert page.get_by_test_id("order-state").inner_text() == "paid"
+    customer.screenshot(f"key-in-paid-{who}")
+    merchant_uid = page.url.rsplit("/", 1)[1]
+    with app.app_context():
+        payment = nicepay.client.find_payment(merchant_uid)
+        key = nicepay.billing.get_key("example-customer")
+    assert payment.status == "paid" and payment.card_quota == 3
+    assert key is not None and key.status == "active"
+    assert customer.violations == []

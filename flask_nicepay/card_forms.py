@@ -1,8 +1,9 @@
 """What every hosted page that takes a card shares: the signed link, the form's
 cross-site token, the attempt limits and the answer's headers.
 
-Two pages use it: card registration (:mod:`flask_nicepay.card_pages`) and the
-key-in payment of an order (:mod:`flask_nicepay.key_in_pages`).
+Two pages use it: card registration
+(:func:`~flask_nicepay.card_pages.registration_url`) and the key-in payment of an
+order (:func:`~flask_nicepay.key_in_pages.key_in_url`).
 
 * **The link is the only trust.** It is signed with the app's secret key (a salt
   per page, so a link to one page never opens the other) and expires.
@@ -41,11 +42,13 @@ from .state import State
 
 #: How long a link to a card page works, unless its maker says otherwise.
 LINK_LIFETIME = dt.timedelta(minutes=30)
-#: Submissions counted per customer, per order and per client address, over
-#: :data:`ATTEMPT_WINDOW`.
+#: Submissions one customer gets over :data:`ATTEMPT_WINDOW`, on both pages.
 MAX_ATTEMPTS_PER_CUSTOMER = 5
+#: Submissions one order's key-in page gets over :data:`ATTEMPT_WINDOW`.
 MAX_ATTEMPTS_PER_ORDER = 5
+#: Submissions one client address gets over :data:`ATTEMPT_WINDOW`, on both pages.
 MAX_ATTEMPTS_PER_ADDRESS = 20
+#: How far back submissions are counted.
 ATTEMPT_WINDOW = dt.timedelta(hours=1)
 #: The form's cross-site token travels in this cookie too.
 CSRF_COOKIE = "nicepay_card_csrf"

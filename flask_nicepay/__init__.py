@@ -12,6 +12,7 @@
 
 from .config import ConfigurationError
 from .extension import NicePay
+from .key_in import PaymentInProgressError
 from .machine import InvalidTransitionError
 from .machine import OrderState
 from .orders import MerchantUidInUseError
@@ -36,6 +37,7 @@ __all__ = [
     "OnMismatch",
     "Order",
     "OrderState",
+    "PaymentInProgressError",
     "Payments",
     "Plan",
     "PortOneClient",

@@ -16,6 +16,7 @@ import logging
 import typing as t
 
 from . import signals
+from .billing_base import ApiPayments
 from .billing_key_table import BillingKey as BillingKey
 from .billing_key_table import keep_key
 from .billing_key_table import list_keys
@@ -25,59 +26,27 @@ from .billing_purchase import Money
 from .billing_purchase import Purchase
 from .key_in import pay_once
 from .machine import OrderState
-from .orders import insert_order
-from .parts import Part
-from .parts import Parts
 from .portone import APIError
 from .portone import Buyer
 from .portone import Card
-from .portone import ConnectError
 from .portone import Customer
-from .portone import NoResponseError
 from .portone import NotFoundError
 from .portone import Payment
-from .portone import PaymentDeclinedError
 from .portone import PortOneError
 from .portone import ScheduleRequest
 from .portone import ServerError
 from .store import Order
 from .store import Plan
-from .sync import Reconciler
-from .sync import SyncResult
 
 logger = logging.getLogger("flask_nicepay")
 
 
-class Billing(Part):
-    """Payments without the payment window.
+class Billing(ApiPayments):
+    """Payments without the payment window: billing keys, key-in payments,
+    charges with a key, and schedules.
 
-    :param parts: the PortOne client, the order store and the clock.
-    :param reconciler: applies what PortOne answers.
-    :param make_merchant_uid: makes a fresh ``merchant_uid`` when none is given.
-    :param sender: the sender of the billing-key signals (the Flask application).
-    :param channel_key: the channel API payments go through (else ``pg``).
-    :param pg: the ``pg`` value API payments name when no channel key is set.
-    :param notice_url: the webhook URL given to PortOne with API payments.
+    The parameters are those of :class:`~flask_nicepay.billing_base.ApiPayments`.
     """
-
-    def __init__(
-        self,
-        parts: Parts,
-        reconciler: Reconciler,
-        *,
-        make_merchant_uid: t.Callable[[], str],
-        sender: t.Any = None,
-        channel_key: str | None = None,
-        pg: str | None = None,
-        notice_url: t.Callable[[], str | None] = lambda: None,
-    ) -> None:
-        super().__init__(parts)
-        self.reconciler = reconciler
-        self.make_merchant_uid = make_merchant_uid
-        self.sender = sender
-        self.channel_key = channel_key
-        self.pg = pg
-        self.notice_url = notice_url
 
     # -- keys ----------------------------------------------------------------
 
@@ -389,43 +358,3 @@ class Billing(Part):
             "origin": "adopted",
             "customer_uid": payment.customer_uid,
         }
-
-    def _new_order(
-        self,
-        origin: str,
-        purchase: Purchase,
-        merchant_uid: str | None,
-        customer_uid: str | None,
-        *,
-        scheduled_at: dt.datetime | None = None,
-    ) -> Order:
-        uid = merchant_uid or self.make_merchant_uid()
-        fields = purchase.order_fields(customer_uid, scheduled_at=scheduled_at)
-        return insert_order(self.store, merchant_uid=uid, origin=origin, **fields)
-
-    def _settle(self, order: Order, call: t.Callable[[], Payment]) -> Order:
-        """Make the payment call, then apply whatever PortOne says happened."""
-        try:
-            payment = call()
-        except PaymentDeclinedError as exc:
-            self.reconciler.apply(exc.payment, source="api")
-            raise
-        except NoResponseError:
-            self._look_up(order)
-            raise
-        except ConnectError:
-            raise
-        result = self.reconciler.apply(payment, source="api")
-        assert result.order is not None
-        return result.order
-
-    def _look_up(self, order: Order) -> SyncResult | None:
-        try:
-            return self.reconciler.sync(merchant_uid=order.merchant_uid, source="api")
-        except PortOneError:
-            return None
-
-    def _close(self, merchant_uid: str, reason: str) -> Order:
-        result = self.reconciler.close(merchant_uid, reason=reason)
-        assert result.order is not None
-        return result.order

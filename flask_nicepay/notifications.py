@@ -15,6 +15,7 @@ import typing as t
 
 from sqlalchemy.engine import Connection
 
+from .db import keep_autocommit
 from .inbox import REPLAYABLE
 from .inbox import Hint
 from .inbox import Inbox
@@ -71,6 +72,7 @@ class Notifications:
         a duplicate costs two statements: that one and its outcome.
         """
         with self.inbox.engine.connect() as connection:
+            keep_autocommit(connection)  # until the order's write, if there is one
             entry_id, row = self.inbox.record_reading_order(
                 kind,
                 body=body,

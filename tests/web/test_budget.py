@@ -217,3 +217,45 @@ def test_only_the_row_still_to_process_commits_without_waiting_for_the_disk(
     assert setting == "on"
     [entry] = inbox(app, merchant_uid=body["merchant_uid"])
     assert entry.outcome == "applied"
+
+
+@contextlib.contextmanager
+def isolation_switches(engine: Engine) -> t.Iterator[list[str]]:
+    """Every isolation level the dialect sets on a connection, in order."""
+    seen: list[str] = []
+    dialect = engine.dialect
+    real = dialect.set_isolation_level
+
+    def counted(dbapi_connection: t.Any, level: t.Any) -> None:
+        seen.append(str(level))
+        real(dbapi_connection, level)
+
+    dialect.set_isolation_level = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        del dialect.set_isolation_level
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+@pytest.mark.postgres
+def test_the_request_connection_switches_to_autocommit_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Statements that commit alone share one switch to autocommit per request;
+    only the order's write leaves it, and the pool sets the connection back."""
+    body = _paid_order(app)
+    engine = state(app).payments.engine
+    default = engine.dialect.default_isolation_level
+
+    with isolation_switches(engine) as first:
+        assert _hook(client, body) == 200
+    with isolation_switches(engine) as again:
+        assert _hook(client, body) == 200
+
+    assert again == ["AUTOCOMMIT", default]  # the second: at check-in
+    assert first == ["AUTOCOMMIT", default, default, default]
+    with engine.connect() as conn:  # the same pooled connection, handed out again
+        assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+    outcomes = [e.outcome for e in inbox(app, merchant_uid=body["merchant_uid"])]
+    assert outcomes == ["applied", "noop"]

@@ -21,6 +21,7 @@ from marshmallow import EXCLUDE
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
+from marshmallow import missing
 from marshmallow import post_load
 from marshmallow import pre_load
 
@@ -74,13 +75,66 @@ class UnixTime(fields.Field[dt.datetime | None]):
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
+class OptionalText(fields.String):
+    """An optional string that PortOne may send as ``null`` or leave out.
+
+    A payment carries some forty of them. A string, ``null`` or nothing is taken
+    as it is, without marshmallow's general steps for a field (checking what is
+    required, pre- and post-load hooks, validators), which this field has none of
+    and which cost more than the check; anything else goes the general way, and so
+    is refused as by :class:`marshmallow.fields.String`.
+    """
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(allow_none=True, load_default=None, **kwargs)
+        self._plain = not (self.validators or self.pre_load or self.post_load)
+
+    def deserialize(
+        self,
+        value: t.Any,
+        attr: str | None = None,
+        data: t.Mapping[str, t.Any] | None = None,
+        **kwargs: t.Any,
+    ) -> t.Any:  # str | None, as marshmallow's overloads say
+        if self._plain:
+            if value is None or value is missing:
+                return None
+            if type(value) is str:
+                return value
+        return super().deserialize(value, attr, data, **kwargs)
+
+
 def _text(**kwargs: t.Any) -> fields.String:
     """An optional string that PortOne may send as ``null``."""
-    return fields.String(allow_none=True, load_default=None, **kwargs)
+    return OptionalText(**kwargs)
+
+
+class OptionalFlag(fields.Boolean):
+    """A flag that PortOne may send as ``null`` or leave out (read as false).
+
+    ``true``, ``false``, ``null`` and nothing are taken as they are, without the
+    general steps (see :class:`OptionalText`); anything else goes the general way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allow_none=True, load_default=False)
+
+    def deserialize(
+        self,
+        value: t.Any,
+        attr: str | None = None,
+        data: t.Mapping[str, t.Any] | None = None,
+        **kwargs: t.Any,
+    ) -> t.Any:  # bool | None, as marshmallow's overloads say
+        if value is True or value is False or value is None:
+            return value
+        if value is missing:
+            return False
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 def _flag() -> fields.Boolean:
-    return fields.Boolean(allow_none=True, load_default=False)
+    return OptionalFlag()
 
 
 class _PortOneSchema(Schema):

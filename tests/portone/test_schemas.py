@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from marshmallow import ValidationError
+from marshmallow import validate
 
 from flask_nicepay.portone import PaymentStatus
 from flask_nicepay.portone import ScheduleStatus
@@ -105,3 +106,38 @@ def test_schedule_page_loads() -> None:
     assert item.schedule_status is ScheduleStatus.EXECUTED
     assert item.payment_status is PaymentStatus.FAILED
     assert item.revoked_at is None
+
+
+def test_optional_texts_and_flags_read_as_marshmallow_reads_them() -> None:
+    """The payment's optional strings and flags take a shortcut past marshmallow's
+    general steps; what they accept, refuse and fill in stays the same."""
+    data = load(CAPTURED)
+    for name in ("bank_name", "escrow", "cash_receipt_issued"):
+        del data[name]  # type: ignore[attr-defined]
+    data["sandbox"] = None  # type: ignore[index]
+    payment = schemas.PAYMENT.one(data)
+    assert (payment.bank_name, payment.bank_code, payment.pay_method) == (
+        None,
+        None,
+        "card",
+    )
+    assert (payment.escrow, payment.sandbox, payment.cash_receipt_issued) == (
+        False,
+        False,
+        False,
+    )
+    data["escrow"] = "true"  # type: ignore[index]
+    assert schemas.PAYMENT.one(data).escrow is True  # marshmallow's truthy words
+    for name, wrong in (("pay_method", 5), ("card_name", ["x"]), ("escrow", "maybe")):
+        bad = {**data, name: wrong}  # type: ignore[dict-item]
+        with pytest.raises(ValidationError) as refused:
+            schemas.PAYMENT.one(bad)
+        assert name in refused.value.messages_dict
+
+
+def test_an_optional_text_with_a_validator_still_runs_it() -> None:
+    field = schemas.OptionalText(validate=validate.Regexp("^imp_"))
+    assert field.deserialize("imp_1") == "imp_1"
+    assert field.deserialize(None) is None
+    with pytest.raises(ValidationError):
+        field.deserialize("nope")

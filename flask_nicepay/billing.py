@@ -34,7 +34,10 @@ from .portone import NotFoundError
 from .portone import Payment
 from .portone import PaymentDeclinedError
 from .portone import PortOneError
-from .portone import ScheduleRequest
+from .schedule_book import ScheduleBook
+from .schedule_book import ScheduleGap
+from .schedule_book import ScheduleRepair
+from .schedule_book import schedule_request
 from .store import Order
 from .sync import Reconciler
 from .sync import SyncResult
@@ -93,6 +96,11 @@ class Billing(Part):
         self.channel_key = channel_key
         self.pg = pg
         self.notice_url = notice_url
+        #: Compares PortOne's schedules with the orders:
+        #: :class:`~flask_nicepay.schedule_book.ScheduleBook`.
+        self.book = ScheduleBook(
+            parts, reconciler, channel_key=channel_key, notice_url=notice_url
+        )
 
     # -- keys ----------------------------------------------------------------
 
@@ -250,7 +258,8 @@ class Billing(Part):
 
         Each becomes an order (``ready``, origin ``schedule``) before PortOne is
         asked; the result of each run arrives by webhook or reconcile like any
-        payment.
+        payment. When PortOne refuses, the orders are closed; when no answer
+        came, they stay ``ready`` and :meth:`repair_schedules` finds out.
         """
         orders = [
             self._new_order(
@@ -262,25 +271,16 @@ class Billing(Part):
             )
             for when, amount, name in payments
         ]
-        requests = [self._schedule_request(o, buyer) for o in orders]
+        requests = [schedule_request(o, self.notice_url()) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
+        except NoResponseError:
+            raise  # maybe scheduled: the orders stay ready for compare_schedules
         except PortOneError:
             for order in orders:
                 self._close(order.merchant_uid, "scheduling refused by PortOne")
             raise
         return orders
-
-    def _schedule_request(self, order: Order, buyer: Buyer | None) -> ScheduleRequest:
-        return ScheduleRequest(
-            merchant_uid=order.merchant_uid,
-            schedule_at=t.cast(dt.datetime, order.scheduled_at),
-            amount=order.amount,
-            name=order.name,
-            currency=order.currency,
-            buyer=buyer,
-            notice_url=self.notice_url(),
-        )
 
     def unschedule(
         self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None
@@ -294,6 +294,22 @@ class Billing(Part):
             for schedule in revoked
             if self.store.get(schedule.merchant_uid) is not None
         ]
+
+    def compare_schedules(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[ScheduleGap]:
+        """Where PortOne's schedules and the orders that expect them differ: by
+        default from 7 days ago to 90 days ahead. See
+        :meth:`~flask_nicepay.schedule_book.ScheduleBook.compare`."""
+        return self.book.compare(since, until)
+
+    def repair_schedules(
+        self, gaps: t.Iterable[ScheduleGap], *, revoke_unknown: bool = False
+    ) -> list[ScheduleRepair]:
+        """Repair what :meth:`compare_schedules` found; schedules no order
+        expects are revoked only with ``revoke_unknown``. See
+        :meth:`~flask_nicepay.schedule_book.ScheduleBook.repair`."""
+        return self.book.repair(gaps, revoke_unknown=revoke_unknown)
 
     def adopt(self, payment: Payment) -> dict[str, t.Any] | None:
         """Order fields for a billing-key payment the store did not start here.

@@ -18,6 +18,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
+from . import cli_schedules  # noqa: F401  (registers ``flask nicepay schedules``)
 from . import config
 from .billing import Billing
 from .cli import nicepay_cli

@@ -151,7 +151,9 @@ class Schedules(Resource):
         limit: int = 1000,
     ) -> t.Iterator[Schedule]:
         """Every scheduled payment whose time falls in a range of any length,
-        oldest first: one search per :data:`MAX_SEARCH_RANGE`, following the pages.
+        oldest first: one search per
+        :data:`~flask_nicepay.portone.resources.scheduling.MAX_SEARCH_RANGE`,
+        following the pages.
 
         :param since: start of the range.
         :param until: end of the range.

@@ -57,6 +57,8 @@ def schedules(
     the difference. Exits 1 while a difference remains."""
     if revoke_unknown and not repair:
         raise click.UsageError("--revoke-unknown goes with --repair.")
+    if since is not None and until is not None and since > until:
+        raise click.UsageError("--since is after --until.")
     billing = app_state().payments.billing
     try:
         gaps = billing.compare_schedules(since, until)

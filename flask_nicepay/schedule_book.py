@@ -259,11 +259,14 @@ class ScheduleBook(Part):
 
         :param since: start of the range; by default 7 days ago.
         :param until: end of the range; by default 90 days ahead.
+        :raises ValueError: ``since`` is after ``until``.
         :raises PortOneError: PortOne could not be asked.
         """
         now = self.clock()
         since = now - DEFAULT_SINCE if since is None else since
         until = now + DEFAULT_UNTIL if until is None else until
+        if since > until:
+            raise ValueError("The range starts after it ends (since > until).")
         theirs = {s.merchant_uid: s for s in self.client.iter_schedules(since, until)}
         ours = self._expected(since, until)
         for merchant_uid in ours.keys() - theirs.keys():

@@ -81,3 +81,20 @@ def test_a_paid_merchant_uid_is_refused(api: Api) -> None:
         api.post(PATH, json={**CARD, "merchant_uid": "f-6", "amount": 1000})
     )
     assert again == (200, 1, "이미 결제가 이루어진 거래건입니다.")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"amount": "x"},
+        {"amount": -5},
+        {"card_number": ["4242-4242-4242-4242"]},
+        {"expiry": {"y": 2099}},
+        {"merchant_uid": "m" * 41},
+        {"currency": "XYZ"},
+    ],
+)
+def test_bad_values_are_a_400(sb: Sandbox, api: Api, bad: dict[str, object]) -> None:
+    body = {**CARD, "merchant_uid": "f-7", "amount": 1000, **bad}
+    assert refusal(api.post(PATH, json=body))[:2] == (400, -1)
+    assert sb.payments_count() == 0

@@ -297,6 +297,8 @@ def test_rearm_schedules_a_revoked_or_failed_one_again(
     [ran] = sb.advance_clock(3600)
     assert ran["merchant_uid"] == "s-a" and ran["payment_status"] == "paid"
     assert api.post(path.format("nope"), json={"schedule_at": later}).status_code == 404
+    for bad in ({}, {"schedule_at": "soon"}, {"schedule_at": [1]}):
+        assert refusal(api.post(path.format("s-a"), json=bad))[:2] == (400, -1)
 
 
 def test_rearm_after_a_failed_run(sb: Sandbox, api: Api) -> None:

@@ -106,6 +106,8 @@ def test_the_range_options(app: Flask, sandbox: Sandbox) -> None:
     later = run(app, "--since", "2026-01-01T00:00+09:00", "--until", "30d")
     assert revoked in later.output and stray in later.output
     assert run(app, "--until", "soon").exit_code == 2
+    backwards = run(app, "--since", "1d", "--until", "2026-01-01T00:00Z")
+    assert backwards.exit_code == 2 and "--since is after --until" in backwards.output
 
 
 def test_refusals_are_clear(app: Flask, sandbox: Sandbox) -> None:

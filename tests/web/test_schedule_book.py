@@ -79,6 +79,9 @@ def at_portone(app: Flask, merchant_uid: str) -> t.Any:
 def test_schedules_that_agree_leave_no_gap(app: Flask, sandbox: Sandbox) -> None:
     scheduled(app, 3, 40, 89)
     assert compare(app) == []
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context(), pytest.raises(ValueError, match="since > until"):
+        billing(app).compare_schedules(since=now, until=now - DAY)
 
 
 def test_revoked_at_portone_is_rearmed_under_the_same_merchant_uid(

@@ -49,6 +49,10 @@ from .sync import Reconciler
 DEFAULT_SINCE: t.Final = dt.timedelta(days=7)
 #: How far ahead :meth:`ScheduleBook.compare` looks by default.
 DEFAULT_UNTIL: t.Final = dt.timedelta(days=90)
+#: How long a schedule PortOne lacks, or revoked, is left alone: the call that
+#: schedules or unschedules it may still be on its way (the order is written
+#: before PortOne is asked to schedule, and closed after it answers a revoke).
+DEFAULT_GRACE: t.Final = dt.timedelta(minutes=2)
 #: Steps one gap's repair may take (a revoked schedule re-armed at the old amount,
 #: then replaced) before it gives up until the next run.
 MAX_STEPS: t.Final = 3
@@ -168,6 +172,7 @@ def classify(
     order: Order | None,
     schedule: Schedule | None,
     now: dt.datetime,
+    grace: dt.timedelta = dt.timedelta(0),
 ) -> ScheduleGap | None:
     """The gap between an order and PortOne's schedule for it, if any.
 
@@ -175,6 +180,8 @@ def classify(
     :param order: the order here, or ``None``.
     :param schedule: PortOne's schedule, or ``None``.
     :param now: the current time, which says whether the order's time has passed.
+    :param grace: no ``missing`` gap for an order made, or a schedule revoked, less
+        than this long ago.
     """
     status = schedule.schedule_status if schedule else None
     gap = functools.partial(ScheduleGap, merchant_uid=merchant_uid, order=order)
@@ -184,12 +191,10 @@ def classify(
         return None
     future = t.cast(dt.datetime, order.scheduled_at) > now
     if schedule is None or status == "revoked":
-        action = Action.LOOK_UP
-        if future and schedule is None:
-            action = Action.SCHEDULE
-        elif future and schedule is not None:
-            same = set(differences(order, schedule)) <= {"schedule_at"}
-            action = Action.REARM if same else Action.SCHEDULE
+        since = order.created_at if schedule is None else schedule.revoked_at
+        if since is not None and now - since < grace:
+            return None  # its scheduling or closing may be on its way
+        action = _missing_action(order, schedule, future)
         return gap(kind=GapKind.MISSING, action=action, schedule=schedule)
     if status == "executed":
         return gap(kind=GapKind.EXECUTED, action=Action.SYNC, schedule=schedule)
@@ -200,6 +205,17 @@ def classify(
     return gap(
         kind=GapKind.DIFFERENT, action=action, schedule=schedule, differences=found
     )
+
+
+def _missing_action(order: Order, revoked: Schedule | None, future: bool) -> Action:
+    """A new schedule, PortOne's reschedule of the revoked one when only its time
+    would change, or (past the order's time) a look-up."""
+    if not future:
+        return Action.LOOK_UP
+    if revoked is None:
+        return Action.SCHEDULE
+    same = set(differences(order, revoked)) <= {"schedule_at"}
+    return Action.REARM if same else Action.SCHEDULE
 
 
 def schedule_request(order: Order, notice_url: str | None) -> ScheduleRequest:
@@ -236,6 +252,7 @@ class ScheduleBook(Part):
     :param reconciler: applies what PortOne says of a payment.
     :param channel_key: the channel schedules are charged through.
     :param notice_url: the webhook URL given to PortOne with each schedule.
+    :param grace: see :data:`DEFAULT_GRACE`.
     """
 
     def __init__(
@@ -245,11 +262,15 @@ class ScheduleBook(Part):
         *,
         channel_key: str | None = None,
         notice_url: t.Callable[[], str | None] = lambda: None,
+        grace: dt.timedelta = DEFAULT_GRACE,
     ) -> None:
         super().__init__(parts)
         self.reconciler = reconciler
         self.channel_key = channel_key
         self.notice_url = notice_url
+        #: No ``missing`` gap for an order made, or a schedule revoked, less than
+        #: this long ago (:data:`DEFAULT_GRACE`).
+        self.grace = grace
 
     def compare(
         self, since: dt.datetime | None = None, until: dt.datetime | None = None
@@ -275,7 +296,7 @@ class ScheduleBook(Part):
                 theirs[found.merchant_uid] = found
         known = ours | self.store.get_many(theirs.keys() - ours.keys())
         gaps = [
-            classify(uid, known.get(uid), theirs.get(uid), now)
+            classify(uid, known.get(uid), theirs.get(uid), now, self.grace)
             for uid in ours.keys() | theirs.keys()
         ]
         return sorted(filter(None, gaps), key=_time_order)
@@ -316,7 +337,7 @@ class ScheduleBook(Part):
         """
         schedule = self._fetch(merchant_uid)
         order = self.store.get(merchant_uid)
-        return classify(merchant_uid, order, schedule, self.clock())
+        return classify(merchant_uid, order, schedule, self.clock(), self.grace)
 
     def _act(self, gap: ScheduleGap) -> None:
         order, schedule = gap.order, gap.schedule

@@ -6,6 +6,7 @@ periodic job on another host would have.
 
 from __future__ import annotations
 
+import datetime as dt
 import traceback
 import typing as t
 
@@ -20,6 +21,7 @@ def repair(db_url: str, portone_url: str, barrier: t.Any, results: t.Any) -> Non
         engine = make_engine(db_url)
         client = PortOneClient("race_key", "race_secret", base_url=portone_url)
         billing = Payments(client=client, engine=engine, sender=object()).billing
+        billing.book.grace = dt.timedelta(0)  # the gaps were made just now
         gaps = billing.compare_schedules()
         barrier.wait(timeout=60)
         repairs = billing.repair_schedules(gaps, revoke_unknown=True)

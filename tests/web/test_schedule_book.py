@@ -20,6 +20,7 @@ from flask_nicepay.portone import NoResponseError
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.portone import ScheduleRequest
 from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.schedule_book import DEFAULT_GRACE
 from flask_nicepay.schedule_book import NEVER_CHARGED
 from flask_nicepay.schedule_book import Action
 from flask_nicepay.schedule_book import GapKind
@@ -39,7 +40,10 @@ pytestmark = on_both_databases
 
 
 def billing(app: Flask) -> Billing:
-    return state(app).payments.billing
+    """The app's billing, with no grace: the tests make their gaps at once."""
+    found = state(app).payments.billing
+    found.book.grace = dt.timedelta(0)
+    return found
 
 
 def portone(app: Flask) -> PortOneClient:
@@ -82,6 +86,31 @@ def test_schedules_that_agree_leave_no_gap(app: Flask, sandbox: Sandbox) -> None
     now = dt.datetime.now(dt.UTC)
     with app.app_context(), pytest.raises(ValueError, match="since > until"):
         billing(app).compare_schedules(since=now, until=now - DAY)
+
+
+def test_fresh_orders_and_revokes_wait_out_the_grace(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    """The call that schedules a new order, or closes a revoked one, may still be
+    on its way: neither is a gap yet."""
+    book = state(app).payments.billing.book
+    assert book.grace == DEFAULT_GRACE
+    revoked, _ = scheduled(app, 5, 6)
+    portone(app).unschedule(merchant_uids=[revoked.merchant_uid])
+    sandbox.inject_fault("disconnect", path="/subscribe/payments/schedule")
+    with app.app_context(), pytest.raises(NoResponseError):
+        billing(app).schedule("cust-s", [(revoked.scheduled_at, 1_000, "새 주문")])
+    book.grace = DEFAULT_GRACE
+    with app.app_context():
+        assert book.compare() == []
+        assert book.recheck(revoked.merchant_uid) is None
+    book.grace = dt.timedelta(0)
+    with app.app_context():
+        found = {(g.kind, g.action) for g in book.compare()}
+    assert found == {
+        (GapKind.MISSING, Action.REARM),
+        (GapKind.MISSING, Action.SCHEDULE),
+    }
 
 
 def test_revoked_at_portone_is_rearmed_under_the_same_merchant_uid(

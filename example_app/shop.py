@@ -19,7 +19,9 @@ from flask import request
 from flask import url_for
 from sqlalchemy.engine import Connection
 
+from flask_nicepay import Monthly
 from flask_nicepay import NicePay
+from flask_nicepay import Plan
 from flask_nicepay import RefundError
 from flask_nicepay import Transition
 from flask_nicepay.checkout import KST
@@ -28,6 +30,7 @@ from flask_nicepay.portone import RefundAccount
 from flask_nicepay.signals import payment_cancelled
 from flask_nicepay.signals import payment_paid
 from flask_nicepay.signals import vbank_issued
+from flask_nicepay.subscription_table import SubscriptionError
 
 log = logging.getLogger("example_app")
 bp = Blueprint("shop", __name__)
@@ -131,12 +134,21 @@ def buy() -> t.Any:
                 status=order.state.value,
             )
         )
+    return redirect(_pay_page(order.merchant_uid, amount))
+
+
+def _pay_page(merchant_uid: str, amount: int) -> str:
+    """The checkout page, or the key-in page when the buyer chose to type a card
+    (and may keep it for the demo customer)."""
+    if request.form.get("via") == "key_in":
+        back = url_for("shop.order", merchant_uid=merchant_uid)
+        return _nicepay().key_in_url(merchant_uid, next=back, keep_as=DEMO_CUSTOMER)
     options: dict[str, t.Any] = {
         "pay_methods": ["card", "trans", "vbank", "phone", "kakaopay"]
     }
     if amount >= 50_000:
         options["card_quota"] = [2, 3, 6]
-    return redirect(_nicepay().checkout_url(order, **options))
+    return _nicepay().checkout_url(merchant_uid, **options)
 
 
 @bp.get("/orders")
@@ -160,8 +172,66 @@ def cards() -> str:
 
 @bp.get("/cards/add")
 def add_card() -> t.Any:
-    url = _nicepay().card_registration_url(DEMO_CUSTOMER, next=url_for("shop.cards"))
+    back = request.args.get("next") == "subscription"
+    after = url_for("shop.subscription" if back else "shop.cards")
+    url = _nicepay().card_registration_url(DEMO_CUSTOMER, next=after)
     return redirect(url, code=303)
+
+
+#: What the shop sells by subscription: a coffee box every month.
+MONTHLY_BOX = Plan(name="월간 원두 구독", amount=15_900, interval=Monthly())
+_STATUS = {
+    "incomplete": "결제 대기",
+    "trialing": "체험 중",
+    "active": "이용 중",
+    "retrying": "결제 재시도 중",
+    "past_due": "결제 실패로 중지",
+    "cancelled": "해지됨",
+}
+
+
+def _live_subscription() -> t.Any:
+    """The demo customer's subscription that has not ended, if any."""
+    found = _nicepay().subscriptions.find(customer_uid=DEMO_CUSTOMER)
+    return next((s for s in found if s.status != "cancelled"), None)
+
+
+@bp.get("/subscription")
+def subscription() -> str:
+    key = _nicepay().billing.get_key(DEMO_CUSTOMER)
+    return render_template(
+        "subscription.html",
+        plan=MONTHLY_BOX,
+        key=key if key and key.status == "active" else None,
+        sub=_live_subscription(),
+        status_names=_STATUS,
+        kst=KST,
+    )
+
+
+@bp.post("/subscription")
+def subscribe() -> t.Any:
+    """Start, cancel or resume the demo customer's subscription."""
+    action, sub = request.form.get("action"), _live_subscription()
+    subscriptions = _nicepay().subscriptions
+    try:
+        if action == "start" and sub is None:
+            started = subscriptions.start(DEMO_CUSTOMER, MONTHLY_BOX)
+            flash(
+                _STATUS[started.status]
+                + (f": {started.fail_reason}" if started.fail_reason else "")
+            )
+        elif action == "cancel" and sub is not None:
+            subscriptions.cancel(sub.subscription_uid)
+            flash("이번 기간이 끝나면 해지됩니다.")
+        elif action == "resume" and sub is not None:
+            subscriptions.resume(sub.subscription_uid)
+            flash("구독을 다시 이어갑니다.")
+        else:
+            abort(400)
+    except (SubscriptionError, PortOneError) as exc:
+        flash(f"처리하지 못했습니다: {exc}")
+    return redirect(url_for("shop.subscription"), code=303)
 
 
 @bp.get("/orders/<merchant_uid>")

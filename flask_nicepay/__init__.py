@@ -12,6 +12,7 @@
 
 from .config import ConfigurationError
 from .extension import NicePay
+from .key_in import PaymentInProgressError
 from .machine import InvalidTransitionError
 from .machine import OrderState
 from .orders import MerchantUidInUseError
@@ -20,18 +21,27 @@ from .portone import PortOneClient
 from .refunds import RefundError
 from .store import Order
 from .store import Transition
+from .subscription_machine import SubscriptionState
+from .subscription_plan import EveryDays
+from .subscription_plan import Monthly
+from .subscription_plan import Plan
 from .verify import OnMismatch
 
 __all__ = [
     "ConfigurationError",
+    "EveryDays",
     "InvalidTransitionError",
     "MerchantUidInUseError",
+    "Monthly",
     "NicePay",
     "OnMismatch",
     "Order",
     "OrderState",
+    "PaymentInProgressError",
     "Payments",
+    "Plan",
     "PortOneClient",
     "RefundError",
+    "SubscriptionState",
     "Transition",
 ]

@@ -11,95 +11,56 @@ payment whose answer was lost is looked up rather than repeated.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
+import logging
 import typing as t
-from decimal import Decimal
 
 from . import signals
+from .billing_base import ApiPayments
 from .billing_key_table import BillingKey as BillingKey
 from .billing_key_table import keep_key
 from .billing_key_table import list_keys
 from .billing_key_table import orders_of_key
 from .billing_key_table import read_key
-from .orders import insert_order
-from .parts import Part
-from .parts import Parts
+from .billing_purchase import Money
+from .billing_purchase import Purchase
+from .key_in import pay_once
+from .machine import OrderState
+from .portone import APIError
 from .portone import Buyer
 from .portone import Card
-from .portone import ConnectError
 from .portone import Customer
-from .portone import NoResponseError
 from .portone import NotFoundError
 from .portone import Payment
-from .portone import PaymentDeclinedError
 from .portone import PortOneError
+from .portone import ScheduleRequest
+from .portone import ServerError
 from .schedule_book import ScheduleBook
 from .schedule_book import ScheduleGap
 from .schedule_book import ScheduleRepair
-from .schedule_book import schedule_request
 from .store import Order
-from .sync import Reconciler
-from .sync import SyncResult
+from .store import Plan
 
-Money = int | Decimal
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Purchase:
-    """What a payment without the window buys, as the store gave it."""
-
-    amount: Money
-    name: str
-    currency: str = "KRW"
-    tax_free: Money | None = None
-    vat_amount: Money | None = None
-    card_quota: int | None = None
-    buyer: Buyer | None = None
-    custom_data: str | None = None
-
-    def call_fields(self) -> dict[str, t.Any]:
-        """The fields PortOne's onetime and again calls take as they are."""
-        return {field.name: getattr(self, field.name) for field in _FIELDS}
+logger = logging.getLogger("flask_nicepay")
 
 
-_FIELDS = dataclasses.fields(_Purchase)
+class Billing(ApiPayments):
+    """Payments without the payment window: billing keys, key-in payments,
+    charges with a key, and schedules.
 
-
-class Billing(Part):
-    """Payments without the payment window.
-
-    :param parts: the PortOne client, the order store and the clock.
-    :param reconciler: applies what PortOne answers.
-    :param make_merchant_uid: makes a fresh ``merchant_uid`` when none is given.
-    :param sender: the sender of the billing-key signals (the Flask application).
-    :param channel_key: the channel API payments go through (else ``pg``).
-    :param pg: the ``pg`` value API payments name when no channel key is set.
-    :param notice_url: the webhook URL given to PortOne with API payments.
+    The parameters are those of :class:`~flask_nicepay.billing_base.ApiPayments`.
     """
 
-    def __init__(
-        self,
-        parts: Parts,
-        reconciler: Reconciler,
-        *,
-        make_merchant_uid: t.Callable[[], str],
-        sender: t.Any = None,
-        channel_key: str | None = None,
-        pg: str | None = None,
-        notice_url: t.Callable[[], str | None] = lambda: None,
-    ) -> None:
-        super().__init__(parts)
-        self.reconciler = reconciler
-        self.make_merchant_uid = make_merchant_uid
-        self.sender = sender
-        self.channel_key = channel_key
-        self.pg = pg
-        self.notice_url = notice_url
-        #: Compares PortOne's schedules with the orders:
-        #: :class:`~flask_nicepay.schedule_book.ScheduleBook`.
-        self.book = ScheduleBook(
-            parts, reconciler, channel_key=channel_key, notice_url=notice_url
+    @functools.cached_property
+    def book(self) -> ScheduleBook:
+        """Compares PortOne's schedules with the orders:
+        :class:`~flask_nicepay.schedule_book.ScheduleBook`."""
+        return ScheduleBook(
+            self.parts,
+            self.reconciler,
+            channel_key=self.channel_key,
+            notice_url=self.notice_url,
         )
 
     # -- keys ----------------------------------------------------------------
@@ -186,10 +147,25 @@ class Billing(Part):
         :raises MerchantUidInUseError: an order with that ``merchant_uid``
             exists; PortOne was not asked.
         """
-        purchase = _Purchase(
+        purchase = Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
         order = self._new_order("again", purchase, merchant_uid, customer_uid)
+        return self._again(order, purchase)
+
+    def charge_order(self, order: Order) -> Order:
+        """Charge an order already written (``ready``, with a ``customer_uid``) to
+        its billing key now, for its amount (PortOne's ``again``).
+
+        :raises PaymentDeclinedError: as for :meth:`charge`.
+        :raises NoResponseError: as for :meth:`charge`.
+        """
+        return self._again(order, Purchase.of_order(order))
+
+    def _again(self, order: Order, purchase: Purchase) -> Order:
+        customer_uid = order.customer_uid
+        if not customer_uid:
+            raise ValueError(f"Order {order.merchant_uid} names no billing key.")
         return self._settle(
             order,
             lambda: self.client.pay_again(
@@ -225,7 +201,7 @@ class Billing(Part):
         :raises MerchantUidInUseError: an order with that ``merchant_uid``
             exists; PortOne was not asked.
         """
-        purchase = _Purchase(
+        purchase = Purchase(
             amount, name, currency, tax_free, vat_amount, card_quota, buyer, custom_data
         )
         order = self._new_order("onetime", purchase, merchant_uid, customer_uid)
@@ -235,11 +211,65 @@ class Billing(Part):
             self._remember(key, "active", announce=True)
         return paid
 
-    def _onetime(self, order: Order, card: Card, purchase: _Purchase) -> Payment:
+    def pay_order_key_in(
+        self,
+        merchant_uid: str,
+        card: Card,
+        *,
+        card_quota: int | None = None,
+        customer_uid: str | None = None,
+    ) -> Order:
+        """Pay an order that exists (``ready``, or ``failed`` before) by key-in,
+        at its amount; with ``customer_uid`` the card is also kept as that key.
+
+        Safe to call again for the same order: only one call at a time reaches
+        PortOne (see :mod:`flask_nicepay.key_in`), an order that holds money
+        comes back as it is, and a retry after a lost answer looks the order up
+        first.
+
+        :raises CardError: the card could not be authenticated; nothing was
+            paid, the order is unchanged and may be paid again.
+        :raises PaymentDeclinedError: the card company declined; the order is
+            ``failed`` (and may be paid again, with another card).
+        :raises NoResponseError: no answer came; the order was looked up.
+        :raises PaymentInProgressError: another call is paying it right now.
+        :raises InvalidTransitionError: the order cannot be paid from its state.
+        :raises UnknownOrderError: no such order.
+        """
+        charged: list[Payment] = []
+
+        def call(order: Order) -> Payment:
+            purchase = Purchase.of_order(order, card_quota)
+            charged.append(self._onetime(order, card, purchase, customer_uid))
+            return charged[-1]
+
+        order = pay_once(self.reconciler, merchant_uid, call)
+        if customer_uid and charged and order.state is OrderState.PAID:
+            order = self._keep_issued(order, customer_uid)
+        return order
+
+    def _keep_issued(self, order: Order, customer_uid: str) -> Order:
+        """Remember the key a paid key-in issued, and the order as charged to it."""
+        try:
+            key = self.client.get_billing_key(customer_uid)
+            self._remember(key, "active", announce=True)
+        except PortOneError as exc:  # paid is paid: the key can be read later
+            logger.warning("Billing key %s not read: %s", customer_uid, exc)
+        updates = {"customer_uid": customer_uid}
+        plan = lambda conn, current: Plan(updates=updates)  # noqa: E731
+        return self.store.apply(order.merchant_uid, plan, source="api").order
+
+    def _onetime(
+        self,
+        order: Order,
+        card: Card,
+        purchase: Purchase,
+        customer_uid: str | None = None,
+    ) -> Payment:
         return self.client.pay_onetime(
             merchant_uid=order.merchant_uid,
             card=card,
-            customer_uid=order.customer_uid,
+            customer_uid=customer_uid or order.customer_uid,
             notice_url=self.notice_url(),
             pg=self.pg,
             channel_key=self.channel_key,
@@ -258,29 +288,58 @@ class Billing(Part):
 
         Each becomes an order (``ready``, origin ``schedule``) before PortOne is
         asked; the result of each run arrives by webhook or reconcile like any
-        payment. When PortOne refuses, the orders are closed; when no answer
-        came, they stay ``ready`` and :meth:`repair_schedules` finds out.
+        payment.
         """
         orders = [
             self._new_order(
                 "schedule",
-                _Purchase(amount, name, currency, buyer=buyer),
+                Purchase(amount, name, currency, buyer=buyer),
                 None,
                 customer_uid,
                 scheduled_at=when,
             )
             for when, amount, name in payments
         ]
-        requests = [schedule_request(o, self.notice_url()) for o in orders]
+        return self.schedule_orders(customer_uid, orders, buyer=buyer)
+
+    def schedule_orders(
+        self,
+        customer_uid: str,
+        orders: t.Sequence[Order],
+        *,
+        buyer: Buyer | None = None,
+    ) -> list[Order]:
+        """Ask PortOne to charge orders already written (origin ``schedule``, with
+        ``scheduled_at``) at their time.
+
+        When PortOne refuses, the orders are closed and the error raised. When no
+        answer comes, or PortOne answers with a server error, they stay
+        ``ready``: PortOne may have scheduled them, and ``flask nicepay
+        schedules`` finds out.
+
+        :raises PortOneError: PortOne refused, or could not be asked.
+        """
+        requests = [self._schedule_request(o, buyer) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
-        except NoResponseError:
-            raise  # maybe scheduled: the orders stay ready for compare_schedules
-        except PortOneError:
+        except ServerError:
+            raise  # PortOne failed, and may or may not have scheduled them
+        except APIError:
             for order in orders:
                 self._close(order.merchant_uid, "scheduling refused by PortOne")
             raise
-        return orders
+        return list(orders)
+
+    def _schedule_request(self, order: Order, buyer: Buyer | None) -> ScheduleRequest:
+        return ScheduleRequest(
+            merchant_uid=order.merchant_uid,
+            schedule_at=t.cast(dt.datetime, order.scheduled_at),
+            amount=order.amount,
+            name=order.name,
+            currency=order.currency,
+            buyer=buyer,
+            notice_url=self.notice_url(),
+        )
 
     def unschedule(
         self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None
@@ -330,65 +389,3 @@ class Billing(Part):
             "origin": "adopted",
             "customer_uid": payment.customer_uid,
         }
-
-    def _new_order(
-        self,
-        origin: str,
-        purchase: _Purchase,
-        merchant_uid: str | None,
-        customer_uid: str | None,
-        *,
-        scheduled_at: dt.datetime | None = None,
-    ) -> Order:
-        buyer = purchase.buyer
-        fields = (
-            {f"buyer_{k}": v for k, v in dataclasses.asdict(buyer).items()}
-            if buyer
-            else {}
-        )
-        return insert_order(
-            self.store,
-            merchant_uid=merchant_uid or self.make_merchant_uid(),
-            amount=Decimal(purchase.amount),
-            currency=purchase.currency,
-            name=purchase.name,
-            origin=origin,
-            pay_method="card",
-            customer_uid=customer_uid,
-            tax_free=_decimal(purchase.tax_free),
-            vat_amount=_decimal(purchase.vat_amount),
-            custom_data=purchase.custom_data,
-            scheduled_at=scheduled_at,
-            **fields,
-        )
-
-    def _settle(self, order: Order, call: t.Callable[[], Payment]) -> Order:
-        """Make the payment call, then apply whatever PortOne says happened."""
-        try:
-            payment = call()
-        except PaymentDeclinedError as exc:
-            self.reconciler.apply(exc.payment, source="api")
-            raise
-        except NoResponseError:
-            self._look_up(order)
-            raise
-        except ConnectError:
-            raise
-        result = self.reconciler.apply(payment, source="api")
-        assert result.order is not None
-        return result.order
-
-    def _look_up(self, order: Order) -> SyncResult | None:
-        try:
-            return self.reconciler.sync(merchant_uid=order.merchant_uid, source="api")
-        except PortOneError:
-            return None
-
-    def _close(self, merchant_uid: str, reason: str) -> Order:
-        result = self.reconciler.close(merchant_uid, reason=reason)
-        assert result.order is not None
-        return result.order
-
-
-def _decimal(value: Money | None) -> Decimal | None:
-    return None if value is None else Decimal(value)

@@ -28,6 +28,7 @@ import re
 import typing as t
 from decimal import Decimal
 
+from .checkout import KST
 from .portone import Card
 
 #: The smallest amount NICE lets a buyer pay in installments (KRW).
@@ -37,7 +38,6 @@ QUOTA_MONTHS = range(2, 13)
 #: Longer values are refused before they are looked at.
 MAX_FIELD = 64
 
-KST = dt.timezone(dt.timedelta(hours=9))
 _SEPARATORS = re.compile(r"[\s-]")
 _EXPIRY = re.compile(r"(\d{4})-(\d{2})")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import typing as t
@@ -18,8 +19,10 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
-from . import cli_schedules  # noqa: F401  (registers ``flask nicepay schedules``)
+from . import cli_schedules  # noqa: F401  (``flask nicepay schedules``)
+from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
+from . import key_in_pages
 from .billing import Billing
 from .cli import nicepay_cli
 from .db import make_engine
@@ -37,6 +40,8 @@ from .state import State
 from .state import app_state
 from .store import Order
 from .store import Store
+from .store import utcnow
+from .subscriptions import Subscriptions
 from .sync import Adopt
 from .sync import Reconciler
 from .verify import OnMismatch
@@ -83,12 +88,16 @@ class NicePay:
         one on ``engine``.
     :param inbox: a notification :class:`~flask_nicepay.inbox.Inbox` to use
         instead of one on ``engine``.
+    :param clock: the plugin's time, an aware datetime. By default the embedded
+        sandbox's in embedded-sandbox mode (so a test that moves the sandbox ahead
+        moves the plugin too), else the real time.
 
     The parts of the current app's payments are attributes: :attr:`orders`,
-    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`
-    and :attr:`client`; :attr:`payments` holds them all. A few of their methods are
-    shortcuts here: :meth:`create_order`, :meth:`get_order`, :meth:`sync`,
-    :meth:`refund`, :meth:`cancel`, :meth:`reconcile` and :meth:`expire_vbanks`.
+    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`,
+    :attr:`subscriptions` and :attr:`client`; :attr:`payments` holds them all. A
+    few of their methods are shortcuts here: :meth:`create_order`,
+    :meth:`get_order`, :meth:`sync`, :meth:`refund`, :meth:`cancel`,
+    :meth:`reconcile` and :meth:`expire_vbanks`.
     """
 
     def __init__(
@@ -102,8 +111,10 @@ class NicePay:
         sandbox: Sandbox | None = None,
         store: Store | None = None,
         inbox: Inbox | None = None,
+        clock: t.Callable[[], dt.datetime] | None = None,
     ) -> None:
         self._engine = engine
+        self._clock = clock
         self._on_transition = on_transition
         self._adopt = adopt
         self._client = client
@@ -158,6 +169,7 @@ class NicePay:
             pg=settings.pg,
             store=self._store,
             inbox=self._inbox,
+            clock=self._clock or (sandbox.moment if sandbox else utcnow),
         )
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:
@@ -237,6 +249,11 @@ class NicePay:
         return self.payments.billing
 
     @property
+    def subscriptions(self) -> Subscriptions:
+        """Plans charged to billing keys, period after period."""
+        return self.payments.subscriptions
+
+    @property
     def client(self) -> PortOneClient:
         """The current app's PortOne client."""
         return self.payments.client
@@ -256,7 +273,8 @@ class NicePay:
         """Deprecated: the current app's payments under their former interface."""
         warnings.warn(
             "NicePay.service is deprecated; use nicepay.payments or its parts "
-            "(nicepay.orders, .notifications, .reconciler, .refunds, .billing).",
+            "(nicepay.orders, .notifications, .reconciler, .refunds, .billing, "
+            ".subscriptions).",
             DeprecationWarning,
             stacklevel=2,
         )
@@ -265,6 +283,9 @@ class NicePay:
     #: A signed link to the hosted page where a customer registers a card; see
     #: :func:`flask_nicepay.card_pages.registration_url`.
     card_registration_url = staticmethod(card_pages.registration_url)
+    #: A signed link to the hosted page where a buyer pays an order by typing a
+    #: card; see :func:`flask_nicepay.key_in_pages.key_in_url`.
+    key_in_url = staticmethod(key_in_pages.key_in_url)
 
     # -- shortcuts to the parts ---------------------------------------------------
 

@@ -78,6 +78,26 @@ TEXTS: dict[str, dict[str, str]] = {
             "시도 횟수가 너무 많습니다. 한 시간 뒤에 다시 시도해 주세요."
         ),
         "card_https_only": "카드 정보는 보안 연결(HTTPS)에서만 입력할 수 있습니다.",
+        "key_in_title": "카드 결제",
+        "key_in_body": (
+            "카드 정보를 입력해 결제합니다. 카드 정보는 결제대행사에만 전달되며 "
+            "이 사이트에 저장되지 않습니다."
+        ),
+        "card_quota": "할부",
+        "card_quota_lump": "일시불",
+        "card_quota_months": "{}개월",
+        "keep_card": "이 카드를 등록해 다음 결제에도 사용합니다",
+        "key_in_refused": "카드 정보를 확인하지 못했습니다.",
+        "key_in_declined": "카드사에서 결제를 승인하지 않았습니다.",
+        "key_in_busy": (
+            "이 주문의 결제가 진행 중입니다. 잠시 후 다시 열어 결과를 확인해 주세요."
+        ),
+        "key_in_unknown": (
+            "결제 결과를 아직 확인하지 못했습니다. 잠시 후 다시 열어 확인해 주세요."
+        ),
+        "order_not_found": "주문을 찾을 수 없습니다.",
+        "continue": "계속",
+        "reload": "다시 확인하기",
     },
     "en": {
         "checkout_title": "Checkout",
@@ -141,6 +161,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "card_form_expired": "This form has expired. Please enter the card again.",
         "card_too_many": "Too many attempts. Please try again in an hour.",
         "card_https_only": "Card details can only be entered over a secure (HTTPS) connection.",
+        "key_in_title": "Pay by card",
+        "key_in_body": (
+            "Enter your card to pay. The card details go to the payment provider "
+            "only and are not stored on this site."
+        ),
+        "card_quota": "Installments",
+        "card_quota_lump": "Pay in full",
+        "card_quota_months": "{} months",
+        "keep_card": "Keep this card for my next payments",
+        "key_in_refused": "The card could not be verified.",
+        "key_in_declined": "The card company declined the payment.",
+        "key_in_busy": (
+            "This order is being paid right now. Open this page again shortly "
+            "to see the result."
+        ),
+        "key_in_unknown": (
+            "The result of the payment is not known yet. Open this page again "
+            "shortly to see it."
+        ),
+        "order_not_found": "The order was not found.",
+        "continue": "Continue",
+        "reload": "Check again",
     },
 }
 

@@ -111,7 +111,7 @@ class InvalidTransitionError(Exception):
     :param state: the state it was fired from.
     """
 
-    def __init__(self, event: str, state: OrderState) -> None:
+    def __init__(self, event: str, state: enum.StrEnum) -> None:
         super().__init__(f"Event {event!r} cannot start from state {state.value!r}.")
         self.event = event
         self.state = state
@@ -120,25 +120,33 @@ class InvalidTransitionError(Exception):
 class _Holder:
     """What the machine fires on: a state and nothing else."""
 
-    def __init__(self, state: OrderState) -> None:
+    def __init__(self, state: enum.StrEnum) -> None:
         self.state = state
 
 
-def fire(event: str, state: OrderState) -> OrderState:
-    """Fire ``event`` from ``state`` on the shared machine; return where it leads.
+def fire_on(machine: Machine, event: str, state: enum.StrEnum) -> str:
+    """Fire ``event`` from ``state`` on a shared ``machine``; return where it leads.
 
     :raises InvalidTransitionError: the event is unknown or cannot start there.
     """
-    if event not in MACHINE.events:
+    if event not in machine.events:
         raise InvalidTransitionError(event, state)
     holder = _Holder(state)
     try:
-        moved = MACHINE.events[event].trigger(holder)
+        moved = machine.events[event].trigger(holder)
     except MachineError:
         raise InvalidTransitionError(event, state) from None
     if not moved:
         raise InvalidTransitionError(event, state)
-    return OrderState(holder.state)
+    return str(holder.state)
+
+
+def fire(event: str, state: OrderState) -> OrderState:
+    """Fire ``event`` from ``state`` on the order machine; return where it leads.
+
+    :raises InvalidTransitionError: the event is unknown or cannot start there.
+    """
+    return OrderState(fire_on(MACHINE, event, state))
 
 
 def can_fire(event: str, state: OrderState) -> bool:

@@ -77,7 +77,7 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
         sdk_url=_sdk_url(state),
         complete_url=url_for("nicepay.complete"),
         confirm_url=url_for("nicepay.confirm", merchant_uid=order.merchant_uid),
-        amount_text=_money(order, options.language),
+        amount_text=money_text(order, options.language),
         error=_shown_error(state),
     )
 
@@ -186,7 +186,7 @@ def result(merchant_uid: str) -> ResponseReturnValue:
         200,
         language,
         order=order,
-        amount_text=_money(order, language),
+        amount_text=money_text(order, language),
         payable=order.state in PAYABLE,
         checkout_url=url_for("nicepay.checkout", merchant_uid=merchant_uid),
         kst=checkout.KST,
@@ -211,7 +211,8 @@ def _worth_asking_again(order: Order) -> bool:
     return order.state is OrderState.READY and stale
 
 
-def _money(order: Order, language: str) -> str:
+def money_text(order: Order, language: str) -> str:
+    """The order's amount as the buyer reads it: ``25,000원``, ``KRW 25,000``."""
     if order.currency == "KRW":
         return (
             f"{order.amount:,.0f}원" if language == "ko" else f"KRW {order.amount:,.0f}"

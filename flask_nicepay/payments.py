@@ -9,7 +9,6 @@ builds one per application; scripts and workers may build their own.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import typing as t
 
 from sqlalchemy.engine import Engine
@@ -26,6 +25,7 @@ from .portone import PortOneClient
 from .refunds import Refunds
 from .store import Store
 from .store import utcnow
+from .subscriptions import Subscriptions
 from .sync import Adopt
 from .sync import Reconciler
 from .verify import Policy
@@ -35,7 +35,8 @@ TransitionHook = t.Callable[..., None]
 
 
 class Payments(Part):
-    """The store's payments: orders, notifications, reconcile, refunds, billing.
+    """The store's payments: orders, notifications, reconcile, refunds, billing,
+    subscriptions.
 
     :param client: the PortOne client.
     :param engine: the database engine (see :func:`flask_nicepay.db.make_engine`).
@@ -77,7 +78,7 @@ class Payments(Part):
         store = store or Store(engine, on_transition=on_transition, clock=clock)
         super().__init__(Parts(client=client, store=store, clock=clock))
         self.inbox = inbox or Inbox(engine, clock=clock)
-        notify = functools.partial(signals.send, sender)
+        notify = self._notify
         adopt = adopt or self._adopt
         self.reconciler = Reconciler(
             self.parts, policy=policy or Policy(), notify=notify, adopt=adopt
@@ -86,6 +87,15 @@ class Payments(Part):
         self.notifications = Notifications(self.inbox, self.reconciler)
         self.refunds = Refunds(self.parts, self.reconciler)
         self.billing = self._billing(sender, channel_key, pg, notice_url)
+        self.subscriptions = Subscriptions(self.parts, self.billing, sender=sender)
+
+    def _notify(
+        self, event: str, order: t.Any, transition: t.Any, **data: t.Any
+    ) -> None:
+        """After an order's transition commits: its signal, then the subscription
+        it pays, if any."""
+        signals.send(self.sender, event, order, transition, **data)
+        self.subscriptions.follow(event, order)
 
     def _billing(
         self,

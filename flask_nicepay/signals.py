@@ -60,6 +60,28 @@ billing_key_issued = _signals.signal("billing-key-issued")
 #: A billing key that was in use was deleted. Passes ``key``; no ``order``.
 billing_key_deleted = _signals.signal("billing-key-deleted")
 
+# Subscriptions: each passes ``subscription`` (the
+# :class:`~flask_nicepay.subscription_table.Subscription` after the change).
+
+#: A subscription began: its trial started, or its first period was paid.
+subscription_started = _signals.signal("subscription-started")
+
+#: A period was paid, the first one included. Also passes ``order`` (the charge)
+#: and ``period`` (its number, from 1).
+subscription_renewed = _signals.signal("subscription-renewed")
+
+#: A charge was declined. Also passes ``order`` and ``retry_at`` (when the next
+#: try is scheduled, or ``None`` when none is).
+subscription_payment_failed = _signals.signal("subscription-payment-failed")
+
+#: Every retry of a period was declined; nothing more is charged until it is
+#: resumed.
+subscription_past_due = _signals.signal("subscription-past-due")
+
+#: The subscription ended: cancelled at once, or at the end of the period it was
+#: cancelled in. Nothing more is charged.
+subscription_cancelled = _signals.signal("subscription-cancelled")
+
 #: Which signal each state-machine event sends.
 BY_EVENT = {
     "pay": payment_paid,

@@ -157,6 +157,16 @@ class Store:
             ``name`` and ``origin`` are required.
         :raises sqlalchemy.exc.IntegrityError: the ``merchant_uid`` exists.
         """
+        with write_transaction(self.engine) as conn:
+            return self.insert_order(conn, **fields)
+
+    def insert_order(self, conn: Connection, **fields: t.Any) -> Order:
+        """Insert a new order in state ``ready`` in the transaction open on
+        ``conn``, so it commits (or not) with the caller's other writes.
+
+        :param fields: as for :meth:`create_order`.
+        :raises sqlalchemy.exc.IntegrityError: the ``merchant_uid`` exists.
+        """
         now = self.clock()
         values = {
             "state": OrderState.READY.value,
@@ -169,14 +179,13 @@ class Store:
             "updated_at": now,
             **fields,
         }
-        with write_transaction(self.engine) as conn:
-            insert = sa.insert(tables.orders).values(values)
-            if conn.dialect.insert_returning:
-                return Order.from_row(
-                    conn.execute(insert.returning(*tables.orders.c)).mappings().one()
-                )
-            conn.execute(insert)
-            order = _read(conn, values["merchant_uid"])
+        insert = sa.insert(tables.orders).values(values)
+        if conn.dialect.insert_returning:
+            return Order.from_row(
+                conn.execute(insert.returning(*tables.orders.c)).mappings().one()
+            )
+        conn.execute(insert)
+        order = _read(conn, values["merchant_uid"])
         assert order is not None
         return order
 

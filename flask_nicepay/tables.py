@@ -251,12 +251,90 @@ card_attempts = Table(
     "nicepay_card_attempts",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    # Who tried, never what was typed: no card data reaches this table.
-    Column("customer_uid", String(80), nullable=False),
+    # Who tried, never what was typed: no card data reaches this table. A key-in
+    # payment names its order, and the customer only when one may keep the card.
+    _text("customer_uid", 80),
+    _text("merchant_uid", 40),
     _text("remote_addr", 64),
-    # issued, refused (PortOne could not authenticate the card), invalid
+    # issued, refused (PortOne could not authenticate the card), invalid; for a
+    # key-in payment also paid, declined, unknown (no answer)
     Column("outcome", String(16), nullable=False),
     Column("attempted_at", UTCDateTime, nullable=False),
     Index("ix_nicepay_card_attempts_customer", "customer_uid", "attempted_at"),
+    Index("ix_nicepay_card_attempts_order", "merchant_uid", "attempted_at"),
     Index("ix_nicepay_card_attempts_addr", "remote_addr", "attempted_at"),
+)
+
+subscriptions = Table(
+    "nicepay_subscriptions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subscription_uid", String(40), nullable=False, unique=True),
+    # The billing key charged; changed by a change of card.
+    Column("customer_uid", String(80), nullable=False),
+    # incomplete, trialing, active, retrying, past_due, cancelled
+    Column("status", String(16), nullable=False),
+    # Bumped by every write; a write names the version it read (compare-and-swap).
+    Column("version", Integer, nullable=False),
+    # The plan, as it was when the subscription started.
+    Column("name", String(255), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tax_free", Money),
+    Column("vat_amount", Money),
+    # month or day, how many of them, and the day of the month asked for (if any).
+    Column("interval_unit", String(8), nullable=False),
+    Column("interval_count", Integer, nullable=False),
+    Column("interval_day", Integer),
+    # Period boundaries are counted from anchor_at, which starts anchor_period.
+    Column("anchor_at", UTCDateTime, nullable=False),
+    Column("anchor_period", Integer, nullable=False),
+    # The last period paid (0: none yet) and its bounds.
+    Column("period", Integer, nullable=False),
+    Column("period_start", UTCDateTime),
+    Column("period_end", UTCDateTime),
+    # The order of the next charge, when one is expected.
+    _text("pending_merchant_uid", 40),
+    Column("cancel_at_period_end", Boolean, nullable=False),
+    _text("fail_reason"),
+    # Whoever does this subscription's due work holds it until then.
+    Column("claimed_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+Index("ix_nicepay_subscriptions_customer_uid", subscriptions.c.customer_uid)
+Index("ix_nicepay_subscriptions_status", subscriptions.c.status)
+
+subscription_charges = Table(
+    "nicepay_subscription_charges",
+    metadata,
+    # Each charge is an order; this says which subscription and period it pays.
+    Column("merchant_uid", String(40), primary_key=True),
+    Column(
+        "subscription_id", _ID, ForeignKey("nicepay_subscriptions.id"), nullable=False
+    ),
+    Column("period", Integer, nullable=False),
+    # 0 for the period's first charge, then 1, 2... for its retries.
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_nicepay_subscription_charges_subscription",
+    subscription_charges.c.subscription_id,
+)
+
+key_in_claims = Table(
+    "nicepay_key_in_claims",
+    metadata,
+    # One row per order ever paid by key-in: who may call PortOne for it now.
+    Column("merchant_uid", String(40), primary_key=True),
+    # A fresh random token per claim; taking a claim swaps on the token read.
+    Column("holder", String(32), nullable=False),
+    # busy (a call to PortOne may be under way), done (PortOne's answer, or the
+    # lack of a payment, is known), unsure (no answer: look up before retrying)
+    Column("status", String(8), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    # A busy claim past this moment belongs to a worker that died: taken over.
+    Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -246,3 +246,97 @@ def test_a_card_is_registered_on_the_hosted_page(
         key = nicepay.billing.get_key("example-customer")
     assert key is not None and key.status == "active"
     assert customer.violations == []
+
+
+def register_card(page: t.Any, number: str) -> None:
+    """Fill the hosted card page and send it."""
+    page.fill("[data-testid=card_number]", number)
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+    page.click("[data-testid=register]")
+
+
+@pytest.mark.parametrize("who", ["buyer", "phone"])
+def test_a_card_registered_then_a_subscription_charged(
+    store: tuple[Flask, str], who: str, request: pytest.FixtureRequest
+) -> None:
+    """From the store's subscription page: register a card on the hosted page, come
+    back, subscribe; the first period is charged to the card. Then a card with no
+    balance: the next start is declined and the reason shown."""
+    app, url = store
+    customer: Buyer = request.getfixturevalue(who)
+    page = customer.page
+    page.goto(url + "/subscription")
+    page.click("[data-testid=add-card]")
+    page.wait_for_url("**/nicepay/cards/new?t=*")
+    register_card(page, "4242 4242 4242 4242")
+    page.wait_for_url(f"{url}/subscription")
+    page.click("[data-testid=subscribe]")
+    page.wait_for_url(f"{url}/subscription")
+    assert page.get_by_test_id("subscription-status").inner_text() == "이용 중"
+    customer.screenshot(f"subscription-active-{who}")
+    with app.app_context():
+        [sub] = nicepay.subscriptions.find(customer_uid="example-customer")
+        charges = nicepay.subscriptions.charges(sub.subscription_uid)
+    assert [(c.period, c.state) for c in charges] == [(1, "paid"), (2, "ready")]
+
+    page.click("[data-testid=cancel]")
+    page.wait_for_url(f"{url}/subscription")
+    assert "이후 해지" in page.get_by_test_id("subscription").inner_text()
+    with app.app_context():
+        nicepay.subscriptions.cancel(sub.subscription_uid, at_period_end=False)
+    page.goto(url + "/cards/add?next=subscription")
+    register_card(page, "4000 0000 0000 0341")  # a key, but no balance behind it
+    page.wait_for_url(f"{url}/subscription")
+    page.click("[data-testid=subscribe]")
+    page.wait_for_url(f"{url}/subscription")
+    assert page.get_by_test_id("subscription-status").inner_text() == "결제 대기"
+    assert "잔액부족" in page.get_by_test_id("subscription").inner_text()
+    customer.screenshot(f"subscription-declined-{who}")
+    assert customer.violations == []
+
+
+def _type_card(page: t.Any, number: str) -> None:
+    page.fill("[data-testid=card_number]", number)
+    page.fill("[data-testid=expiry]", "2030-12")
+    page.fill("[data-testid=birth]", "900101")
+    page.fill("[data-testid=pwd_2digit]", "12")
+
+
+@pytest.mark.parametrize("who", ["buyer", "phone"])
+def test_an_order_is_paid_by_key_in_after_a_declined_card(
+    store: tuple[Flask, str], who: str, request: pytest.FixtureRequest
+) -> None:
+    """The example store's "pay by card number", in Chromium on a desktop and on a
+    phone: a declined card is said so and asked for again, then another card pays
+    the same order in 3 installments and is kept."""
+    app, url = store
+    customer: Buyer = request.getfixturevalue(who)
+    page = customer.page
+    page.goto(url + "/")
+    page.click("[data-testid=key-in-hoodie]")
+    page.wait_for_url("**/nicepay/key-in?t=*")
+    assert page.get_by_test_id("amount").inner_text() == "59,000원"
+
+    _type_card(page, "4000 0000 0000 9995")
+    page.click("[data-testid=pay]")
+    page.get_by_test_id("refused").wait_for(state="visible")
+    assert "승인하지 않았습니다" in page.get_by_test_id("refused").inner_text()
+    assert page.input_value("[data-testid=card_number]") == ""
+    customer.screenshot(f"key-in-declined-{who}")
+
+    _type_card(page, "4242 4242 4242 4242")
+    page.select_option("[data-testid=card_quota]", "3")
+    page.check("[data-testid=keep_card]")
+    page.click("[data-testid=pay]")
+    page.wait_for_url(f"{url}/orders/*")
+    assert page.get_by_test_id("order-state").inner_text() == "paid"
+    customer.screenshot(f"key-in-paid-{who}")
+    merchant_uid = page.url.rsplit("/", 1)[1]
+    with app.app_context():
+        payment = nicepay.client.find_payment(merchant_uid)
+        key = nicepay.billing.get_key("example-customer")
+    assert payment.status == "paid" and payment.card_quota == 3
+    assert key is not None and key.status == "active"
+    assert customer.violations == []

@@ -81,3 +81,32 @@ def charge(
         results.put({"outcome": outcome, "error": None})
     except BaseException:
         results.put({"outcome": None, "error": traceback.format_exc()})
+
+
+def pay_key_in(
+    db_url: str,
+    portone_url: str,
+    merchant_uid: str,
+    barrier: t.Any,
+    results: t.Any,
+) -> None:
+    """Pay one existing order by key-in, after all workers are ready."""
+    from flask_nicepay.key_in import PaymentInProgressError
+    from flask_nicepay.portone import Card
+
+    card = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
+    try:
+        engine = make_engine(db_url)
+        client = PortOneClient("race_key", "race_secret", base_url=portone_url)
+        payments = Payments(client=client, engine=engine, sender=object())
+        client.fetch_token()
+        barrier.wait(timeout=60)
+        try:
+            order = payments.billing.pay_order_key_in(merchant_uid, card)
+            outcome = str(order.state.value)
+        except PaymentInProgressError:
+            outcome = "in progress"
+        engine.dispose()
+        results.put({"outcome": outcome, "error": None})
+    except BaseException:
+        results.put({"outcome": None, "error": traceback.format_exc()})

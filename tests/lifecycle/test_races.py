@@ -8,6 +8,7 @@ import multiprocessing
 import threading
 import typing as t
 
+import flask
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -16,6 +17,7 @@ from flask_nicepay.inbox import Hint
 from flask_nicepay.machine import OrderState
 from flask_nicepay.payments import Payments
 from flask_nicepay.portone import Card
+from flask_nicepay.portone import CardError
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
@@ -144,3 +146,49 @@ def test_processes_charging_one_merchant_uid_charge_once(
     assert sandbox.payments_count() == before + 1
     order = service.orders.get("race-once")
     assert order is not None and order.state is OrderState.PAID
+
+
+KEY_IN_SUBMISSIONS = 6
+
+
+@pytest.mark.slow
+def test_processes_paying_one_order_by_key_in_call_portone_once(
+    db_engine: Engine, served_sandbox: tuple[Sandbox, str]
+) -> None:
+    """Six workers submit the key-in form of one order at once (a double click,
+    two tabs, two hosts): one call reaches PortOne, one payment; the others are
+    turned away while it runs, or find the order paid."""
+    sandbox, url = served_sandbox
+    client = PortOneClient("race_key", "race_secret", base_url=url)
+    service = Payments(client=client, engine=db_engine, sender=object())
+    uid = service.orders.create(amount=45_000, name="키인 경쟁").merchant_uid
+    # A first try PortOne could not authenticate: the order stays ready, and its
+    # claim is over, so every worker below has to swap it, not insert it.
+    refused = Card("4000-0000-0000-0002", "2030-12", "900101", "12")
+    with pytest.raises(CardError):
+        service.billing.pay_order_key_in(uid, refused)
+    # The answer is held a while, as a card company's approval takes time.
+    sandbox.inject_fault(
+        "slow", path="/subscribe/payments/onetime", delay=0.5, times=10
+    )
+    calls: list[str] = []
+
+    def count(sender: t.Any, **extra: t.Any) -> None:
+        if flask.request.path == "/subscribe/payments/onetime":
+            calls.append(flask.request.path)
+
+    flask.request_started.connect(count)
+    try:
+        reports = in_processes(
+            race_worker.pay_key_in, (db_url(db_engine), url, uid), KEY_IN_SUBMISSIONS
+        )
+    finally:
+        flask.request_started.disconnect(count)
+
+    assert len(calls) == 1
+    assert sandbox.payments_count() == 1
+    outcomes = sorted(r["outcome"] for r in reports)
+    assert set(outcomes) <= {"paid", "in progress"} and "paid" in outcomes
+    order = service.orders.get(uid)
+    assert order is not None and order.state is OrderState.PAID
+    assert [h["event"] for h in service.orders.history(uid)] == ["pay"]

@@ -16,6 +16,7 @@ from flask_nicepay import NicePay
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
+from flask_nicepay.store import utcnow
 
 from .webshop import LIVE
 from .webshop import LIVE_KEY
@@ -117,7 +118,7 @@ def behind(make_app: AppFactory) -> tuple[Flask, Sandbox]:
     relay = Relay()
     relay.remote_addr = "127.0.0.1"
     box = Sandbox(clock_offset=-2 * 86400, webhook_sender=relay)
-    app = make_app(sandbox=box)
+    app = make_app(sandbox=box, clock=utcnow)
     relay.app = app
     return app, box
 

@@ -9,7 +9,10 @@ never held while a webhook is sent or a fault sleeps. The HTTP layer's
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -130,6 +133,10 @@ class Account:
     def now(self) -> int:
         """Sandbox time, UNIX seconds."""
         return self.clock.now()
+
+    def moment(self) -> datetime:
+        """Sandbox time as an aware datetime, to the microsecond."""
+        return datetime.fromtimestamp(time.time() + self.clock.offset, UTC)
 
     # The console ------------------------------------------------------------
 

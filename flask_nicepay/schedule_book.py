@@ -4,18 +4,9 @@ An order expects a schedule when it was made by
 :meth:`Billing.schedule <flask_nicepay.billing.Billing.schedule>` (origin
 ``schedule``), is still ``ready`` and has ``scheduled_at``. PortOne's side is what
 its schedule search and lookup answer. Where the two disagree there is a
-:class:`ScheduleGap` of one of four kinds, each with one repair:
-
-* ``missing``: expected here, and PortOne has no schedule or revoked it. Before its
-  time it is scheduled again under the same ``merchant_uid`` (PortOne's reschedule
-  call for a revoked one); after it, the order is looked up by ``merchant_uid`` and
-  closed if PortOne never charged it.
-* ``executed``: PortOne ran it and the order is still ``ready`` (the webhook was
-  lost): the order is synced.
-* ``unknown``: pending at PortOne and no order here expects it: revoked, but only
-  when asked to.
-* ``different``: pending at both, with another amount, currency, time or billing
-  key: PortOne's is revoked and the order's scheduled instead.
+:class:`ScheduleGap` of one of four kinds (:class:`GapKind`), each with one
+repair (:class:`Action`). A subscription's charge past its time is only reported:
+the subscription's due work charges it then, and closing it here would race that.
 
 A repair reads both sides again before it acts and acts only on what it then
 finds, so repairing the same gaps twice, or in two processes at once, ends in the
@@ -87,7 +78,8 @@ class Action(enum.Enum):
     REVOKE = "revoke"
     #: Revoke PortOne's schedule and schedule the order's instead.
     REPLACE = "replace"
-    #: Nothing safe to do: the order's time has passed while PortOne's is pending.
+    #: Nothing done here: the order's time has passed while PortOne's is pending,
+    #: or a subscription's charge is past its time (its due work settles it).
     REPORT = "report"
 
 
@@ -224,13 +216,8 @@ def schedule_request(order: Order, notice_url: str | None) -> ScheduleRequest:
     :param order: an order with ``scheduled_at``.
     :param notice_url: the webhook URL for the scheduled payment.
     """
-    buyer = Buyer(
-        name=order.buyer_name,
-        email=order.buyer_email,
-        tel=order.buyer_tel,
-        addr=order.buyer_addr,
-        postcode=order.buyer_postcode,
-    )
+    fields = ("name", "email", "tel", "addr", "postcode")
+    buyer = Buyer(**{name: getattr(order, f"buyer_{name}") for name in fields})
     return ScheduleRequest(
         merchant_uid=order.merchant_uid,
         schedule_at=t.cast(dt.datetime, order.scheduled_at),
@@ -296,7 +283,7 @@ class ScheduleBook(Part):
                 theirs[found.merchant_uid] = found
         known = ours | self.store.get_many(theirs.keys() - ours.keys())
         gaps = [
-            classify(uid, known.get(uid), theirs.get(uid), now, self.grace)
+            self._owned(classify(uid, known.get(uid), theirs.get(uid), now, self.grace))
             for uid in ours.keys() | theirs.keys()
         ]
         return sorted(filter(None, gaps), key=_time_order)
@@ -337,7 +324,19 @@ class ScheduleBook(Part):
         """
         schedule = self._fetch(merchant_uid)
         order = self.store.get(merchant_uid)
-        return classify(merchant_uid, order, schedule, self.clock(), self.grace)
+        gap = classify(merchant_uid, order, schedule, self.clock(), self.grace)
+        return self._owned(gap)
+
+    def _owned(self, gap: ScheduleGap | None) -> ScheduleGap | None:
+        """A subscription's charge past its time is left to the subscription."""
+        if gap is None or gap.action is not Action.LOOK_UP:
+            return gap
+        uid = tables.subscription_charges.c.merchant_uid
+        query = sa.select(uid).where(uid == gap.merchant_uid)
+        with self.store.engine.connect() as conn:
+            if conn.execute(query).first() is None:
+                return gap
+        return dataclasses.replace(gap, action=Action.REPORT)
 
     def _act(self, gap: ScheduleGap) -> None:
         order, schedule = gap.order, gap.schedule

@@ -13,7 +13,9 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 
+from flask_nicepay import Monthly
 from flask_nicepay import OrderState
+from flask_nicepay import Plan
 from flask_nicepay.billing import Billing
 from flask_nicepay.portone import Card
 from flask_nicepay.portone import NoResponseError
@@ -35,6 +37,7 @@ from .webshop import state
 CARD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 POOR_CARD = Card("4000-0000-0000-0341", "2030-12", "900101", "12")
 DAY = dt.timedelta(days=1)
+PLAN = Plan(name="월간 구독", amount=9_900, interval=Monthly())
 
 pytestmark = on_both_databases
 
@@ -289,3 +292,28 @@ def _schedules(app: Flask) -> list[t.Any]:
         (s.merchant_uid, s.schedule_status, s.amount, s.schedule_at)
         for s in portone(app).iter_schedules(now - 7 * DAY, now + 90 * DAY)
     )
+
+
+def test_a_subscriptions_charge_past_its_time_is_left_to_the_subscription(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    """Closing it would race the subscription's due work, which charges it now."""
+    nicepay = state(app).extension
+    [plain] = scheduled(app, 1)
+    with app.app_context():
+        sub = nicepay.subscriptions.start("cust-s", PLAN, trial=DAY)
+    charge = sub.pending_merchant_uid
+    portone(app).unschedule(merchant_uids=[plain.merchant_uid, charge])
+    sandbox.advance_clock(2 * 86400)  # the plugin's clock is the sandbox's
+
+    gaps = {g.merchant_uid: g for g in compare(app)}
+    assert (gaps[charge].kind, gaps[charge].action) == (GapKind.MISSING, Action.REPORT)
+    assert gaps[plain.merchant_uid].action is Action.LOOK_UP
+    repairs = {r.gap.merchant_uid: r for r in repair(app, list(gaps.values()))}
+    assert repairs[charge].actions == () and not repairs[charge].fixed
+    assert get_order(app, charge).state is OrderState.READY
+    assert get_order(app, plain.merchant_uid).state is OrderState.CANCELLED
+    with app.app_context():
+        nicepay.subscriptions.run_due()
+    assert get_order(app, charge).state is OrderState.PAID
+    assert compare(app) == []

@@ -12,6 +12,7 @@ payment whose answer was lost is looked up rather than repeated.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import typing as t
 
@@ -35,6 +36,9 @@ from .portone import Payment
 from .portone import PortOneError
 from .portone import ScheduleRequest
 from .portone import ServerError
+from .schedule_book import ScheduleBook
+from .schedule_book import ScheduleGap
+from .schedule_book import ScheduleRepair
 from .store import Order
 from .store import Plan
 
@@ -47,6 +51,17 @@ class Billing(ApiPayments):
 
     The parameters are those of :class:`~flask_nicepay.billing_base.ApiPayments`.
     """
+
+    @functools.cached_property
+    def book(self) -> ScheduleBook:
+        """Compares PortOne's schedules with the orders:
+        :class:`~flask_nicepay.schedule_book.ScheduleBook`."""
+        return ScheduleBook(
+            self.parts,
+            self.reconciler,
+            channel_key=self.channel_key,
+            notice_url=self.notice_url,
+        )
 
     # -- keys ----------------------------------------------------------------
 
@@ -338,6 +353,22 @@ class Billing(ApiPayments):
             for schedule in revoked
             if self.store.get(schedule.merchant_uid) is not None
         ]
+
+    def compare_schedules(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[ScheduleGap]:
+        """Where PortOne's schedules and the orders that expect them differ: by
+        default from 7 days ago to 90 days ahead. See
+        :meth:`~flask_nicepay.schedule_book.ScheduleBook.compare`."""
+        return self.book.compare(since, until)
+
+    def repair_schedules(
+        self, gaps: t.Iterable[ScheduleGap], *, revoke_unknown: bool = False
+    ) -> list[ScheduleRepair]:
+        """Repair what :meth:`compare_schedules` found; schedules no order
+        expects are revoked only with ``revoke_unknown``. See
+        :meth:`~flask_nicepay.schedule_book.ScheduleBook.repair`."""
+        return self.book.repair(gaps, revoke_unknown=revoke_unknown)
 
     def adopt(self, payment: Payment) -> dict[str, t.Any] | None:
         """Order fields for a billing-key payment the store did not start here.

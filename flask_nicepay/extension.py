@@ -19,6 +19,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
+from . import cli_schedules  # noqa: F401  (``flask nicepay schedules``)
 from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
 from . import key_in_pages

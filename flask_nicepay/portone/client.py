@@ -226,12 +226,15 @@ class PortOneClient:
 
     pay_onetime = _alias(lambda c: c.charges, Charges.onetime)
     pay_again = _alias(lambda c: c.charges, Charges.again)
+    pay_foreign = _alias(lambda c: c.charges, Charges.foreign)
 
     schedule = _alias(lambda c: c.schedules, Schedules.create)
     unschedule = _alias(lambda c: c.schedules, Schedules.revoke)
     get_schedule = _alias(lambda c: c.schedules, Schedules.get)
     reschedule = _alias(lambda c: c.schedules, Schedules.move)
+    rearm_schedule = _alias(lambda c: c.schedules, Schedules.rearm)
     schedules_between = _alias(lambda c: c.schedules, Schedules.between)
+    iter_schedules = _alias(lambda c: c.schedules, Schedules.iter_between)
     customer_schedules = _alias(lambda c: c.schedules, Schedules.of_customer)
 
     issue_vbank = _alias(lambda c: c.vbanks, VirtualAccounts.issue)

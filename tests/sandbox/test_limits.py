@@ -147,3 +147,26 @@ def test_state_dump_is_readable_and_secret_free(sb: Sandbox) -> None:
     assert sb.imp_secret not in text
     assert api.session.headers["Authorization"].split()[-1] not in text
     assert "sandbox_secret" not in repr(sb)
+
+
+def test_a_rearmed_schedule_is_not_evicted_as_final(small: Sandbox) -> None:
+    api = Api(small)
+    api.ok(api.post("/subscribe/customers/c-keep", json=CARD))
+
+    def schedule(uid: str) -> None:
+        api.ok(api.post("/subscribe/payments/schedule", json={
+            "customer_uid": "c-keep", "schedules": [{"merchant_uid": uid,
+            "schedule_at": small.now() + 3600, "amount": 1000}]}))  # fmt: skip
+
+    schedule("armed")
+    api.ok(api.post("/subscribe/payments/unschedule", json={"merchant_uid": "armed"}))
+    path = "/subscribe/payments/schedule/armed/reschedule"
+    api.ok(api.post(path, json={"schedule_at": small.now() + 3600}))
+    for n in range(49):  # fill the table with pending ones, then revoke them
+        schedule(f"other-{n}")
+        api.ok(api.post("/subscribe/payments/unschedule", json={
+            "merchant_uid": f"other-{n}"}))  # fmt: skip
+    schedule("one-more")  # the table is full: a final one goes, not the pending one
+    assert api.ok(api.get("/subscribe/payments/schedule/armed"))["schedule_status"] == (
+        "scheduled"
+    )

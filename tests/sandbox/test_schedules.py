@@ -275,3 +275,43 @@ def test_control_clock_and_run(sb: Sandbox, api: Api, customer: str) -> None:
     assert client.post("/_sandbox/schedules/run").get_json()["response"] == []
     back = client.post("/_sandbox/clock", json={"set": before})
     assert back.status_code == 400
+
+
+def test_rearm_schedules_a_revoked_or_failed_one_again(
+    sb: Sandbox, api: Api, customer: str
+) -> None:
+    path = "/subscribe/payments/schedule/{}/reschedule"
+    api.ok(schedule(api, customer, item(sb, "s-a"), item(sb, "s-b")))
+    pending = api.post(path.format("s-a"), json={"schedule_at": sb.now() + 99})
+    assert refusal(pending)[:2] == (400, 1)
+    api.ok(api.post("/subscribe/payments/unschedule", json={"merchant_uid": "s-a"}))
+    past = api.post(path.format("s-a"), json={"schedule_at": sb.now() - 1})
+    assert refusal(past)[:2] == (400, 1)
+    later = sb.now() + 7200
+    armed = api.ok(api.post(path.format("s-a"), json={"schedule_at": later}))
+    assert armed["schedule_status"] == "scheduled" and armed["schedule_at"] == later
+    assert armed["revoked_at"] == 0 and armed["merchant_uid"] == "s-a"
+    assert [s["merchant_uid"] for s in sb.advance_clock(3600)] == ["s-b"]
+    paid_first = api.post(path.format("s-b"), json={"schedule_at": later})
+    assert refusal(paid_first)[:2] == (400, 1)  # executed and paid: not again
+    [ran] = sb.advance_clock(3600)
+    assert ran["merchant_uid"] == "s-a" and ran["payment_status"] == "paid"
+    assert api.post(path.format("nope"), json={"schedule_at": later}).status_code == 404
+    for bad in ({}, {"schedule_at": "soon"}, {"schedule_at": [1]}):
+        assert refusal(api.post(path.format("s-a"), json=bad))[:2] == (400, -1)
+
+
+def test_rearm_after_a_failed_run(sb: Sandbox, api: Api) -> None:
+    api.ok(
+        api.post(
+            "/subscribe/customers/sc-poor2",
+            json={**CARD, "card_number": "4000-0000-0000-0341"},
+        )
+    )
+    api.ok(schedule(api, "sc-poor2", item(sb, "s-p")))
+    [failed] = sb.advance_clock(3600)
+    assert failed["payment_status"] == "failed"
+    path = "/subscribe/payments/schedule/s-p/reschedule"
+    armed = api.ok(api.post(path, json={"schedule_at": sb.now() + 60}))
+    assert armed["payment_status"] is None and armed["imp_uid"] is None
+    assert armed["executed_at"] == 0 and armed["fail_reason"] is None

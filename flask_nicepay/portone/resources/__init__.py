@@ -14,6 +14,7 @@ from .cancellations import Cancels
 from .charges import AgainOptions
 from .charges import ChargeOptions
 from .charges import Charges
+from .charges import ForeignOptions
 from .charges import OnetimeOptions
 from .customers import BillingKeys
 from .payment_lookups import MAX_LOOKUP_IDS
@@ -30,6 +31,7 @@ __all__ = [
     "Cancels",
     "ChargeOptions",
     "Charges",
+    "ForeignOptions",
     "OnetimeOptions",
     "Payments",
     "PreparedAmounts",

@@ -1,5 +1,6 @@
-"""Payments the server makes itself: key-in (``/subscribe/payments/onetime``) and
-billing-key charges (``/subscribe/payments/again``)."""
+"""Payments the server makes itself: key-in (``/subscribe/payments/onetime``, and
+``/subscribe/payments/foreign`` for foreign cards) and billing-key charges
+(``/subscribe/payments/again``)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ class OnetimeOptions(_KeyIn, ChargeOptions, total=False):
     pg: str | None
     #: The channel to charge through, instead of ``pg``.
     channel_key: str | None
+
+
+class ForeignOptions(ChargeOptions, total=False):
+    """The optional keywords of :meth:`Charges.foreign`: ``name`` (the order's, as
+    the buyer sees it), those of :class:`ChargeOptions`, and the PG."""
+
+    #: The order's name, as the buyer sees it.
+    name: str | None
+    #: The PG to charge through, when the store has several.
+    pg: str | None
 
 
 class Charges(Resource):
@@ -120,3 +131,32 @@ class Charges(Resource):
         }
         body |= options_body("again", options, AgainOptions)
         return self._requestor.charge("/subscribe/payments/again", body)
+
+    @spelled_out(ForeignOptions)
+    def foreign(
+        self,
+        *,
+        merchant_uid: str,
+        amount: Money,
+        card: Card,
+        **options: t.Unpack[ForeignOptions],
+    ) -> Payment:
+        """A key-in payment with a foreign card (``POST /subscribe/payments/foreign``).
+
+        Only the card's number and expiry are sent: a foreign card has no birth
+        date or password digits to check. Never repeated automatically; no billing
+        key is kept.
+
+        :param merchant_uid: the store's id of the order.
+        :param amount: how much to charge.
+        :param card: the card data; it goes to PortOne and nowhere else.
+        :param options: see :class:`ForeignOptions`.
+        :raises CardError: the card could not be authenticated; nothing was paid.
+        :raises PaymentDeclinedError: the card company declined.
+        """
+        number_and_expiry = {
+            k: v for k, v in card.as_params().items() if k in ("card_number", "expiry")
+        }
+        body = {"merchant_uid": merchant_uid, "amount": amount, **number_and_expiry}
+        body |= options_body("foreign", options, ForeignOptions)
+        return self._requestor.charge("/subscribe/payments/foreign", body)

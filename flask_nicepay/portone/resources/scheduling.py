@@ -3,6 +3,7 @@ PortOne makes by itself at a given time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 from .. import schemas
@@ -17,6 +18,8 @@ from .base import seg
 from .base import unix
 
 PATH = "/subscribe/payments/schedule"
+#: The longest range one search covers: "3 months" is never shorter than 89 days.
+MAX_SEARCH_RANGE: t.Final = dt.timedelta(days=89)
 
 
 class Schedules(Resource):
@@ -95,6 +98,19 @@ class Schedules(Resource):
         answer = self._requestor.call("PUT", path, body=body, safe=True)
         return answer.one(schemas.SCHEDULE)
 
+    def rearm(self, merchant_uid: str, schedule_at: Moment) -> Schedule:
+        """Schedule a revoked or failed payment again, under the same
+        ``merchant_uid`` (``POST …/schedule/{merchant_uid}/reschedule``).
+
+        :param merchant_uid: the scheduled payment's order id.
+        :param schedule_at: its new time, in the future.
+        :raises InvalidRequestError: the schedule is pending or was paid, or the
+            time is not in the future.
+        """
+        path = f"{PATH}/{seg(merchant_uid)}/reschedule"
+        body = {"schedule_at": unix(schedule_at)}
+        return self._requestor.call("POST", path, body=body).one(schemas.SCHEDULE)
+
     def between(
         self,
         since: Moment,
@@ -126,6 +142,43 @@ class Schedules(Resource):
         )
         return self._requestor.call("GET", PATH, query=query).page(schemas.SCHEDULE)
 
+    def iter_between(
+        self,
+        since: Moment,
+        until: Moment,
+        *,
+        status: str | None = None,
+        limit: int = 1000,
+    ) -> t.Iterator[Schedule]:
+        """Every scheduled payment whose time falls in a range of any length,
+        oldest first: one search per
+        :data:`~flask_nicepay.portone.resources.scheduling.MAX_SEARCH_RANGE`,
+        following the pages.
+
+        :param since: start of the range.
+        :param until: end of the range.
+        :param status: ``scheduled``, ``executed`` or ``revoked``.
+        :param limit: schedules fetched per call.
+        """
+        start, end = unix(since), unix(until)
+        assert start is not None and end is not None
+        step = int(MAX_SEARCH_RANGE.total_seconds())
+        while start <= end:
+            last = min(start + step, end)
+            page: int | None = 1
+            while page is not None:
+                found = self.between(
+                    start,
+                    last,
+                    status=status,
+                    page=page,
+                    limit=limit,
+                    sorting="scheduled",
+                )
+                yield from found.items
+                page = found.next
+            start = last + 1
+
     def of_customer(
         self,
         customer_uid: str,
@@ -153,6 +206,9 @@ class Schedules(Resource):
             }
         )
         return self._requestor.call("GET", path, query=query).page(schemas.SCHEDULE)
+
+
+_OLDEST: t.Final = "scheduled"
 
 
 def _schedule_params(request: ScheduleRequest) -> dict[str, t.Any]:

@@ -289,3 +289,33 @@ def again(led: Ledger, params: Params) -> Payment:
         quota=params.integer("card_quota") or 0,
         mid=record.pg_id,
     )
+
+
+def foreign(led: Ledger, params: Params) -> Payment:
+    """``POST /subscribe/payments/foreign``: a key-in payment with a foreign card.
+
+    Only ``card_number`` and ``expiry`` are asked of the card (no birth date, no
+    password digits); data that does not pass is ``code -1``, as for ``onetime``.
+    No billing key is kept.
+
+    :param led: the ledger.
+    :param params: order fields, ``card_number`` and ``expiry``.
+    """
+    order = Order.read(params)
+    number, expiry = params.required("card_number"), params.required("expiry")
+    refuse_if_paid(led, order.merchant_uid)
+    pg_provider, mid = channel_of(led, params)
+    try:
+        profile = cards.authenticate(number, expiry, None, None, led.now())
+    except cards.CardRejected as rejected:
+        raise refused(f"{AUTH_FAILED} {rejected.reason}", code=-1) from None
+    return charge(
+        led,
+        order,
+        profile,
+        customer_uid=None,
+        usage=None,
+        quota=params.integer("card_quota") or 0,
+        mid=mid,
+        pg_provider=pg_provider,
+    )

@@ -36,6 +36,7 @@ NO_CUSTOMER: Final = "등록된 고객정보가 없습니다."
 CARD_CHECK_FAILED: Final = "카드정보 확인에 실패하였습니다."
 NOTHING_TO_REVOKE: Final = "취소할 예약결제 기록이 존재하지 않습니다."
 NOT_PENDING: Final = "이미 실행되었거나 취소된 예약결제입니다."
+NOT_REARMABLE: Final = "취소되었거나 결제에 실패한 예약결제만 다시 예약할 수 있습니다."
 PAST_TIME: Final = "예약 시각(schedule_at)은 현재 시각 이후여야 합니다."
 SCHEDULE_STATUSES: Final = ("scheduled", "executed", "revoked")
 #: Longest range a schedule search covers ("3 months").
@@ -183,6 +184,32 @@ def reschedule(led: Ledger, merchant_uid: str, params: Params) -> Schedule:
     if schedule_at <= led.now():
         raise SandboxError(400, 1, PAST_TIME)
     record.schedule_at = schedule_at
+    return record
+
+
+def rearm(led: Ledger, merchant_uid: str, params: Params) -> Schedule:
+    """``POST /subscribe/payments/schedule/{merchant_uid}/reschedule``: schedule a
+    revoked schedule, or one whose payment failed, again at a new time.
+
+    :param led: the ledger.
+    :param merchant_uid: the order id.
+    :param params: ``schedule_at``.
+    """
+    record = get(led, merchant_uid)
+    schedule_at = params.integer("schedule_at")
+    if schedule_at is None:
+        raise missing("schedule_at")
+    failed = record.schedule_status == "executed" and record.payment_status == "failed"
+    if record.schedule_status != "revoked" and not failed:
+        raise SandboxError(400, 1, NOT_REARMABLE)
+    if schedule_at <= led.now():
+        raise SandboxError(400, 1, PAST_TIME)
+    if led.paid_attempt(merchant_uid) is not None:
+        raise refused(ALREADY_PAID)
+    record.schedule_status, record.schedule_at = "scheduled", schedule_at
+    record.revoked_at = record.executed_at = 0
+    record.imp_uid = record.payment_status = record.fail_reason = None
+    led.schedules.put(merchant_uid, record)  # pending again: no longer final
     return record
 
 

@@ -106,6 +106,13 @@ def again() -> Response:
     return ok(run(lambda led: payment_json(billing_keys.again(led, query))))
 
 
+@bp.post("/subscribe/payments/foreign")
+def foreign() -> Response:
+    """A key-in payment with a foreign card: card number and expiry only."""
+    query = query_params()
+    return ok(run(lambda led: payment_json(billing_keys.foreign(led, query))))
+
+
 # Schedules -----------------------------------------------------------------
 
 
@@ -155,6 +162,15 @@ def reschedule(merchant_uid: str) -> Response:
                 led, schedules.reschedule(led, merchant_uid, query)
             )
         )
+    )
+
+
+@bp.post("/subscribe/payments/schedule/<merchant_uid>/reschedule")
+def rearm_schedule(merchant_uid: str) -> Response:
+    """Schedule a revoked or failed schedule again."""
+    query = query_params()
+    return ok(
+        run(lambda led: _schedule_json(led, schedules.rearm(led, merchant_uid, query)))
     )
 
 

@@ -12,20 +12,39 @@ test decides when PortOne's webhooks arrive::
             testing.pay(order)                 # approve in the window + webhooks
             assert nicepay.get_order(order.merchant_uid).state == "paid"
 
-With pytest, ``pytest_plugins = ["flask_nicepay.testing"]`` in ``conftest.py`` adds
-the fixture ``nicepay_sandbox`` (the app's sandbox; needs an ``app`` fixture).
+This module does not need pytest. Under pytest, the plugin
+:mod:`pytest_flask_nicepay` (installed with the package) hands the same
+helpers to tests as fixtures: ``nicepay_sandbox``, ``nicepay_buyer``,
+``nicepay_race``, ``nicepay_faults`` and ``nicepay_clock``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
-import pytest
 from flask import Flask
 from flask import current_app
 
+from .buyer import Buyer
 from .extension import NicePay
+from .races import EVERY_DOOR
+from .races import RaceResult
+from .races import race
 from .store import Order
+
+__all__ = [
+    "EVERY_DOOR",
+    "Buyer",
+    "Clock",
+    "Faults",
+    "RaceResult",
+    "deliver_webhooks",
+    "deposit",
+    "pay",
+    "race",
+    "sandbox_of",
+]
 
 if t.TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -115,7 +134,108 @@ def _order(order: Order | str, app: Flask) -> Order:
     return found
 
 
-@pytest.fixture
-def nicepay_sandbox(app: Flask) -> Sandbox:
-    """The test app's embedded PortOne sandbox."""
-    return sandbox_of(app)
+class Clock:
+    """The sandbox's clock, which the plugin's own follows in embedded-sandbox mode.
+
+    Moving it lets deadlines pass: :meth:`~flask_nicepay.NicePay.expire_vbanks`
+    then finds the overdue virtual accounts, subscriptions fall due, PortOne's
+    schedules run.
+
+    :param app: the store's app.
+    """
+
+    #: How far the plugin's clock may stand from the sandbox's and still follow it.
+    TOLERANCE = dt.timedelta(minutes=1)
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def now(self) -> dt.datetime:
+        """The sandbox's time, an aware datetime in UTC."""
+        return sandbox_of(self.app).moment()
+
+    def advance(
+        self,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> list[dict[str, t.Any]]:
+        """Move time forward, and run PortOne's schedules that fell due.
+
+        :returns: the schedules executed, as PortOne's API reports them.
+        :raises ValueError: a step back; time only moves forward.
+        :raises RuntimeError: the app's plugin keeps a clock of its own
+            (``NicePay(clock=...)``), which the sandbox cannot move.
+        """
+        step = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        if step < dt.timedelta(0):
+            raise ValueError("The clock only moves forward.")
+        ran = sandbox_of(self.app).advance_clock(step.total_seconds())
+        self._check_followed()
+        return ran
+
+    def _check_followed(self) -> None:
+        plugin = NicePay.state(self.app).payments.clock()
+        if abs(plugin - self.now()) > self.TOLERANCE:
+            raise RuntimeError(
+                "The app's NicePay was given a clock of its own (NicePay(clock=...)), "
+                "so moving the sandbox's clock does not move it: leave clock unset "
+                "in tests, or move that clock too."
+            )
+
+
+class Faults:
+    """A bad day at PortOne: failing API requests, lost or doubled webhooks.
+
+    :param app: the store's app.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def api(
+        self,
+        kind: str,
+        *,
+        path: str = "*",
+        method: str = "*",
+        times: int = 1,
+        delay: float | None = None,
+    ) -> None:
+        """Make the next matching requests to PortOne's API fail.
+
+        :param kind: ``500``, ``503``, ``slow``, ``timeout``, ``disconnect`` or
+            ``connect_error``.
+        :param path: glob on the request path, such as ``/payments/*``.
+        :param method: HTTP method or ``*``.
+        :param times: how many requests it hits.
+        :param delay: seconds for ``slow`` (required) and ``timeout`` (60).
+        """
+        sandbox_of(self.app).inject_fault(
+            kind, path=path, method=method, times=times, delay=delay
+        )
+
+    def webhooks(
+        self, kind: str, *, times: int = 1, delay: float | None = None, copies: int = 2
+    ) -> None:
+        """Disturb the next webhooks.
+
+        :param kind: ``drop``, ``duplicate``, ``delay`` or ``reorder``.
+        :param times: deliveries affected (``reorder``: held, then released
+            newest first).
+        :param delay: sandbox seconds a ``delay`` holds each one (default 60).
+        :param copies: deliveries a ``duplicate`` makes.
+        """
+        sandbox_of(self.app).inject_webhook_fault(
+            kind, times=times, delay=delay, copies=copies
+        )
+
+    def active(self) -> dict[str, list[dict[str, t.Any]]]:
+        """The API and webhook faults still waiting to hit."""
+        return sandbox_of(self.app).active_faults()
+
+    def clear(self) -> None:
+        """Remove every fault; held ``reorder`` webhooks are released."""
+        sandbox_of(self.app).clear_faults()

@@ -12,8 +12,9 @@ from flask_nicepay.db import make_engine
 
 from .databases import fresh_postgres_engine
 
-# The fixtures a store's tests get (nicepay_sandbox), so that the suite uses them.
-pytest_plugins = ["flask_nicepay.testing"]
+# The fixtures a store's tests get (nicepay_sandbox, ...) come from the pytest11
+# entry point of the installed package, as they do in a store's own suite: listing
+# pytest_flask_nicepay here as well would register it twice.
 
 
 @pytest.fixture

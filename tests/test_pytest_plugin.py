@@ -8,6 +8,8 @@ point, as in a store's suite; nothing here registers it by hand.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -356,3 +358,17 @@ def test_no_flask_nicepay_turns_it_off(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'nicepay_sandbox' not found*"])
+
+
+def test_the_testing_helpers_import_without_pytest() -> None:
+    blocked = (
+        "import sys\n"
+        "sys.modules['pytest'] = sys.modules['_pytest'] = None\n"
+        "import flask_nicepay.testing\n"
+        "print(sorted(flask_nicepay.testing.__all__))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'Buyer', 'Clock', 'EVERY_DOOR', 'Faults'" in done.stdout

@@ -4,7 +4,7 @@ Installing Flask-NicePay registers this module with pytest under the name
 ``flask_nicepay`` (a ``pytest11`` entry point); ``-p no:flask_nicepay`` turns it
 off. It is inert until a test asks for one of its fixtures: it defines no hook
 and no autouse fixture, and importing it imports pytest and nothing else, neither
-:mod:`flask_nicepay` nor the store. That is why it is a module of its own, beside
+``flask_nicepay`` nor the store. That is why it is a module of its own, beside
 the package rather than in it: importing a submodule would run the package's
 ``__init__``, and with it Flask, SQLAlchemy and the extension, in every test run
 of the environment. Each fixture builds on the store's own ``app`` fixture, an app
@@ -21,15 +21,14 @@ import pytest
 if t.TYPE_CHECKING:
     from flask import Flask
 
-    from flask_nicepay.buyer import Buyer
-    from flask_nicepay.races import RaceResult
-    from flask_nicepay.sandbox import Sandbox
-    from flask_nicepay.testing import Clock
-    from flask_nicepay.testing import Faults
+    import flask_nicepay.buyer
+    import flask_nicepay.races
+    import flask_nicepay.sandbox
+    import flask_nicepay.testing
 
 
 @pytest.fixture
-def nicepay_sandbox(app: Flask) -> Sandbox:
+def nicepay_sandbox(app: Flask) -> flask_nicepay.sandbox.Sandbox:
     """The app's embedded PortOne sandbox."""
     from flask_nicepay.testing import sandbox_of
 
@@ -37,7 +36,7 @@ def nicepay_sandbox(app: Flask) -> Sandbox:
 
 
 @pytest.fixture
-def nicepay_buyer(app: Flask) -> Buyer:
+def nicepay_buyer(app: Flask) -> flask_nicepay.buyer.Buyer:
     """A :class:`~flask_nicepay.buyer.Buyer`: pays through the store's checkout page.
 
     ``nicepay_buyer.checkout(order, outcome="decline", method="vbank",
@@ -49,7 +48,9 @@ def nicepay_buyer(app: Flask) -> Buyer:
 
 
 @pytest.fixture
-def nicepay_race(nicepay_buyer: Buyer) -> t.Callable[..., RaceResult]:
+def nicepay_race(
+    nicepay_buyer: flask_nicepay.buyer.Buyer,
+) -> t.Callable[..., flask_nicepay.races.RaceResult]:
     """:func:`~flask_nicepay.races.race` for the app's buyer.
 
     ``nicepay_race(order, ["webhook", "mobile", "webhook", "pc"])`` pays the order
@@ -62,7 +63,7 @@ def nicepay_race(nicepay_buyer: Buyer) -> t.Callable[..., RaceResult]:
 
 
 @pytest.fixture
-def nicepay_faults(app: Flask) -> t.Iterator[Faults]:
+def nicepay_faults(app: Flask) -> t.Iterator[flask_nicepay.testing.Faults]:
     """:class:`~flask_nicepay.testing.Faults` of the app's sandbox, cleared after
     the test."""
     from flask_nicepay.testing import Faults
@@ -73,7 +74,7 @@ def nicepay_faults(app: Flask) -> t.Iterator[Faults]:
 
 
 @pytest.fixture
-def nicepay_clock(app: Flask) -> Clock:
+def nicepay_clock(app: Flask) -> flask_nicepay.testing.Clock:
     """The :class:`~flask_nicepay.testing.Clock` of the app's sandbox and plugin.
 
     ``nicepay_clock.advance(days=10)`` moves both.

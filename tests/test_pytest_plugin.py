@@ -372,3 +372,13 @@ def test_the_testing_helpers_import_without_pytest() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "'Buyer', 'Clock', 'EVERY_DOOR', 'Faults'" in done.stdout
+
+
+def test_a_conftest_of_the_former_way_still_works(store: pytest.Pytester) -> None:
+    # Before the entry point, stores listed the helpers' module as a plugin.
+    store.makeconftest(CONFTEST + '\npytest_plugins = ["flask_nicepay.testing"]\n')
+    tests = """
+        def test_it(app, nicepay_sandbox):
+            assert nicepay_sandbox is app.extensions["nicepay"].sandbox
+    """
+    run(store, tests).assert_outcomes(passed=1)

@@ -281,6 +281,26 @@ def test_a_virtual_account_expires_after_ten_days(app, nicepay_buyer, nicepay_cl
         assert nicepay.get_order(order.merchant_uid).state.value == "expired"
 
 
+def test_a_subscription_renews_a_month_later(app, nicepay_clock, nicepay_sandbox):
+    from flask_nicepay import Monthly
+    from flask_nicepay import Plan
+    from flask_nicepay.portone import Card
+
+    plan = Plan(name="월간 구독", amount=9_900, interval=Monthly())
+    card = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
+    with app.app_context():
+        nicepay.billing.issue_key("cust-1", card)
+        uid = nicepay.subscriptions.start("cust-1", plan).subscription_uid
+        nicepay_clock.advance(days=20)
+        nicepay_sandbox.deliver_webhooks()
+        nicepay.subscriptions.run_due()
+        assert nicepay.subscriptions.get(uid).period == 1
+        nicepay_clock.advance(days=12)  # PortOne runs the scheduled charge
+        nicepay_sandbox.deliver_webhooks()
+        nicepay.subscriptions.run_due()
+        assert nicepay.subscriptions.get(uid).period == 2
+
+
 def test_time_only_moves_forward(nicepay_clock):
     before = nicepay_clock.now()
     with pytest.raises(ValueError, match="only moves forward"):
@@ -290,7 +310,7 @@ def test_time_only_moves_forward(nicepay_clock):
 
 
 def test_the_clock_moves_the_sandbox_and_the_plugin(store: pytest.Pytester) -> None:
-    run(store, CLOCK_TESTS).assert_outcomes(passed=2)
+    run(store, CLOCK_TESTS).assert_outcomes(passed=3)
 
 
 def test_a_clock_of_its_own_is_named(store: pytest.Pytester) -> None:

@@ -73,6 +73,7 @@ def test_the_wheel_holds_what_the_package_reads_at_run_time(
         "flask_nicepay/static/nicepay/nicepay.css",
         "flask_nicepay/sandbox/static/iamport.js",
         "flask_nicepay/subscriptions.py",
+        "pytest_flask_nicepay.py",
     ]
     assert [name for name in wanted if name not in names] == []
     # Only the package: no tests, example store or docs in the wheel.
@@ -99,6 +100,11 @@ def test_the_metadata_says_what_the_package_is(built: dict[str, Path]) -> None:
     extras = set(message.get_all("Provides-Extra") or [])
     assert {"docs", "testing", "postgres", "test", "dev"} <= extras
     assert licence, "the licence file travels with the wheel"
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        [points] = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+        entry_points = wheel.read(points).decode()
+    assert "[pytest11]" in entry_points
+    assert "flask_nicepay = pytest_flask_nicepay" in entry_points
 
 
 def test_the_sdist_holds_the_tests_docs_store_and_licence(

@@ -147,6 +147,12 @@ orders = Table(
 Index("ix_nicepay_orders_state_updated", orders.c.state, orders.c.updated_at)
 Index("ix_nicepay_orders_updated_at", orders.c.updated_at)
 Index("ix_nicepay_orders_imp_uid", orders.c.imp_uid)
+# The operator console's list: newest first within a state or a day, and the
+# buyer searches (equality, so an index answers them).
+Index("ix_nicepay_orders_state_id", orders.c.state, orders.c.id)
+Index("ix_nicepay_orders_created_at", orders.c.created_at)
+Index("ix_nicepay_orders_buyer_email", orders.c.buyer_email)
+Index("ix_nicepay_orders_buyer_name", orders.c.buyer_name)
 
 history = Table(
     "nicepay_history",
@@ -338,3 +344,23 @@ key_in_claims = Table(
     # A busy claim past this moment belongs to a worker that died: taken over.
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+console_actions = Table(
+    "nicepay_console_actions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    # Who did it, as the store's guard or actor callable names the operator.
+    Column("actor", String(128), nullable=False),
+    # refund, cancel, replay, reconcile, sync, delete_key, cancel_subscription
+    Column("action", String(32), nullable=False),
+    # What it was done to: a merchant_uid, notification id, customer_uid or
+    # subscription_uid.
+    _text("target", 80),
+    # The choices made (JSON), refund account masked; never a secret.
+    _text("detail"),
+    # done, refused (the plugin said no), error (PortOne failed or was silent)
+    Column("outcome", String(16), nullable=False),
+    _text("error"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_nicepay_console_actions_target", console_actions.c.target)

@@ -1,0 +1,262 @@
+"""What an operator does from the console, through the calls the CLI makes.
+
+A refund here is ``nicepay.refund`` or ``nicepay.cancel`` exactly as ``flask
+nicepay cancel`` calls them, a replay is ``notifications.replay`` as ``flask nicepay
+replay`` runs it, and so on: the ledger, the history and the signals cannot tell the
+console from the command line. What the console adds is the record of who did it,
+one row of ``nicepay_console_actions`` per action, however it ended.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from decimal import Decimal
+from decimal import InvalidOperation
+
+from flask import Response
+from flask import redirect
+from flask import request
+from flask import url_for
+
+from .console_base import BadForm
+from .console_base import console_bp
+from .console_base import page
+from .console_base import record
+from .ledger import RefundInProgressError
+from .machine import InvalidTransitionError
+from .portone import PortOneError
+from .portone import RefundAccount
+from .portone.redact import mask
+from .refunds import RefundError
+from .state import app_state
+from .store import UnknownOrderError
+from .subscription_table import SubscriptionError
+
+#: What the plugin refuses to do as asked: answered 409, nothing changed.
+REFUSALS = (
+    RefundError,
+    RefundInProgressError,
+    InvalidTransitionError,
+    UnknownOrderError,
+    SubscriptionError,
+)
+_BANK = re.compile(r"^\d{3}$")
+_ACCOUNT = re.compile(r"^[0-9-]{6,32}$")
+
+
+def act(
+    action: str,
+    target: str,
+    detail: dict[str, t.Any],
+    call: t.Callable[[], t.Mapping[str, t.Any] | None],
+    back: str,
+) -> Response:
+    """Run one action, record it with the operator's name, and answer.
+
+    ``call`` returns what to add to the record (an outcome, counts), or ``None``.
+    """
+    try:
+        found = call() or {}
+    except REFUSALS as exc:
+        record(action, target, "refused", detail=detail, error=str(exc))
+        return page(
+            "nicepay/console/message.html",
+            409,
+            message="refused",
+            detail=exc,
+            back=back,
+        )
+    except PortOneError as exc:
+        record(action, target, "error", detail=detail, error=f"PortOne: {exc}")
+        return page(
+            "nicepay/console/message.html",
+            502,
+            message="portone_down",
+            detail=exc,
+            back=back,
+        )
+    outcome = "error" if found.get("error") else "done"
+    done = record(
+        action, target, outcome, detail={**detail, **found}, error=found.get("error")
+    )
+    separator = "&" if "?" in back else "?"
+    return t.cast(Response, redirect(f"{back}{separator}action={done}", code=303))
+
+
+# -- refunds ------------------------------------------------------------------------
+
+
+def _money(name: str) -> Decimal | None:
+    text = request.form.get(name, "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise BadForm(f"{name}: {text!r} is not an amount") from None
+    if not amount.is_finite() or amount <= 0 or amount != round(amount, 2):
+        raise BadForm(f"{name} must be more than 0, with at most 2 decimals")
+    return amount
+
+
+def _text(name: str, length: int) -> str | None:
+    text = request.form.get(name, "").strip()
+    if len(text) > length:
+        raise BadForm(f"{name}: at most {length} characters")
+    return text or None
+
+
+def _refund_account() -> RefundAccount | None:
+    """The account a paid virtual account is refunded to: all three, or none."""
+    holder = _text("refund_holder", 64)
+    bank = _text("refund_bank", 3)
+    number = _text("refund_account", 32)
+    if not (holder or bank or number):
+        return None
+    if not (holder and bank and number):
+        raise BadForm("a refund account needs its holder, bank code and number")
+    if not _BANK.match(bank) or not _ACCOUNT.match(number):
+        raise BadForm("the bank code is 3 digits; the account digits and hyphens")
+    return RefundAccount(holder, bank, number)
+
+
+@console_bp.post("/orders/<merchant_uid>/refund")
+def refund(merchant_uid: str) -> Response:
+    """Refund part of an order (an amount, or a tax-free or VAT part), or all of
+    it (no amount): ``flask nicepay cancel`` with the same options."""
+    amount, tax_free, vat = _money("amount"), _money("tax_free"), _money("vat_amount")
+    reason, account = _text("reason", 200), _refund_account()
+    nicepay = app_state().extension
+    if nicepay.get_order(merchant_uid) is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+    detail = {
+        "amount": amount,
+        "tax_free": tax_free,
+        "vat_amount": vat,
+        "reason": reason,
+    }
+    if account is not None:
+        detail["refund_account"] = f"{account.bank} {mask(account.account)}"
+
+    def call() -> dict[str, t.Any]:
+        if amount is not None or tax_free is not None or vat is not None:
+            result = nicepay.refund(
+                merchant_uid,
+                amount,
+                tax_free=tax_free,
+                vat_amount=vat,
+                reason=reason,
+                refund_account=account,
+            ).sync
+        else:
+            result = nicepay.cancel(merchant_uid, reason=reason, refund_account=account)
+        return {"state": result.order.state.value if result.order else None}
+
+    back = url_for(".order", merchant_uid=merchant_uid)
+    return act("refund", merchant_uid, detail, call, back)
+
+
+@console_bp.post("/orders/<merchant_uid>/sync")
+def sync(merchant_uid: str) -> Response:
+    """Apply PortOne's record of the order's payment now."""
+    nicepay = app_state().extension
+    found = nicepay.get_order(merchant_uid)
+    if found is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+
+    def call() -> dict[str, t.Any]:
+        if found.imp_uid:
+            result = nicepay.sync(imp_uid=found.imp_uid)
+        else:
+            result = nicepay.sync(merchant_uid=merchant_uid)
+        return {"state": result.order.state.value if result.order else None}
+
+    back = url_for(".order", merchant_uid=merchant_uid)
+    return act("sync", merchant_uid, {}, call, back)
+
+
+# -- notifications, reconcile, virtual accounts ----------------------------------
+
+
+@console_bp.post("/notifications/<int:entry_id>/replay")
+def replay(entry_id: int) -> Response:
+    """Process a stored notification again, as ``flask nicepay replay ID`` does."""
+    payments = app_state().payments
+    entry = payments.inbox.get(entry_id)
+    if entry is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+    uid = entry.merchant_uid or entry.hint_merchant_uid
+    back = url_for(".notifications")
+    if request.form.get("back") == "order" and uid and payments.orders.get(uid):
+        back = url_for(".order", merchant_uid=uid)
+
+    def call() -> dict[str, t.Any]:
+        replayed = payments.notifications.replay(entry_id)
+        return {"result": str(replayed.outcome), "error": replayed.error}
+
+    return act("replay", uid or str(entry_id), {"notification": entry_id}, call, back)
+
+
+@console_bp.post("/reconcile")
+def reconcile() -> Response:
+    """Bring every open order in line with PortOne (``flask nicepay reconcile``)."""
+    reconciler = app_state().payments.reconciler
+
+    def call() -> dict[str, t.Any]:
+        report = reconciler.reconcile()
+        errors = "; ".join(report.errors[:5]) or None
+        return {
+            "orders": report.orders,
+            "lookups": report.api_calls,
+            "changed": report.applied,
+            "unchanged": report.unchanged,
+            "not_at_portone": report.not_at_portone,
+            "error": errors,
+        }
+
+    return act("reconcile", "orders", {}, call, url_for(".orders"))
+
+
+@console_bp.post("/vbanks/expire")
+def expire_vbanks() -> Response:
+    """Expire the virtual accounts past their deadline that PortOne shows unpaid."""
+    nicepay = app_state().extension
+
+    def call() -> dict[str, t.Any]:
+        return {"expired": [order.merchant_uid for order in nicepay.expire_vbanks()]}
+
+    return act("expire_vbanks", "vbanks", {}, call, url_for(".vbanks"))
+
+
+# -- billing keys and subscriptions -----------------------------------------------
+
+
+@console_bp.post("/keys/<customer_uid>/delete")
+def delete_key(customer_uid: str) -> Response:
+    """Delete a billing key at PortOne and here."""
+    billing = app_state().payments.billing
+    if billing.get_key(customer_uid) is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+    reason = _text("reason", 200)
+
+    def call() -> None:
+        billing.delete_key(customer_uid, reason=reason)
+
+    detail = {"reason": reason}
+    return act("delete_key", customer_uid, detail, call, url_for(".keys"))
+
+
+@console_bp.post("/subscriptions/<subscription_uid>/cancel")
+def cancel_subscription(subscription_uid: str) -> Response:
+    """Cancel a subscription at once, or at the end of the period paid."""
+    at_end = request.form.get("at_period_end") == "1"
+    subscriptions = app_state().payments.subscriptions
+
+    def call() -> dict[str, t.Any]:
+        sub = subscriptions.cancel(subscription_uid, at_period_end=at_end)
+        return {"status": sub.status.value}
+
+    detail = {"at_period_end": at_end}
+    back = url_for(".subscriptions")
+    return act("cancel_subscription", subscription_uid, detail, call, back)

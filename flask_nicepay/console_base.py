@@ -1,0 +1,196 @@
+"""The operator console's blueprint and what every one of its routes shares.
+
+Every request first asks the store's guard (see
+:class:`~flask_nicepay.console.Console`); a refusal is a 403 before anything is
+read. Every form carries a token that must match a ``SameSite=Strict`` cookie, so
+another site cannot post to the console in an operator's name. Every action is
+written to ``nicepay_console_actions`` with the operator's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import secrets
+import typing as t
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import Request
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import render_template
+from flask import request
+
+from . import tables
+from .console_texts import console_texts
+from .db import execute_alone
+from .state import app_state
+
+#: Decides whether the request's user may operate; a string names the operator.
+Guard = t.Callable[[Request], "bool | str | None"]
+#: Names the operator of a request the guard let in.
+Actor = t.Callable[[Request], "str | None"]
+
+#: The console's cross-site token travels in this cookie too.
+CSRF_COOKIE = "nicepay_console_csrf"
+#: The language an operator chose (``?lang=en``) is kept in this cookie.
+LANGUAGE_COOKIE = "nicepay_console_lang"
+LANGUAGES = ("ko", "en")
+
+console_bp = Blueprint("nicepay_console", __name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConsoleState:
+    """What :meth:`Console.init_app <flask_nicepay.console.Console.init_app>`
+    keeps per app."""
+
+    guard: Guard | None
+    actor: Actor | None
+
+
+class BadForm(Exception):
+    """A form or query the console cannot read; answered 400."""
+
+
+def console_state() -> ConsoleState:
+    return t.cast(ConsoleState, current_app.extensions["nicepay_console"])
+
+
+@console_bp.before_request
+def _check_access() -> Response | None:
+    """The guard's word first; then, for a post, the form's token."""
+    guard = console_state().guard
+    allowed = True if guard is None else guard(request)
+    if not allowed:
+        return page("nicepay/console/message.html", 403, message="denied")
+    g.nicepay_operator = _name(allowed)
+    if request.method == "POST" and not _csrf_ok():
+        return page("nicepay/console/message.html", 400, message="form_expired")
+    return None
+
+
+@console_bp.after_request
+def _private(response: Response) -> Response:
+    """No cache keeps, and no other site frames, what an operator sees."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, chosen, samesite="Lax", path=_cookie_path()
+        )
+    return response
+
+
+@console_bp.errorhandler(BadForm)
+def _bad_form(exc: BadForm) -> Response:
+    return page("nicepay/console/message.html", 400, message="bad_input", detail=exc)
+
+
+def _name(allowed: bool | str) -> str:
+    """The operator's name: the actor callable's, else the guard's, else a
+    placeholder (only a sandbox console runs without a guard)."""
+    actor = console_state().actor
+    named = actor(request) if actor is not None else None
+    if named:
+        return str(named)[:128]
+    if isinstance(allowed, str) and allowed:
+        return allowed[:128]
+    return "operator" if console_state().guard is not None else "sandbox"
+
+
+def operator() -> str:
+    """The name of the operator making the current request."""
+    return t.cast(str, g.nicepay_operator)
+
+
+def language() -> str:
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else app_state().settings.language
+
+
+# -- the form token -----------------------------------------------------------------
+
+
+def _cookie_path() -> str:
+    return request.script_root + app_state().settings.url_prefix + "/console"
+
+
+def csrf_token() -> str:
+    """The browser's token: the cookie's, or a new one set with this answer."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if len(token) < 32:
+        token = g.get("nicepay_new_csrf") or secrets.token_urlsafe(32)
+        g.nicepay_new_csrf = token
+    return token
+
+
+def _csrf_ok() -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.form.get("csrf_token", "")
+    return len(cookie) >= 32 and hmac.compare_digest(cookie, sent)
+
+
+# -- pages and records --------------------------------------------------------------
+
+
+def page(template: str, status: int = 200, **context: t.Any) -> Response:
+    """A console page in the operator's language, its form token set."""
+    lang = language()
+    state = app_state()
+    body = render_template(
+        template,
+        t=console_texts(lang),
+        lang=lang,
+        other_lang="en" if lang == "ko" else "ko",
+        sandbox=state.settings.mode.sandbox,
+        open_guard=console_state().guard is None,
+        csrf_token=csrf_token(),
+        operator=g.get("nicepay_operator"),
+        **context,
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    new = g.get("nicepay_new_csrf")
+    if new:
+        response.set_cookie(
+            CSRF_COOKIE,
+            new,
+            httponly=True,
+            samesite="Strict",
+            secure=not state.settings.mode.sandbox,
+            path=_cookie_path(),
+        )
+    return response
+
+
+def record(
+    action: str,
+    target: str | None,
+    outcome: str,
+    *,
+    detail: t.Mapping[str, t.Any] | None = None,
+    error: str | None = None,
+) -> int:
+    """Write what the operator did and how it ended; returns the record's id."""
+    payments = app_state().payments
+    detail = {k: v for k, v in (detail or {}).items() if v is not None}
+    values = {
+        "actor": operator(),
+        "action": action,
+        "target": target,
+        "detail": json.dumps(detail, ensure_ascii=False, default=str)
+        if detail
+        else None,
+        "outcome": outcome,
+        "error": error,
+        "created_at": payments.clock(),
+    }
+    result = execute_alone(payments.engine, sa.insert(tables.console_actions), values)
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])

@@ -1,4 +1,4 @@
-"""A small shop on flask-nicepay: products, checkout, orders, refunds.
+"""A small shop on flask-nicepay: products, checkout, orders, and an admin.
 
 Run it on the embedded PortOne sandbox and a SQLite file::
 
@@ -18,6 +18,7 @@ from flask import Flask
 
 from flask_nicepay import NicePay
 
+from . import admin
 from . import shop
 
 nicepay = NicePay(on_transition=shop.mirror_transition)
@@ -49,4 +50,5 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     )
     nicepay.init_app(app)
     shop.init_app(app, nicepay)
+    admin.init_app(app, nicepay)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import typing as t
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint
@@ -22,11 +21,9 @@ from sqlalchemy.engine import Connection
 from flask_nicepay import Monthly
 from flask_nicepay import NicePay
 from flask_nicepay import Plan
-from flask_nicepay import RefundError
 from flask_nicepay import Transition
 from flask_nicepay.checkout import KST
 from flask_nicepay.portone import PortOneError
-from flask_nicepay.portone import RefundAccount
 from flask_nicepay.signals import payment_cancelled
 from flask_nicepay.signals import payment_paid
 from flask_nicepay.signals import vbank_issued
@@ -244,28 +241,6 @@ def order(merchant_uid: str) -> str:
     return render_template(
         "order.html", order=payment, history=history, refunds=refunds
     )
-
-
-@bp.post("/orders/<merchant_uid>/refund")
-def refund(merchant_uid: str) -> t.Any:
-    """An admin action: refund part or all of an order."""
-    raw = request.form.get("amount", "").strip()
-    amount = Decimal(raw) if raw else None
-    account = None
-    if request.form.get("refund_account"):
-        account = RefundAccount(
-            request.form.get("refund_holder", ""),
-            request.form.get("refund_bank", ""),
-            request.form["refund_account"],
-        )
-    try:
-        _nicepay().refund(
-            merchant_uid, amount, reason="관리자 환불", refund_account=account
-        )
-        flash("환불했습니다.")
-    except (RefundError, PortOneError, ValueError) as exc:
-        flash(f"환불하지 못했습니다: {exc}")
-    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
 
 
 @bp.post("/orders/<merchant_uid>/sync")

@@ -4,13 +4,17 @@ and a live app cannot register the console without a guard."""
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
+import flask_nicepay
 from flask_nicepay import ConfigurationError
 from flask_nicepay.console import Console
 from flask_nicepay.console_base import CSRF_COOKIE
+from flask_nicepay.console_texts import CONSOLE_TEXTS
 
 from .consoleshop import PREFIX
 from .consoleshop import Operator
@@ -166,3 +170,18 @@ def test_pages_speak_korean_or_english_and_run_no_inline_script(
         page = operator.page(path)
         assert page.inline_scripts == [] and page.event_handlers() == []
         assert page.style_attributes() == []
+
+
+def test_every_word_the_templates_use_is_in_both_languages() -> None:
+    folder = Path(flask_nicepay.__file__).parent / "templates/nicepay/console"
+    used: set[str] = set()
+    for template in folder.glob("*.html"):
+        used |= set(re.findall(r"\bt\.(\w+)", template.read_text(encoding="utf-8")))
+    used |= {"transition", "notification", "refund", "action"}  # t[event.kind]
+    used |= {"done", "refused", "error"}  # t[action.outcome]
+    used |= {"denied", "form_expired", "bad_input", "not_found", "portone_down"}
+    assert used, "no words found"
+    for language, words in CONSOLE_TEXTS.items():
+        assert used <= words.keys(), (language, used - words.keys())
+        assert not set(words) & set(dir(dict)), "a key that Jinja reads as a method"
+    assert CONSOLE_TEXTS["ko"].keys() == CONSOLE_TEXTS["en"].keys()

@@ -43,6 +43,8 @@ nitpick_ignore_regex = [
     # Flask.
     (r"py:.*", r"flask\..*"),
     (r"py:class", r"Flask"),
+    # Werkzeug, under Flask.
+    (r"py:.*", r"werkzeug\..*"),
     # SQLAlchemy.
     (r"py:.*", r"sqlalchemy\..*"),
     (r"py:class", r"(Engine|Connection)"),

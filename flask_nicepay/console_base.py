@@ -30,9 +30,9 @@ from .db import execute_alone
 from .state import app_state
 
 #: Decides whether the request's user may operate; a string names the operator.
-Guard = t.Callable[[Request], "bool | str | None"]
+Guard = t.Callable[[Request], bool | str | None]
 #: Names the operator of a request the guard let in.
-Actor = t.Callable[[Request], "str | None"]
+Actor = t.Callable[[Request], str | None]
 
 #: The console's cross-site token travels in this cookie too.
 CSRF_COOKIE = "nicepay_console_csrf"

@@ -16,6 +16,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from .display import Display
 from .i18n import texts
 from .machine import OrderState
 from .state import app_state
@@ -62,6 +63,7 @@ def page(template: str, status: int, language: str, **context: t.Any) -> Respons
         template,
         t=texts(language),
         lang=language,
+        show=Display(language),
         sandbox=app_state().settings.mode.sandbox,
         **context,
     )

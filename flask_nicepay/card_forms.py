@@ -37,6 +37,7 @@ from itsdangerous import URLSafeSerializer
 
 from . import tables
 from .db import execute_alone
+from .display import Display
 from .i18n import texts
 from .state import State
 
@@ -175,6 +176,7 @@ def card_page(
         template,
         t=texts(language),
         lang=language,
+        show=Display(language),
         sandbox=state.settings.mode.sandbox,
         csrf_token=token,
         action=request.full_path,

@@ -40,6 +40,7 @@ from .card_forms import note
 from .card_forms import read_link
 from .card_forms import same_site_path
 from .card_forms import sign_link
+from .display import buyer_language
 from .doors import client_address
 from .i18n import texts
 from .portone import CardError
@@ -74,7 +75,7 @@ def registration_url(
 def register_card() -> Response:
     """``GET`` shows the form, ``POST`` issues the key."""
     state = app_state()
-    language = state.settings.language
+    language = buyer_language()
     words = texts(language)
     if not state.settings.mode.sandbox and not request.is_secure:
         return _page(state, 403, language, fatal=words["card_https_only"])

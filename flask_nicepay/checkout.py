@@ -25,13 +25,13 @@ from marshmallow import fields
 from marshmallow import post_load
 from marshmallow import validate
 
+from .i18n import LANGUAGES
 from .store import Order
 
 KST = ZoneInfo("Asia/Seoul")
 #: Installments are offered only from this many won (NICE code 3024).
 INSTALLMENT_MINIMUM = Decimal(50_000)
 PAY_METHODS = ("card", "trans", "vbank", "phone", "kakaopay")
-LANGUAGES = ("ko", "en")
 #: KFTC card-company codes PortOne uses for NICE (``card_code``).
 CARD_CODES = {
     "361": "BC",
@@ -83,7 +83,11 @@ class CheckoutOptionsSchema(Schema):
     )
     #: The one chosen when the page opens.
     pay_method = fields.String(load_default=None, validate=validate.OneOf(PAY_METHODS))
-    language = fields.String(load_default="ko", validate=validate.OneOf(LANGUAGES))
+    #: The page's and the window's language; ``None`` lets the buyer's browser
+    #: choose (see :mod:`flask_nicepay.display`).
+    language = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(LANGUAGES)
+    )
     escrow = fields.Boolean(load_default=False)
     nice_mobile_v2 = fields.Boolean(load_default=None, allow_none=True)
     #: Installment months offered besides the lump sum, e.g. ``[2, 3, 6]``.
@@ -110,7 +114,7 @@ class CheckoutOptions(t.NamedTuple):
 
     pay_methods: list[str] = list(PAY_METHODS)  # noqa: RUF012
     pay_method: str = "card"
-    language: str = "ko"
+    language: str | None = None
     escrow: bool = False
     nice_mobile_v2: bool | None = None
     card_quota: list[int] = []  # noqa: RUF012 - NamedTuple defaults are never mutated
@@ -124,14 +128,12 @@ class CheckoutOptions(t.NamedTuple):
 OPTIONS = CheckoutOptionsSchema()
 
 
-def defaults(order: Order, *, language: str) -> dict[str, t.Any]:
+def defaults(order: Order) -> dict[str, t.Any]:
     """The options of a checkout, before the store's own choices are laid over them.
 
-    :param language: the configured default language (``NICEPAY_LANGUAGE``).
-    :returns: the language, and for a USD order only the card, the one method NICE
-        takes USD with.
+    :returns: for a USD order only the card, the one method NICE takes USD with.
     """
-    chosen: dict[str, t.Any] = {"language": language}
+    chosen: dict[str, t.Any] = {}
     if order.currency == "USD":
         chosen["pay_methods"] = ["card"]
     return chosen
@@ -187,7 +189,7 @@ def request_pay_params(
         "name": order.name,
         "amount": _number(order.amount),
         "currency": order.currency,
-        "language": options.language,
+        "language": options.language or LANGUAGES[0],
         "m_redirect_url": m_redirect_url,
         "niceMobileV2": _mobile_v2(order, options, nice_mobile_v2),
     }

@@ -28,6 +28,7 @@ from .blueprint import bp
 from .blueprint import destination
 from .blueprint import json_error
 from .blueprint import page
+from .display import buyer_language
 from .inbound import COMPLETION
 from .inbound import RETURN
 from .inbound import WEBHOOK
@@ -84,7 +85,7 @@ def mobile_return() -> ResponseReturnValue:
         return page(
             "nicepay/error.html",
             404,
-            app_state().settings.language,
+            buyer_language(),
             message="not_payable",
         )
     if order.state in PAYABLE and received.outcome is not Outcome.ERROR:
@@ -172,7 +173,7 @@ def reject(kind: Kind, error: str, status: int) -> t.NoReturn:
     """Record a request a door refuses, and answer it with ``status``."""
     app_state().payments.notifications.reject(kind, redact(error), **request_record())
     if kind is Kind.MOBILE:
-        language = app_state().settings.language
+        language = buyer_language()
         response = page("nicepay/error.html", status, language, message=error)
     else:
         response = json_error(status, "invalid" if status != 405 else "method", error)

@@ -314,10 +314,7 @@ class NicePay:
         found = self.get_order(uid)
         if found is None:
             raise LookupError(f"No order {uid!r}.")
-        language = self.state().settings.language
-        loaded = checkout.OPTIONS.load(
-            {**checkout.defaults(found, language=language), **options}
-        )
+        loaded = checkout.OPTIONS.load({**checkout.defaults(found), **options})
         checkout.check(found, loaded, now=self.payments.clock())
         values: dict[str, t.Any] = {"merchant_uid": uid, "_external": _external}
         if options:

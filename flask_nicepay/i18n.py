@@ -1,7 +1,13 @@
-"""The few words the built-in pages say, in Korean and English.
+"""The few words the built-in pages say, in Korean and English, in one place.
 
 Templates get a ``t`` mapping for the page's language; a store that wants other
-words overrides the templates (``templates/nicepay/*.html``) in its own app.
+words overrides the templates (``templates/nicepay/*.html``) in its own app. Which
+language a page speaks, and how money and times are written in it, is
+:mod:`flask_nicepay.display`'s business.
+
+Two languages and a few dozen sentences are kept as a table rather than gettext
+catalogues: the table ships with the code, needs no compile step, and a test can
+check that both languages have every key.
 """
 
 from __future__ import annotations
@@ -39,6 +45,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "state_failed": "결제에 실패했습니다.",
         "state_expired": "입금 기한이 지났습니다.",
         "state_mismatch": "결제 금액이 주문과 달라 처리하지 않았습니다.",
+        "status_ready": "결제 대기",
+        "status_vbank_issued": "입금 대기",
+        "status_paid": "결제 완료",
+        "status_partially_cancelled": "부분 환불",
+        "status_cancelled": "결제 취소",
+        "status_failed": "결제 실패",
+        "status_expired": "입금 기한 지남",
+        "status_mismatch": "금액 불일치",
+        "status": "상태",
+        "failed_because": "결제가 이루어지지 않았습니다. 결제사가 알려 온 사유:",
+        "receipt_refund": "환불",
+        "refund_succeeded": "환불 완료",
+        "refund_pending": "환불 처리 중",
+        "refund_held": "환불 처리 중",
+        "refund_unknown": "환불 확인 중",
+        "refund_failed": "환불 실패",
         "bank": "은행",
         "account": "계좌번호",
         "holder": "예금주",
@@ -123,6 +145,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "state_failed": "The payment failed.",
         "state_expired": "The deposit deadline has passed.",
         "state_mismatch": "The amount paid did not match the order, so it was not accepted.",
+        "status_ready": "Awaiting payment",
+        "status_vbank_issued": "Awaiting deposit",
+        "status_paid": "Paid",
+        "status_partially_cancelled": "Partly refunded",
+        "status_cancelled": "Cancelled",
+        "status_failed": "Payment failed",
+        "status_expired": "Deposit deadline passed",
+        "status_mismatch": "Amount mismatch",
+        "status": "Status",
+        "failed_because": "The payment did not go through. The reason given by the card company or bank:",
+        "receipt_refund": "Refund",
+        "refund_succeeded": "Refunded",
+        "refund_pending": "Refund in progress",
+        "refund_held": "Refund in progress",
+        "refund_unknown": "Refund being checked",
+        "refund_failed": "Refund failed",
         "bank": "Bank",
         "account": "Account",
         "holder": "Holder",
@@ -185,6 +223,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "reload": "Check again",
     },
 }
+
+
+#: The languages the built-in pages speak; the first is the fallback.
+LANGUAGES: tuple[str, ...] = tuple(TEXTS)
 
 
 def texts(language: str) -> t.Mapping[str, str]:

@@ -42,13 +42,13 @@ from .card_forms import note
 from .card_forms import read_link
 from .card_forms import same_site_path
 from .card_forms import sign_link
+from .display import buyer_language
 from .doors import client_address
 from .i18n import texts
 from .key_in import KEY_IN_STATES
 from .key_in import PaymentInProgressError
 from .key_in import recheck
 from .machine import InvalidTransitionError
-from .pages import money_text
 from .portone import CardError
 from .portone import NoResponseError
 from .portone import PaymentDeclinedError
@@ -113,7 +113,7 @@ class _Visit(t.NamedTuple):
 def key_in() -> Response:
     """``GET`` shows the order and the card form, ``POST`` pays the order."""
     state = app_state()
-    language = state.settings.language
+    language = buyer_language()
     words = texts(language)
     if not state.settings.mode.sandbox and not request.is_secure:
         return _bare(state, 403, language, fatal=words["card_https_only"])
@@ -226,7 +226,6 @@ def _form(visit: _Visit, status: int, **context: t.Any) -> Response:
         status,
         visit.language,
         order=order,
-        amount_text=money_text(order, visit.language),
         quotas=quotas,
         keep=bool(visit.link["k"]),
         **context,
@@ -240,7 +239,6 @@ def _done(visit: _Visit, order: Order) -> Response:
         200,
         visit.language,
         order=order,
-        amount_text=money_text(order, visit.language),
         done=True,
         next_url=_next_url(visit, order),
     )

@@ -15,7 +15,6 @@ from flask import Response
 from flask import abort
 from flask import jsonify
 from flask import redirect
-from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
@@ -28,7 +27,9 @@ from .blueprint import BadInput
 from .blueprint import bp
 from .blueprint import destination
 from .blueprint import page
-from .i18n import texts
+from .display import LANGUAGE_COOKIE
+from .display import LANGUAGE_COOKIE_AGE
+from .display import buyer_language
 from .inbound import MERCHANT_UID
 from .machine import OrderState
 from .portone import PortOneError
@@ -47,29 +48,29 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     state = app_state()
     order = _order_or_404(merchant_uid)
     options = _options(state, order)
+    language = buyer_language(options.language)
     if order.state not in PAYABLE:
         return redirect(destination(order))
     if state.settings.prepare:
         try:
             order = state.payments.orders.ensure_prepared(order)
         except PortOneError:  # never open the window with no amount registered
-            language = options.language
             return page("nicepay/error.html", 503, language, message="unavailable")
     try:
         checkout.check(order, options, now=state.payments.clock())
     except ValidationError as exc:
         raise BadInput(f"checkout options: {exc.messages}") from None
     token = request.args.get("o")
+    chosen = options._replace(language=language)
     params = {
-        method: _request_pay(state, order, options._replace(pay_method=method), token)
+        method: _request_pay(state, order, chosen._replace(pay_method=method), token)
         for method in options.pay_methods
     }
-    return render_template(
+    response = page(
         "nicepay/checkout.html",
+        200,
+        language,
         order=order,
-        t=texts(options.language),
-        lang=options.language,
-        sandbox=state.settings.mode.sandbox,
         methods=options.pay_methods,
         chosen=options.pay_method,
         params_json=json.dumps(params, ensure_ascii=False, default=str),
@@ -77,16 +78,28 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
         sdk_url=_sdk_url(state),
         complete_url=url_for("nicepay.complete"),
         confirm_url=url_for("nicepay.confirm", merchant_uid=order.merchant_uid),
-        amount_text=money_text(order, options.language),
         error=_shown_error(state),
     )
+    return _remember(response, options.language)
+
+
+def _remember(response: Response, language: str | None) -> Response:
+    """Carry the checkout's own language to the confirming and result pages."""
+    path = url_for("nicepay.checkout", merchant_uid="-").rsplit("/", 2)[0]
+    if language is None:
+        response.delete_cookie(LANGUAGE_COOKIE, path=path)
+    else:
+        age = LANGUAGE_COOKIE_AGE
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=age, path=path, samesite="Lax"
+        )
+    return response
 
 
 def _options(state: State, order: Order) -> checkout.CheckoutOptions:
     token = request.args.get("o")
     if not token:
-        language = state.settings.language
-        defaults = checkout.OPTIONS.load(checkout.defaults(order, language=language))
+        defaults = checkout.OPTIONS.load(checkout.defaults(order))
         return t.cast(checkout.CheckoutOptions, defaults)
     try:
         options = checkout.OPTIONS.load(state.signer.loads(token))
@@ -169,7 +182,7 @@ def confirm(merchant_uid: str) -> ResponseReturnValue:
     return page(
         "nicepay/confirm.html",
         200,
-        app_state().settings.language,
+        buyer_language(),
         order=order,
         status_url=url_for("nicepay.status", merchant_uid=merchant_uid),
         result_url=url_for("nicepay.result", merchant_uid=merchant_uid),
@@ -180,16 +193,13 @@ def confirm(merchant_uid: str) -> ResponseReturnValue:
 def result(merchant_uid: str) -> ResponseReturnValue:
     """The built-in result page, used when the store configured none."""
     order = _order_or_404(merchant_uid)
-    language = app_state().settings.language
     return page(
         "nicepay/result.html",
         200,
-        language,
+        buyer_language(),
         order=order,
-        amount_text=money_text(order, language),
         payable=order.state in PAYABLE,
         checkout_url=url_for("nicepay.checkout", merchant_uid=merchant_uid),
-        kst=checkout.KST,
     )
 
 
@@ -209,12 +219,3 @@ def _worth_asking_again(order: Order) -> bool:
     # PortOne could not be asked, and then no attempt was recorded yet.
     stale = app_state().payments.clock() - order.updated_at > RESYNC_AFTER
     return order.state is OrderState.READY and stale
-
-
-def money_text(order: Order, language: str) -> str:
-    """The order's amount as the buyer reads it: ``25,000원``, ``KRW 25,000``."""
-    if order.currency == "KRW":
-        return (
-            f"{order.amount:,.0f}원" if language == "ko" else f"KRW {order.amount:,.0f}"
-        )
-    return f"{order.currency} {order.amount:,.2f}"

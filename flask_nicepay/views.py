@@ -18,6 +18,7 @@ from .blueprint import BadInput as BadInput
 from .blueprint import bp as bp
 from .blueprint import json_error
 from .blueprint import page
+from .display import buyer_language
 from .doors import ANY_METHOD as ANY_METHOD
 from .doors import DOORS as DOORS
 from .doors import complete as complete
@@ -67,7 +68,7 @@ def _headers(response: Response) -> Response:
 
 @bp.errorhandler(BadInput)
 def _bad_input(exc: BadInput) -> Response:
-    language = app_state().settings.language
+    language = buyer_language()
     return page("nicepay/error.html", exc.status, language, message=str(exc))
 
 

@@ -140,7 +140,7 @@ def test_declined_goes_back_to_the_checkout_with_the_error(
     assert get_order(app, uid).state is OrderState.FAILED
 
     page = Page(client.get(response.location).get_data(as_text=True))
-    assert page.by_testid("error") == "[3095]카드사 실패 응답(한도초과)"
+    assert page.by_testid("error-given") == "[3095]카드사 실패 응답(한도초과)"
     assert page.request_pay["card"]["display"] == {"card_quota": [3]}
 
 
@@ -150,7 +150,7 @@ def test_closed_window_goes_back_to_the_checkout(
     uid, back, _ = phone_pays(app, client, sandbox, outcome="close")
     location = client.get(back).location
     assert urlsplit(location).path == f"/nicepay/checkout/{uid}"
-    assert Page(client.get(location).text).by_testid("error") == CLOSED
+    assert Page(client.get(location).text).by_testid("error-given") == CLOSED
     assert get_order(app, uid).state is OrderState.READY
 
 

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from flask_nicepay import tables
 from flask_nicepay.checkout import KST
+from flask_nicepay.display import format_moment
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
@@ -170,7 +171,8 @@ def test_result_page_shows_the_virtual_account(
     assert page.by_testid("vbank-num") == issued["vbank_num"]
     assert issued["vbank_holder"] in page.text
     due = dt.datetime.fromtimestamp(issued["vbank_date"], KST)
-    assert due.strftime("%Y-%m-%d %H:%M") in page.text
+    assert page.by_testid("vbank-due") == format_moment(due, language)
+    assert page.by_testid("vbank-due").endswith(" KST")
     for word in words:
         assert word in page.text
     assert page.inline_scripts == [] and page.style_attributes() == []
@@ -198,7 +200,7 @@ def test_result_page_in_english(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_LANGUAGE": "en"})
     page = open_page(app.test_client(), f"/nicepay/orders/{new_order(app)}")
     assert "The payment was not completed." in page.text
-    assert "KRW 25,000" in page.text and "원" not in page.text
+    assert "₩25,000" in page.text and "원" not in page.text
     assert "Try again" in page.text
 
 

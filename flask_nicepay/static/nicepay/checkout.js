@@ -13,10 +13,12 @@
     if (!root) { return; }
     var button = document.getElementById("nicepay-pay");
     var errorBox = root.querySelector(".nicepay-error");
+    // The reason as PortOne passed it on, next to the page's own sentence.
+    var errorGiven = errorBox.querySelector("[data-testid=error-given]");
     var params = JSON.parse(root.dataset.params);
 
     function showError(message) {
-      errorBox.textContent = message || "";
+      errorGiven.textContent = message || "";
       errorBox.hidden = !message;
     }
 

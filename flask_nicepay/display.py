@@ -42,12 +42,15 @@ def supported(language: object) -> str | None:
     return language if isinstance(language, str) and language in LANGUAGES else None
 
 
-def buyer_language(chosen: str | None = None) -> str:
+def buyer_language(chosen: str | None = None, *, remembered: bool = True) -> str:
     """The language of the current buyer page (see the module's description).
 
     :param chosen: the checkout's own language, when the page belongs to one.
+    :param remembered: whether a language an earlier checkout chose counts; not on
+        a checkout page itself, which says its own or leaves it to the browser.
     """
-    found = supported(chosen) or supported(request.cookies.get(LANGUAGE_COOKIE))
+    cookie = request.cookies.get(LANGUAGE_COOKIE) if remembered else None
+    found = supported(chosen) or supported(cookie)
     best = request.accept_languages.best_match(LANGUAGES)
     return found or best or app_state().settings.language
 

@@ -48,7 +48,7 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
     state = app_state()
     order = _order_or_404(merchant_uid)
     options = _options(state, order)
-    language = buyer_language(options.language)
+    language = buyer_language(options.language, remembered=False)
     if order.state not in PAYABLE:
         return redirect(destination(order))
     if state.settings.prepare:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import typing as t
 
@@ -20,23 +19,33 @@ from sqlalchemy.engine import Connection
 
 from flask_nicepay import Monthly
 from flask_nicepay import NicePay
+from flask_nicepay import OrderState
 from flask_nicepay import Plan
 from flask_nicepay import Transition
 from flask_nicepay.checkout import KST
+from flask_nicepay.display import buyer_language
 from flask_nicepay.portone import PortOneError
+from flask_nicepay.sandbox import SandboxError
 from flask_nicepay.signals import payment_cancelled
 from flask_nicepay.signals import payment_paid
 from flask_nicepay.signals import vbank_issued
 from flask_nicepay.subscription_table import SubscriptionError
 
+from . import shop_errors
+from . import shop_words
+from .shop_errors import ShopError
+
 log = logging.getLogger("example_app")
 bp = Blueprint("shop", __name__)
 
+#: What the shop sells, and for how many won; the names are in :mod:`.shop_words`.
 PRODUCTS = {
-    "tee": {"name": "반팔 티셔츠", "price": 19_000},
-    "hoodie": {"name": "후드 집업", "price": 59_000},
-    "mug": {"name": "머그컵", "price": 12_000},
+    "tee": {"price": 19_000},
+    "hoodie": {"price": 59_000},
+    "mug": {"price": 12_000},
 }
+#: How many of one product an order may hold.
+QUANTITIES = range(1, 11)
 
 metadata = sa.MetaData()
 shop_orders = sa.Table(
@@ -54,6 +63,8 @@ shop_orders = sa.Table(
 def init_app(app: Flask, nicepay: NicePay) -> None:
     metadata.create_all(nicepay.state(app).payments.engine)
     app.register_blueprint(bp)
+    shop_words.init_app(app)
+    shop_errors.init_app(app)
     payment_paid.connect(_send_receipt, sender=app)
     vbank_issued.connect(_send_account_details, sender=app)
     payment_cancelled.connect(_send_refund_notice, sender=app)
@@ -108,16 +119,14 @@ def buy() -> t.Any:
     product_id = request.form.get("product", "")
     product = PRODUCTS.get(product_id)
     if product is None:
-        abort(400)
-    try:
-        quantity = max(1, min(10, int(request.form.get("quantity", "1"))))
-    except ValueError:
-        abort(400)
+        raise ShopError("unknown_product")
+    quantity = _quantity(request.form.get("quantity", "1"))
     email = request.form.get("email") or None
     amount = product["price"] * quantity
+    name = shop_words.product_name(product_id, buyer_language())
     order = _nicepay().create_order(
         amount=amount,
-        name=f"{product['name']} x{quantity}",
+        name=f"{name} x{quantity}",
         buyer_email=email,
         buyer_name=request.form.get("name") or None,
     )
@@ -146,6 +155,13 @@ def _pay_page(merchant_uid: str, amount: int) -> str:
     if amount >= 50_000:
         options["card_quota"] = [2, 3, 6]
     return _nicepay().checkout_url(merchant_uid, **options)
+
+
+def _quantity(raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or int(text) not in QUANTITIES:  # isdigit: no "1e9", "-1"
+        raise ShopError("bad_quantity")
+    return int(text)
 
 
 @bp.get("/orders")
@@ -238,8 +254,17 @@ def order(merchant_uid: str) -> str:
         abort(404)
     history = _nicepay().orders.history(merchant_uid)
     refunds = _nicepay().orders.refunds_of(merchant_uid)
+    # Just after the sandbox's deposit, PortOne's webhook may not have landed
+    # yet: the page says so and asks the plugin's status until it has.
+    confirming = bool(request.args.get("deposited")) and (
+        payment.state is OrderState.VBANK_ISSUED
+    )
     return render_template(
-        "order.html", order=payment, history=history, refunds=refunds
+        "order.html",
+        order=payment,
+        history=history,
+        refunds=refunds,
+        confirming=confirming,
     )
 
 
@@ -259,15 +284,12 @@ def sandbox_deposit(merchant_uid: str) -> t.Any:
     box = _nicepay().sandbox
     if box is None:
         abort(404)
-    box.deposit(merchant_uid=merchant_uid)
-    flash("샌드박스: 가상계좌에 입금했습니다.")
-    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
-
-
-@bp.app_template_filter("kst")
-def _kst(moment: dt.datetime | None) -> str:
-    """A time as Korean shoppers read it."""
-    return "" if moment is None else moment.astimezone(KST).strftime("%Y-%m-%d %H:%M")
+    try:
+        box.deposit(merchant_uid=merchant_uid)
+    except SandboxError:
+        raise ShopError("no_account", 409) from None
+    flash(shop_words.words()["sandbox_deposited"])
+    return redirect(url_for("shop.order", merchant_uid=merchant_uid, deposited=1))
 
 
 @bp.app_context_processor

@@ -24,6 +24,7 @@ from babel.dates import format_date
 from babel.dates import format_time
 from babel.dates import get_datetime_format
 from babel.numbers import format_currency
+from flask import has_request_context
 from flask import request
 
 from .checkout import KST
@@ -49,6 +50,8 @@ def buyer_language(chosen: str | None = None, *, remembered: bool = True) -> str
     :param remembered: whether a language an earlier checkout chose counts; not on
         a checkout page itself, which says its own or leaves it to the browser.
     """
+    if not has_request_context():  # an e-mail or a command: no buyer to ask
+        return supported(chosen) or app_state().settings.language
     cookie = request.cookies.get(LANGUAGE_COOKIE) if remembered else None
     found = supported(chosen) or supported(cookie)
     best = request.accept_languages.best_match(LANGUAGES)
@@ -104,6 +107,8 @@ class Display:
 
     def state(self, state: t.Any) -> str:
         """The short name of an order state (an :class:`OrderState` or its value)."""
+        if state is None:  # the row that created the order came from nothing
+            return ""
         value = str(getattr(state, "value", state))
         return self.words.get(f"status_{value}", value)
 

@@ -11,8 +11,10 @@ from flask import Flask
 from example_app import create_app
 from example_app import nicepay
 from example_app.shop import shop_orders
+from example_app.shop_words import WORDS
 from flask_nicepay import OrderState
 from flask_nicepay import testing
+from flask_nicepay.i18n import TEXTS
 
 
 @pytest.fixture
@@ -121,3 +123,133 @@ def test_a_card_is_registered_through_the_plugins_page(app: Flask) -> None:
     shown = client.get("/cards").text
     assert 'data-testid="card"' in shown
     assert "4242424242424242" not in shown.replace(" ", "").replace("-", "")
+
+
+# -- bad input and error pages ----------------------------------------------------
+
+
+def error_page(response: t.Any) -> tuple[int, str, str]:
+    """The status, the language and the message of one of the shop's error pages."""
+    text = response.get_data(as_text=True)
+    assert 'data-testid="error-page"' in text, text
+    assert 'data-testid="shop-header"' in text  # the shop's own look
+    language = text.split('<html lang="')[1].split('"')[0]
+    message = text.split('data-testid="error-message">')[1].split("<")[0]
+    return response.status_code, language, message
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"product": "nope"}, "unknown_product"),
+        ({"product": "tee", "quantity": "abc"}, "bad_quantity"),
+        ({"product": "tee", "quantity": "0"}, "bad_quantity"),
+        ({"product": "tee", "quantity": "11"}, "bad_quantity"),
+        ({"product": "tee", "quantity": "-1"}, "bad_quantity"),
+        ({"product": "tee", "quantity": "1e9"}, "bad_quantity"),
+    ],
+)
+def test_a_bad_order_gets_a_clear_message(
+    app: Flask, form: dict[str, str], message: str
+) -> None:
+    response = app.test_client().post("/buy", data=form)
+    assert error_page(response) == (400, "ko", WORDS["ko"][message])
+    english = app.test_client().post(
+        "/buy", data=form, headers={"Accept-Language": "en-US,en;q=0.9"}
+    )
+    assert error_page(english) == (400, "en", WORDS["en"][message])
+
+
+@pytest.mark.parametrize("amount", ["abc", "-5", "0", "NaN", "Infinity", "1,000"])
+def test_a_bad_refund_amount_gets_a_clear_message(app: Flask, amount: str) -> None:
+    uid = buy(app, "tee")
+    with app.app_context():
+        testing.pay(uid)
+    client = app.test_client()
+    response = client.post(f"/orders/{uid}/refund", data={"amount": amount})
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert WORDS["ko"]["bad_amount"] in page
+    assert shop_status(app, uid) == "paid"
+
+
+def test_unknown_pages_and_orders_are_the_shops_404_in_the_buyers_language(
+    app: Flask,
+) -> None:
+    client = app.test_client()
+    for path in ("/no-such-page", "/orders/no-such-order", "/_sandbox/deposit/x"):
+        korean = error_page(client.get(path))
+        assert korean[:2] == (404, "ko") or korean[:2] == (409, "ko"), path
+        english = error_page(client.get(path, headers={"Accept-Language": "en"}))
+        assert english[1] == "en"
+    assert error_page(client.get("/no-such-page"))[2] == WORDS["ko"]["error_404_body"]
+    assert error_page(client.put("/"))[0] == 405
+
+
+def test_an_unexpected_failure_is_the_shops_500_page(app: Flask) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/broken", "broken", broken)
+    response = app.test_client().get("/broken", headers={"Accept-Language": "en"})
+    assert error_page(response) == (500, "en", WORDS["en"]["error_500_body"])
+    assert "a bug" not in response.get_data(as_text=True)
+
+
+# -- what the buyer reads ---------------------------------------------------------
+
+
+def test_the_order_page_speaks_the_buyers_language(app: Flask) -> None:
+    uid = buy(app, "hoodie", 2)
+    with app.app_context():
+        testing.pay(uid)
+    client = app.test_client()
+    english = client.get(f"/orders/{uid}", headers={"Accept-Language": "en-GB"})
+    text = english.get_data(as_text=True)
+    assert '<html lang="en">' in text
+    assert 'data-testid="order-state">Paid<' in text
+    assert "₩118,000 · Credit card" in text
+    korean = client.get(f"/orders/{uid}").get_data(as_text=True)
+    assert 'data-testid="order-state">결제 완료<' in korean
+    assert "118,000원 · 신용카드" in korean
+    for raw in (">paid<", "(card)", "· api", "ready →"):
+        assert raw not in text and raw not in korean
+    orders = client.get("/orders", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert f'data-testid="status-{uid}" data-state="paid">Paid<' in orders
+
+
+def test_the_checkout_wears_the_shops_header_and_one_sandbox_banner(
+    app: Flask,
+) -> None:
+    client = app.test_client()
+    location = client.post("/buy", data={"product": "mug"}).location
+    page = client.get(location).get_data(as_text=True)
+    assert page.count('data-testid="shop-header"') == 1
+    assert page.count('data-testid="sandbox-notice"') == 1
+    assert page.count(TEXTS["ko"]["sandbox_notice"]) == 1
+    shop_page = client.get("/").get_data(as_text=True)
+    assert TEXTS["ko"]["sandbox_notice"] in shop_page
+
+
+def test_after_the_sandbox_deposit_the_page_confirms_until_the_webhook(
+    app: Flask,
+) -> None:
+    uid = buy(app, "mug")
+    with app.app_context():
+        testing.pay(uid, pay_method="vbank")
+    client = app.test_client()
+    back = client.get(f"/_sandbox/deposit/{uid}")
+    assert back.status_code == 302 and "deposited=1" in back.location
+    # The webhook has not landed: the page says so, and polls the status.
+    waiting = client.get(back.location).get_data(as_text=True)
+    assert 'data-testid="confirming" data-state="vbank_issued"' in waiting
+    assert "shop.js" in waiting
+    with app.app_context():
+        testing.deliver_webhooks()
+    landed = client.get(back.location).get_data(as_text=True)
+    assert 'data-testid="confirming"' not in landed
+    assert 'data-state="paid"' in landed

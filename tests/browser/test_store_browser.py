@@ -88,7 +88,8 @@ class Buyer(Watched):
 
 @pytest.fixture
 def buyer(browser: t.Any) -> t.Iterator[Buyer]:
-    context = browser.new_context()
+    """A desktop browser asking for Korean."""
+    context = browser.new_context(locale="ko-KR")
     yield Buyer(context)
     context.close()
 
@@ -101,6 +102,7 @@ def phone(browser: t.Any) -> t.Iterator[Buyer]:
         device_scale_factor=3,
         is_mobile=True,
         has_touch=True,
+        locale="ko-KR",
     )
     yield Buyer(context)
     context.close()
@@ -340,3 +342,95 @@ def test_an_order_is_paid_by_key_in_after_a_declined_card(
     assert payment.status == "paid" and payment.card_quota == 3
     assert key is not None and key.status == "active"
     assert customer.violations == []
+
+
+@pytest.fixture
+def english_phone(browser: t.Any) -> t.Iterator[Buyer]:
+    """A phone whose browser asks for English, and says nothing else about it."""
+    context = browser.new_context(
+        user_agent=IPHONE,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
+    )
+    yield Buyer(context)
+    context.close()
+
+
+def test_an_english_phone_buyer_is_declined_then_pays(
+    store: tuple[Flask, str], english_phone: Buyer
+) -> None:
+    """From ``Accept-Language`` alone: the shop, the checkout, the payment window,
+    the decline and the paid order all speak English; the card company's own
+    reason is shown as it came."""
+    app, url = store
+    page = english_phone.page
+    page.goto(url + "/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.get_by_test_id("price-mug").inner_text() == "₩12,000"
+    uid = english_phone.buy(url, "mug")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.get_by_test_id("shop-header").is_visible()
+    assert page.locator("[data-testid=sandbox-notice]").count() == 1
+    english_phone.screenshot("english-phone-checkout")
+
+    page.click("[data-testid=pay]")
+    page.wait_for_url("**/_sandbox/sdk/window/**")
+    page.get_by_test_id("card-select").select_option("4000-0000-0000-9995")
+    page.get_by_test_id("approve").click()
+    page.wait_for_url(f"**/nicepay/checkout/{uid}**")
+    error = page.get_by_test_id("error")
+    error.wait_for(state="visible")
+    assert "did not go through" in page.get_by_test_id("error-general").inner_text()
+    assert "[3095]" in page.get_by_test_id("error-given").inner_text()
+    english_phone.screenshot("english-phone-declined")
+    assert state_of(app, uid) is OrderState.FAILED
+
+    page.click("[data-testid=pay]")
+    page.wait_for_url("**/_sandbox/sdk/window/**")
+    page.get_by_test_id("approve").click()
+    page.wait_for_url(f"**/orders/{uid}")
+    page.wait_for_selector("[data-testid=order][data-state=paid]")
+    assert page.get_by_test_id("order-state").inner_text() == "Paid"
+    assert page.get_by_test_id("order-paid").inner_text() == "₩12,000 · Credit card"
+    assert "Payment failed → Awaiting payment" not in page.content()
+    english_phone.screenshot("english-phone-paid")
+    assert state_of(app, uid) is OrderState.PAID
+    assert english_phone.violations == []
+
+
+def test_a_deposit_that_lands_after_the_redirect_is_caught_up(
+    store: tuple[Flask, str], buyer: Buyer
+) -> None:
+    """The sandbox's deposit button redirects before PortOne's webhook lands: the
+    order page says it is confirming, asks the status route, and shows the paid
+    order once the webhook has moved it."""
+    app, url = store
+    uid = buyer.buy(url, "tee")
+    buyer.page.check("[data-testid=method-vbank]")
+    buyer.page.click("[data-testid=pay]")
+    window = buyer.window()
+    window.get_by_test_id("bank-select").select_option("004")
+    window.get_by_test_id("issue-vbank").click()
+    buyer.page.wait_for_selector("[data-testid=order][data-state=vbank_issued]")
+
+    sandbox = app.extensions["nicepay"].sandbox
+    sandbox.inject_webhook_fault("delay", delay=600)  # held until the clock moves
+    buyer.page.click("[data-testid=sandbox-deposit]")
+    buyer.page.wait_for_url(f"**/orders/{uid}?deposited=1")
+    confirming = buyer.page.get_by_test_id("confirming")
+    assert confirming.is_visible()
+    assert buyer.page.get_by_test_id("order-state").inner_text() == "입금 대기"
+    buyer.screenshot("vbank-deposit-confirming")
+    assert state_of(app, uid) is OrderState.VBANK_ISSUED
+
+    sandbox.advance_clock(601)  # the bank's webhook is delivered now
+    buyer.page.wait_for_url(f"**/orders/{uid}", timeout=20_000)
+    buyer.page.wait_for_selector("[data-testid=order][data-state=paid]")
+    assert buyer.page.get_by_test_id("confirming").count() == 0
+    assert buyer.page.get_by_test_id("order-state").inner_text() == "결제 완료"
+    buyer.screenshot("vbank-deposit-caught-up")
+    assert state_of(app, uid) is OrderState.PAID
+    assert buyer.violations == []

@@ -106,7 +106,10 @@ class Display:
         return format_moment(moment, self.language)
 
     def state(self, state: t.Any) -> str:
-        """The short name of an order state (an :class:`OrderState` or its value)."""
+        """The short name of an order state.
+
+        :param state: an :class:`~flask_nicepay.machine.OrderState` or its value.
+        """
         if state is None:  # the row that created the order came from nothing
             return ""
         value = str(getattr(state, "value", state))

@@ -22,7 +22,6 @@ from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay import Plan
 from flask_nicepay import Transition
-from flask_nicepay.checkout import KST
 from flask_nicepay.display import buyer_language
 from flask_nicepay.portone import PortOneError
 from flask_nicepay.sandbox import SandboxError
@@ -193,14 +192,6 @@ def add_card() -> t.Any:
 
 #: What the shop sells by subscription: a coffee box every month.
 MONTHLY_BOX = Plan(name="월간 원두 구독", amount=15_900, interval=Monthly())
-_STATUS = {
-    "incomplete": "결제 대기",
-    "trialing": "체험 중",
-    "active": "이용 중",
-    "retrying": "결제 재시도 중",
-    "past_due": "결제 실패로 중지",
-    "cancelled": "해지됨",
-}
 
 
 def _live_subscription() -> t.Any:
@@ -217,8 +208,6 @@ def subscription() -> str:
         plan=MONTHLY_BOX,
         key=key if key and key.status == "active" else None,
         sub=_live_subscription(),
-        status_names=_STATUS,
-        kst=KST,
     )
 
 
@@ -230,20 +219,18 @@ def subscribe() -> t.Any:
     try:
         if action == "start" and sub is None:
             started = subscriptions.start(DEMO_CUSTOMER, MONTHLY_BOX)
-            flash(
-                _STATUS[started.status]
-                + (f": {started.fail_reason}" if started.fail_reason else "")
-            )
+            said = shop_words.words()[f"sub_{started.status}"]
+            flash(said + (f": {started.fail_reason}" if started.fail_reason else ""))
         elif action == "cancel" and sub is not None:
             subscriptions.cancel(sub.subscription_uid)
-            flash("이번 기간이 끝나면 해지됩니다.")
+            flash(shop_words.words()["sub_ends"])
         elif action == "resume" and sub is not None:
             subscriptions.resume(sub.subscription_uid)
-            flash("구독을 다시 이어갑니다.")
+            flash(shop_words.words()["sub_resumed"])
         else:
             abort(400)
     except (SubscriptionError, PortOneError) as exc:
-        flash(f"처리하지 못했습니다: {exc}")
+        flash(f"{shop_words.words()['sub_failed']} {exc}")
     return redirect(url_for("shop.subscription"), code=303)
 
 

@@ -253,3 +253,20 @@ def test_after_the_sandbox_deposit_the_page_confirms_until_the_webhook(
     landed = client.get(back.location).get_data(as_text=True)
     assert 'data-testid="confirming"' not in landed
     assert 'data-state="paid"' in landed
+
+
+def test_a_decline_is_shown_as_it_came_until_the_order_is_paid(app: Flask) -> None:
+    uid = buy(app, "mug")
+    with app.app_context():
+        declined = testing.pay(uid, outcome="decline")
+        nicepay.sync(merchant_uid=uid)  # as the checkout's completion would
+    client = app.test_client()
+    english = client.get(f"/orders/{uid}", headers={"Accept-Language": "en"})
+    text = english.get_data(as_text=True)
+    assert 'data-testid="order-state">Payment failed<' in text
+    assert TEXTS["en"]["failed_because"] in text
+    assert f'data-testid="fail-reason-given">{declined["fail_reason"]}<' in text
+    with app.app_context():
+        testing.pay(uid)
+    paid = client.get(f"/orders/{uid}").get_data(as_text=True)
+    assert 'data-state="paid"' in paid and 'data-testid="fail-reason"' not in paid

@@ -84,8 +84,8 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
 
 
 def _remember(response: Response, language: str | None) -> Response:
-    """Carry the checkout's own language to the confirming and result pages."""
-    path = url_for("nicepay.checkout", merchant_uid="-").rsplit("/", 2)[0]
+    """Carry the checkout's own language to the pages after it, the store's too."""
+    path = request.script_root or "/"
     if language is None:
         response.delete_cookie(LANGUAGE_COOKIE, path=path)
     else:

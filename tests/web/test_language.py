@@ -91,7 +91,7 @@ def test_the_checkouts_language_beats_the_browser_and_follows_to_the_result(
 
 
 def test_a_forged_language_cookie_is_ignored(app: Flask, client: FlaskClient) -> None:
-    client.set_cookie(LANGUAGE_COOKIE, "<script>", path="/nicepay")
+    client.set_cookie(LANGUAGE_COOKIE, "<script>")
     page = opened(client, f"/nicepay/orders/{new_order(app)}", ENGLISH_PHONE)
     assert language_of(page) == "en"
 

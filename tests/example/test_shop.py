@@ -160,19 +160,6 @@ def test_a_bad_order_gets_a_clear_message(
     assert error_page(english) == (400, "en", WORDS["en"][message])
 
 
-@pytest.mark.parametrize("amount", ["abc", "-5", "0", "NaN", "Infinity", "1,000"])
-def test_a_bad_refund_amount_gets_a_clear_message(app: Flask, amount: str) -> None:
-    uid = buy(app, "tee")
-    with app.app_context():
-        testing.pay(uid)
-    client = app.test_client()
-    response = client.post(f"/orders/{uid}/refund", data={"amount": amount})
-    assert response.status_code == 302
-    page = client.get(response.location).get_data(as_text=True)
-    assert WORDS["ko"]["bad_amount"] in page
-    assert shop_status(app, uid) == "paid"
-
-
 def test_unknown_pages_and_orders_are_the_shops_404_in_the_buyers_language(
     app: Flask,
 ) -> None:

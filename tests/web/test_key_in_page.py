@@ -113,7 +113,7 @@ def test_the_page_has_no_script_and_a_strict_policy(
 def test_the_page_speaks_english(make_app: AppFactory) -> None:
     app = make_app({"NICEPAY_LANGUAGE": "en"})
     page, _ = open_form(app.test_client(), link(app, new_order(app, 25_000)))
-    assert page.by_testid("amount") == "KRW 25,000"
+    assert page.by_testid("amount") == "₩25,000"
     assert "Pay by card" in page.text
 
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_PG": None,
     "NICEPAY_SANDBOX": None,
     "NICEPAY_SANDBOX_URL": None,
+    "NICEPAY_SANDBOX_STATE_FILE": None,
     "NICEPAY_REQUIRE_LIVE": False,
     "NICEPAY_DATABASE_URI": None,
     "NICEPAY_CREATE_TABLES": None,
@@ -80,6 +81,8 @@ class Settings:
     api_base_url: str
     sdk_url: str | None
     sandbox_url: str | None
+    #: Where the embedded sandbox keeps its state for every process, or None.
+    sandbox_state_file: str | None
     database_uri: str
     create_tables: bool
     url_prefix: str
@@ -146,6 +149,7 @@ def _places(
             if config["NICEPAY_SANDBOX_URL"]
             else None
         ),
+        "sandbox_state_file": _sandbox_state_file(config, database_uri, instance_path),
     }
 
 
@@ -239,6 +243,38 @@ def _keys(config: t.Mapping[str, t.Any], mode: Mode) -> tuple[str, str, str]:
 def _default_database(instance_path: str) -> str:
     os.makedirs(instance_path, exist_ok=True)
     return "sqlite:///" + os.path.join(instance_path, "nicepay.sqlite3")
+
+
+def _sandbox_state_file(
+    config: t.Mapping[str, t.Any], database_uri: str, instance_path: str
+) -> str | None:
+    """The embedded sandbox's shared file: in the instance folder by default.
+
+    None (kept in one process) when switched off, or when the database is in
+    memory: another process would see neither the orders nor the payments.
+    """
+    value = config["NICEPAY_SANDBOX_STATE_FILE"]
+    if value is False or in_memory(database_uri):
+        return None
+    if value is None or value is True:
+        value = "nicepay-sandbox.sqlite3"
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ConfigurationError(
+            "NICEPAY_SANDBOX_STATE_FILE is a file name (in the instance folder "
+            f"unless absolute) or False to keep the sandbox in memory; not {value!r}."
+        )
+    return os.path.join(instance_path, os.fspath(value))
+
+
+def in_memory(database_uri: str) -> bool:
+    """Whether a database URL names an in-memory SQLite database.
+
+    :param database_uri: a SQLAlchemy URL.
+    """
+    if not database_uri.startswith("sqlite"):
+        return False
+    rest = database_uri.split("://", 1)[-1]
+    return rest in ("", "/", "/:memory:") or "mode=memory" in rest
 
 
 def _public_url(config: t.Mapping[str, t.Any], mode: Mode) -> str | None:

@@ -2,15 +2,21 @@
 
 It owns the state (a :class:`~flask_nicepay.sandbox.model.record_store.Ledger`),
 the clock, the webhook outbox and the API faults. One lock guards the state; it is
-never held while a webhook is sent or a fault sleeps. The HTTP layer's
+never held while a webhook is sent or a fault sleeps. With a ``state_file``, the
+records and the clock live in a :class:`~flask_nicepay.sandbox.model.shared_file.
+SharedFile` too, and every process opening that file sees one account: each engine
+call then holds the file's lock as well (see :meth:`Account.run`). The HTTP layer's
 :class:`~flask_nicepay.sandbox.Sandbox` adds the Flask app and the results as JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +28,7 @@ from typing import TypeVar
 from ..model.access_tokens import TokenStore
 from ..model.clock import Clock
 from ..model.record_store import Ledger
+from ..model.shared_file import SharedFile
 from .faults import FaultBook
 from .webhook_outbox import Dispatcher
 from .webhook_outbox import Format
@@ -52,11 +59,12 @@ class Account:
         clock_offset: float = 0.0,
         max_payments: int = 100_000,
         merchant_name: str = "(주)샌드박스상점",
+        state_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.imp_key = imp_key
-        self._imp_secret = imp_secret
-        self._initial_offset = clock_offset
-        self._lock = threading.RLock()
+        self.imp_key, self._imp_secret = imp_key, imp_secret
+        self._initial_offset, self._lock = clock_offset, threading.RLock()
+        self._depth = 0  # holds of _held() in progress
+        self.shared = SharedFile(state_file) if state_file is not None else None
         self.clock = Clock(clock_offset)
         self._outbox = Outbox(
             self._lock,
@@ -75,8 +83,7 @@ class Account:
             merchant_name=merchant_name,
         )
         #: The API faults waiting to hit (:meth:`inject_fault` adds them).
-        self.faults = FaultBook(self._lock)
-        self._connections = 0
+        self.faults, self._connections = FaultBook(self._lock), 0
         self._build_surface(max_payments)
         self._dispatcher = Dispatcher(self._outbox) if auto_deliver else None
 
@@ -98,16 +105,36 @@ class Account:
 
         :param operation: takes the ledger; serialize inside it.
         """
-        with self._lock:
+        with self._held():
             result = operation(self._ledger)
         self._outbox.wake()
         return result
+
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[None]:
+        """The lock, and with a state file every process's lock and the latest state.
+
+        Re-entrant: only the outermost hold reads and writes the file.
+        """
+        with self._lock:
+            self._depth += 1
+            try:
+                if self.shared is None or self._depth > 1:
+                    yield
+                else:
+                    with self.shared.hold(self._ledger, self.clock):
+                        yield
+            finally:
+                self._depth -= 1
 
     def close(self) -> None:
         """Stop the webhook thread of auto mode (pending deliveries stay)."""
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        if self.shared is not None:
+            with self._lock:
+                self.shared.close()
 
     def __enter__(self) -> Self:
         return self
@@ -136,7 +163,12 @@ class Account:
 
     def moment(self) -> datetime:
         """Sandbox time as an aware datetime, to the microsecond."""
-        return datetime.fromtimestamp(time.time() + self.clock.offset, UTC)
+        offset = self.clock.offset
+        if self.shared is not None:  # another process may have moved it
+            with self._lock:
+                found = self.shared.clock_offset()
+            offset = offset if found is None else found
+        return datetime.fromtimestamp(time.time() + offset, UTC)
 
     # The console ------------------------------------------------------------
 
@@ -151,7 +183,7 @@ class Account:
         """
         if not (pg_provider.isascii() and pg_provider.isidentifier()):
             raise ValueError("pg_provider must be a PG code such as kakaopay")
-        with self._lock:
+        with self._held():
             self._ledger.pg_channels.add(pg_provider[:16])
 
     # Webhooks and faults ----------------------------------------------------
@@ -234,7 +266,7 @@ class Account:
 
     def reset(self) -> None:
         """Forget everything but the keys and settings; the clock goes back too."""
-        with self._lock:
+        with self._held():
             self._ledger.clear()
             self._outbox.clear()
             self.faults.clear()
@@ -244,7 +276,7 @@ class Account:
 
     def payments_count(self) -> int:
         """How many payments are stored."""
-        with self._lock:
+        with self._held():
             return len(self._ledger.payments)
 
     def cancel_checksums(self, imp_uid: str) -> list[Decimal | None]:
@@ -254,14 +286,14 @@ class Account:
 
         :param imp_uid: PortOne's id.
         """
-        with self._lock:
+        with self._held():
             payment = self._ledger.payment(imp_uid)
             cancellations = payment.cancellations if payment else []
             return [c.checksum for c in cancellations]
 
     def _sizes(self) -> dict[str, int]:
         """How many entries each bounded structure of the engine holds."""
-        with self._lock:
+        with self._held():
             led = self._ledger
             return {
                 "payments": len(led.payments),

@@ -58,7 +58,7 @@ class JsonAccount(Account):
         :param seconds: how far.
         :returns: the schedules executed.
         """
-        with self._lock:
+        with self._held():
             self.clock.advance(seconds)
         return self.run_due_schedules()
 
@@ -68,7 +68,7 @@ class JsonAccount(Account):
         :param timestamp: UNIX seconds, not earlier than now.
         :returns: the schedules executed.
         """
-        with self._lock:
+        with self._held():
             self.clock.set(timestamp)
         return self.run_due_schedules()
 
@@ -234,7 +234,7 @@ class JsonAccount(Account):
 
     def reset(self) -> None:
         """Forget everything but the keys and settings; the clock goes back too."""
-        with self._lock:
+        with self._held():
             super().reset()
             self.sdk_windows.clear()
 
@@ -249,12 +249,12 @@ class JsonAccount(Account):
 
     def sizes(self) -> dict[str, int]:
         """How many entries each bounded structure holds."""
-        with self._lock:
+        with self._held():
             return {**self._sizes(), "sdk_windows": len(self.sdk_windows)}
 
     def state(self) -> dict[str, Any]:
         """A JSON-ready dump of the sandbox for debugging (recent entries only)."""
-        with self._lock:
+        with self._held():
             led = self._ledger
             return {
                 "now": led.now(),

@@ -74,6 +74,10 @@ class Sandbox(JsonAccount):
     :param clock_offset: seconds added to the real time.
     :param max_payments: bound on payments and on each other table.
     :param merchant_name: holder name of virtual accounts issued by the window.
+    :param state_file: a SQLite file holding the records and the clock, so that
+        every process opening it sees one account (the embedded sandbox of an
+        app's several workers and CLI commands). Tokens, pending webhooks, faults
+        and open SDK windows stay with each process. None keeps it all in memory.
     """
 
     #: Base URL for :meth:`session` and :class:`~flask_nicepay.sandbox.SandboxAdapter`.

@@ -11,6 +11,7 @@ import secrets
 import string
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from typing import Final
 
 from .access_tokens import TokenStore
@@ -25,6 +26,7 @@ from .values import KST
 
 _METHOD_CODES: Final = {"card": "01", "trans": "02", "vbank": "03", "phone": "05"}
 _ALPHANUM: Final = string.ascii_uppercase + string.digits
+_TABLES: Final = ("payments", "prepared", "customers", "schedules")
 
 
 def _digits(count: int) -> str:
@@ -71,10 +73,42 @@ class Ledger:
 
     def clear(self) -> None:
         """Forget every record and the current token."""
-        for table in (self.payments, self.prepared, self.customers, self.schedules):
+        for table in self._tables():
             table.clear()
         self._by_merchant.clear()
         self.tokens.clear()
+
+    # Sharing with other processes (see :mod:`.shared_file`) ------------------
+
+    def shared_tables(self) -> dict[str, BoundedTable[str, Any]]:
+        """The tables another process must see, by name, journaling from now on."""
+        tables = dict(zip(_TABLES, self._tables(), strict=True))
+        for table in tables.values():
+            if table.journal is None:
+                table.start_journal()
+        return tables
+
+    def absorb(self, table: str, key: str, record: Any | None, final: bool) -> None:
+        """Take a record as another process left it (None: it went).
+
+        :param table: ``payments``, ``prepared``, ``customers`` or ``schedules``.
+        :param key: its key.
+        :param record: the record, or None.
+        :param final: whether it is marked final.
+        """
+        store = self.shared_tables()[table]
+        if table == "payments" and record is not None and key not in store:
+            self._by_merchant.setdefault(record.merchant_uid, []).append(key)
+        store.absorb(key, record, final)
+
+    def forget_all(self) -> None:
+        """Drop every record without journaling it (before reading them all again)."""
+        for table in self._tables():
+            table.forget_all()
+        self._by_merchant.clear()
+
+    def _tables(self) -> tuple[BoundedTable[str, Any], ...]:
+        return (self.payments, self.prepared, self.customers, self.schedules)
 
     # Payments ---------------------------------------------------------------
 

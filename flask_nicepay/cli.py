@@ -1,8 +1,13 @@
-"""``flask nicepay …``: the commands an operator runs when something looks wrong."""
+"""``flask nicepay …``: the commands an operator runs when something looks wrong.
+
+Every time is printed in Korea Standard Time and labelled ``KST``, as the
+store's pages show it; a ``--since`` without an offset is read in KST too.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 import typing as t
@@ -11,10 +16,13 @@ from decimal import InvalidOperation
 
 import click
 import sqlalchemy as sa
+from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
+from . import config
 from . import tables
+from .checkout import KST
 from .db import create_tables
 from .doctor import run_checks
 from .inbox import Outcome
@@ -40,6 +48,59 @@ def nicepay_cli() -> None:
 
 def _nicepay() -> NicePay:
     return app_state().extension
+
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def uses_portone(command: F) -> F:
+    """Mark a command that asks PortOne: it first says, in one line each, when
+    that PortOne is the sandbox by default, or one this process cannot share."""
+
+    @functools.wraps(command)
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        for line in portone_notes():
+            click.secho(line, fg="yellow", err=True)
+        return command(*args, **kwargs)
+
+    return t.cast(F, wrapper)
+
+
+def portone_notes() -> list[str]:
+    """What an operator must know about the PortOne a command is about to ask."""
+    state = app_state()
+    settings, notes = state.settings, []
+    if settings.mode.implicit:
+        notes.append(
+            "Sandbox: no PortOne keys are configured, so this works on the offline "
+            "sandbox and nobody is charged (set NICEPAY_IMP_KEY and the others for "
+            "real payments)."
+        )
+    sandbox = state.sandbox
+    unshared = settings.sandbox_state_file is None or config.in_memory(
+        str(state.payments.engine.url)
+    )
+    if sandbox is not None and sandbox.shared is None and unshared:
+        notes.append(
+            "The embedded sandbox is not shared (the database is in memory or "
+            "NICEPAY_SANDBOX_STATE_FILE is False), so this command sees an "
+            "empty PortOne: use a database file and leave "
+            "NICEPAY_SANDBOX_STATE_FILE unset, or run `flask nicepay sandbox` "
+            "and set NICEPAY_SANDBOX_URL."
+        )
+    return notes
+
+
+def kst(moment: dt.datetime | None) -> str:
+    """A time as the CLI prints it: KST, to the second, labelled (naive is UTC).
+
+    :param moment: the time, or None for ``-``.
+    """
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.astimezone(KST):%Y-%m-%d %H:%M:%S} KST"
 
 
 class Money(click.ParamType):  # type: ignore[type-arg]
@@ -77,7 +138,7 @@ class Since(click.ParamType):  # type: ignore[type-arg]
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             self.fail(f"{text!r} is neither ISO 8601 nor an age like 2h", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=KST)
 
 
 @nicepay_cli.command("init-db")
@@ -127,6 +188,8 @@ def _show_order(order: Order) -> None:
     click.secho(f"{order.merchant_uid}  {order.state.value}", bold=True)
     for name in _SHOWN:
         value = getattr(order, name)
+        if isinstance(value, dt.datetime):
+            value = kst(value)
         if value not in (None, False, ""):
             click.echo(f"  {name:17} {value}")
 
@@ -136,7 +199,7 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
     click.secho("history", bold=True)
     for row in payments.orders.history(merchant_uid):
         click.echo(
-            f"  {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['from_state']:>19} -> "
+            f"  {kst(row['created_at'])}  {row['from_state']:>19} -> "
             f"{row['to_state']:<19} {row['event']:<16} {row['source']}"
         )
     click.secho("refunds", bold=True)
@@ -148,7 +211,7 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
     click.secho("notifications", bold=True)
     for entry in payments.inbox.search(merchant_uid=merchant_uid):
         click.echo(
-            f"  #{entry.id} {entry.received_at:%Y-%m-%d %H:%M:%S} {entry.kind:<7} "
+            f"  #{entry.id} {kst(entry.received_at)} {entry.kind:<7} "
             f"{entry.outcome:<13} {entry.remote_addr or ''} "
             f"{entry.error or ''}".rstrip()
         )
@@ -159,6 +222,7 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
     "--since", type=Since(), help="Every order changed since then, any state."
 )
 @with_appcontext
+@uses_portone
 def reconcile(since: dt.datetime | None) -> None:
     """Bring orders in line with PortOne (open ones, or all changed --since)."""
     payments = _nicepay().payments
@@ -192,9 +256,16 @@ def _count_orders(since: dt.datetime | None) -> int:
 @with_appcontext
 def replay(entry_id: int | None, failed: bool) -> None:
     """Process a stored notification again (ID), or all that failed (--failed)."""
-    payments = _nicepay().payments
-    if (entry_id is None) == (not failed):
+    if entry_id is None and not failed:
+        raise click.UsageError(
+            "Missing the notification ID (see `flask nicepay show`), or --failed "
+            "for every notification that failed."
+        )
+    if entry_id is not None and failed:
         raise click.UsageError("Give a notification ID or --failed, not both.")
+    for line in portone_notes():
+        click.secho(line, fg="yellow", err=True)
+    payments = _nicepay().payments
     if entry_id is not None:
         ids = [entry_id]
         if payments.inbox.get(entry_id) is None:
@@ -224,6 +295,7 @@ def replay(entry_id: int | None, failed: bool) -> None:
 @click.option("--refund-bank", help="Virtual account refunds: 3-digit KFTC bank code.")
 @click.option("--refund-account", help="Virtual account refunds: the account number.")
 @with_appcontext
+@uses_portone
 def cancel(
     merchant_uid: str,
     amount: Decimal | None,
@@ -281,17 +353,18 @@ def _refund_account(
 
 @nicepay_cli.command("expire-vbanks")
 @with_appcontext
+@uses_portone
 def expire_vbanks() -> None:
     """Expire virtual accounts past their deadline (after asking PortOne)."""
     expired = _nicepay().expire_vbanks()
     for order in expired:
-        click.echo(f"expired {order.merchant_uid} (due {order.vbank_due})")
+        click.echo(f"expired {order.merchant_uid} (due {kst(order.vbank_due)})")
     click.echo(f"{len(expired)} virtual accounts expired.")
 
 
 @nicepay_cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--webhook-url",
     help="Where its webhooks go; this app's webhook route by default.",
@@ -303,7 +376,7 @@ def sandbox(host: str, port: int, webhook_url: str | None) -> None:
     from .sandbox import serve
 
     settings = app_state().settings
-    target = webhook_url or _local_webhook_url(settings.url_prefix)
+    target = webhook_url or store_url(current_app) + settings.url_prefix + "/webhook"
     box = Sandbox(
         imp_key=settings.imp_key,
         imp_secret=settings.imp_secret,
@@ -324,10 +397,24 @@ def sandbox(host: str, port: int, webhook_url: str | None) -> None:
             box.close()
 
 
-def _local_webhook_url(prefix: str) -> str:
-    settings = app_state().settings
-    base = settings.public_url or "http://127.0.0.1:5000"
-    return base + prefix + "/webhook"
+def store_url(app: Flask) -> str:
+    """Where the store answers, from its config: ``NICEPAY_PUBLIC_URL``, else
+    ``SERVER_NAME`` (with ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``).
+
+    :raises click.UsageError: neither is set; the message says what to set.
+    """
+    public = app_state(app).settings.public_url
+    if public:
+        return public.rstrip("/")
+    server = app.config.get("SERVER_NAME")
+    if server:
+        scheme = app.config.get("PREFERRED_URL_SCHEME") or "http"
+        root = (app.config.get("APPLICATION_ROOT") or "/").rstrip("/")
+        return f"{scheme}://{server}{root}"
+    raise click.UsageError(
+        "Where is the store? Set NICEPAY_PUBLIC_URL (e.g. http://127.0.0.1:5000) "
+        "or SERVER_NAME (host:port) in the app's config, or give --webhook-url."
+    )
 
 
 @nicepay_cli.command("doctor")

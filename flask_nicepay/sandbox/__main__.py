@@ -78,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with sandbox, serve(sandbox, args.host, args.port) as base_url:
         print(f"PortOne V1 sandbox at {base_url}", flush=True)
-        print(f"imp_key={args.imp_key} imp_secret={args.imp_secret}", flush=True)
+        print(
+            f"imp_key={args.imp_key} imp_secret={_masked(args.imp_secret)}", flush=True
+        )
         print(f"control API at {base_url}/_sandbox/state", flush=True)
         print(f"JS SDK at {Sandbox.sdk_url(base_url)}", flush=True)
         try:
@@ -87,6 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _masked(secret: str) -> str:
+    """The secret as the banner shows it: never the secret itself.
+
+    :param secret: the REST API secret.
+    """
+    if secret == "sandbox_secret":  # noqa: S105 - the documented default
+        return "(the default, see docs/sandbox)"
+    return f"({len(secret)} characters, as given with --imp-secret)"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from flask_nicepay import OrderState
 from flask_nicepay import tables
 from flask_nicepay import testing
+from flask_nicepay.checkout import KST
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import LIVE_SECRET
@@ -94,14 +95,18 @@ def test_show_prints_history_refunds_and_notifications(app: Flask) -> None:
     assert "  amount            30000" in lines
     assert "  cancelled_amount  5000" in lines
     history = lines[lines.index("history") + 1 : lines.index("refunds")]
-    assert [line.split()[2:6] for line in history] == [
+    assert {line.split()[2] for line in history} == {"KST"}
+    assert [line.split()[3:7] for line in history] == [
         ["ready", "->", "paid", "pay"],
         ["paid", "->", "partially_cancelled", "cancel_partially"],
     ]
     refunds = lines[lines.index("refunds") + 1 : lines.index("notifications")]
     assert refunds == ["  #1 5000 succeeded (api) 교환"]
     [note] = lines[lines.index("notifications") + 1 :]
-    assert note.split()[3:6] == ["webhook", "applied", "127.0.0.1"]
+    assert note.split()[3:7] == ["KST", "webhook", "applied", "127.0.0.1"]
+    created = next(line for line in lines if line.startswith("  created_at"))
+    moment = get_order(app, uid).created_at.astimezone(KST)
+    assert created.split()[1:] == [f"{moment:%Y-%m-%d}", f"{moment:%H:%M:%S}", "KST"]
 
 
 def test_show_unknown_order(app: Flask) -> None:
@@ -214,8 +219,8 @@ def test_replay_exits_1_while_portone_is_still_down(
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [
-        ((), 2, "Give a notification ID or --failed"),
-        (("1", "--failed"), 2, "Give a notification ID or --failed"),
+        ((), 2, "Missing the notification ID"),
+        (("1", "--failed"), 2, "Give a notification ID or --failed, not both."),
         (("99",), 1, "No notification 99."),
         (("one",), 2, "'one' is not a valid integer"),
     ],

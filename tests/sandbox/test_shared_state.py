@@ -118,3 +118,21 @@ def test_a_webhook_goes_once_from_the_process_that_caused_it(
         assert [d.ok for d in one.deliver_webhooks()] == [True]
         assert one.deliver_webhooks() == two.deliver_webhooks() == []
     assert [name for name, _ in sent] == ["one"]
+
+
+@pytest.mark.parametrize("given", [(), ("--imp-secret", "hunter2-operator-secret")])
+def test_the_start_banner_never_shows_the_secret(given: tuple[str, ...]) -> None:
+    command = [sys.executable, "-m", "flask_nicepay.sandbox", "--port", "0", *given]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(2)]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert banner[0].startswith("PortOne V1 sandbox at http://127.0.0.1:")
+    assert banner[1].startswith("imp_key=sandbox_key imp_secret=(")
+    secret = given[1] if given else "sandbox_secret"
+    assert secret not in "".join(banner)

@@ -16,7 +16,6 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import typing as t
 from pathlib import Path
@@ -168,7 +167,7 @@ def _fire(url: str, bodies: list[dict[str, str]]) -> list[tuple[int, str]]:
         return list(pool.map(one, hits))
 
 
-class _gunicorn:  # noqa: N801 - used as a context manager, like a function
+class _gunicorn:
     def __init__(self, directory: Path, env: dict[str, str]) -> None:
         self.directory, self.env = directory, env
         self.ready = directory / "ready"

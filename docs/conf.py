@@ -38,7 +38,7 @@ nitpick_ignore_regex = [
     # (``import typing as t``, ``import datetime as dt``).
     (
         r"py:.*",
-        r"(t|collections\.abc|enum|decimal|datetime|dt|ipaddress|threading)\..*",
+        r"(t|collections\.abc|enum|decimal|datetime|dt|ipaddress|threading|os)\..*",
     ),
     # Flask.
     (r"py:.*", r"flask\..*"),

@@ -54,6 +54,16 @@ DEFAULTS: dict[str, t.Any] = {
 }
 
 
+#: Logged at start-up when no keys are configured (by ``flask run``, at its first
+#: request; the commands that ask PortOne say it in one line).
+IMPLICIT_SANDBOX_WARNING = (
+    "flask-nicepay: no PortOne keys configured, so payments go to the "
+    "OFFLINE SANDBOX. Nobody is charged. Set NICEPAY_IMP_KEY, "
+    "NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and NICEPAY_CHANNEL_KEY "
+    "for real payments, and NICEPAY_REQUIRE_LIVE = True in production."
+)
+
+
 class Mode(t.NamedTuple):
     """Which PortOne the app talks to."""
 

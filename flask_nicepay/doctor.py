@@ -43,7 +43,14 @@ def _mode(state: t.Any) -> Check:
     mode = state.settings.mode
     if mode.name == "live":
         return Check("ok", "Live mode: payments are real.")
-    where = "in this process" if mode.name == "embedded" else state.settings.sandbox_url
+    where = state.settings.sandbox_url
+    if mode.name == "embedded":
+        shared = state.sandbox.shared if state.sandbox else None
+        where = (
+            "embedded, shared by the app's processes"
+            if shared
+            else ("embedded, in this process only")
+        )
     if mode.implicit:
         return Check(
             "warn",

@@ -333,25 +333,16 @@ def _read_settings(app: Flask) -> config.Settings:
         app.config.setdefault(key, value)
     settings = config.read(app.config, app.instance_path)
     if settings.mode.implicit and click.get_current_context(silent=True) is None:
-        logger.warning(_IMPLICIT_SANDBOX)
-    elif settings.mode.implicit:  # loaded by `flask`: not on --help, nor twice
+        logger.warning(config.IMPLICIT_SANDBOX_WARNING)
+    elif settings.mode.implicit:  # loaded by `flask`: not on --help, said once
         said: list[bool] = []
         app.before_request(lambda: None if said else _say_once(said))
     return settings
 
 
-_IMPLICIT_SANDBOX = (
-    "flask-nicepay: no PortOne keys configured, so payments go to the "
-    "OFFLINE SANDBOX. Nobody is charged. Set NICEPAY_IMP_KEY, "
-    "NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and NICEPAY_CHANNEL_KEY "
-    "for real payments, and NICEPAY_REQUIRE_LIVE = True in production."
-)
-
-
 def _say_once(said: list[bool]) -> None:
-    """The implicit-sandbox warning of ``flask run``, at its first request."""
     said.append(True)
-    logger.warning(_IMPLICIT_SANDBOX)
+    logger.warning(config.IMPLICIT_SANDBOX_WARNING)
 
 
 def _register(app: Flask, settings: config.Settings, sandbox: Sandbox | None) -> None:

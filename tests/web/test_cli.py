@@ -427,7 +427,8 @@ def test_doctor_on_the_implicit_sandbox(make_app: t.Any) -> None:
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == (
-        "[WARN ] Sandbox mode (in this process) because no PortOne keys are configured."
+        "[WARN ] Sandbox mode (embedded, shared by the app's processes) because no "
+        "PortOne keys are configured."
     )
     assert any("NICEPAY_REQUIRE_LIVE = True" in line for line in lines)
     assert "[OK   ] PortOne accepted the REST API key and secret." in lines

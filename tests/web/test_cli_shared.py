@@ -14,7 +14,7 @@ from click.testing import Result
 from flask import Flask
 
 from flask_nicepay import OrderState
-from flask_nicepay.cli import store_url
+from flask_nicepay.cli_notes import store_url
 
 from .webshop import AppFactory
 from .webshop import get_order

@@ -8,10 +8,13 @@ the key, never at the first payment.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 import os
 import typing as t
 from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
 
 from . import config_checks as check
 from .config_checks import ConfigurationError as ConfigurationError
@@ -285,6 +288,15 @@ def in_memory(database_uri: str) -> bool:
         return False
     rest = database_uri.split("://", 1)[-1]
     return rest in ("", "/", "/:memory:") or "mode=memory" in rest
+
+
+def database_owner(database_uri: str) -> str:
+    """Whose sandbox state file it is: the database, named without its password.
+
+    :param database_uri: a SQLAlchemy URL.
+    """
+    text = make_url(database_uri).render_as_string(hide_password=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _public_url(config: t.Mapping[str, t.Any], mode: Mode) -> str | None:

@@ -180,16 +180,15 @@ class NicePay:
             return self._sandbox
         from .sandbox import Sandbox
 
-        state_file = settings.sandbox_state_file
-        if self._engine is not None and config.in_memory(str(self._engine.url)):
-            state_file = None
+        where = str(self._engine.url) if self._engine else settings.database_uri
         return Sandbox(
             imp_key=settings.imp_key,
             imp_secret=settings.imp_secret,
             webhook_url="http://sandbox.invalid" + settings.url_prefix + "/webhook",
             webhook_sender=lambda delivery: _deliver_in_app(app, delivery),
             auto_deliver=settings.sandbox_auto_deliver,
-            state_file=state_file,
+            state_file=None if config.in_memory(where) else settings.sandbox_state_file,
+            state_owner=config.database_owner(where),
         )
 
     def _make_client(

@@ -136,3 +136,15 @@ def test_the_start_banner_never_shows_the_secret(given: tuple[str, ...]) -> None
     assert banner[1].startswith("imp_key=sandbox_key imp_secret=(")
     secret = given[1] if given else "sandbox_secret"
     assert secret not in "".join(banner)
+
+
+def test_a_file_left_by_another_owner_starts_empty(state_file: Path) -> None:
+    with Sandbox(state_file=state_file, state_owner="shop.db") as first:
+        paid = first.checkout("owned-1", 1_000)
+        first.advance_clock(600)
+        with Sandbox(state_file=state_file, state_owner="shop.db") as same:
+            assert same.payment(paid["imp_uid"]) is not None
+    with Sandbox(state_file=state_file, state_owner="fresh.db") as other:
+        assert other.payments_count() == 0
+        assert other.payment(paid["imp_uid"]) is None
+        assert other.state()["clock_offset"] == 0

@@ -60,11 +60,14 @@ class Account:
         max_payments: int = 100_000,
         merchant_name: str = "(주)샌드박스상점",
         state_file: str | os.PathLike[str] | None = None,
+        state_owner: str | None = None,
     ) -> None:
         self.imp_key, self._imp_secret = imp_key, imp_secret
         self._initial_offset, self._lock = clock_offset, threading.RLock()
         self._depth = 0  # holds of _held() in progress
-        self.shared = SharedFile(state_file) if state_file is not None else None
+        self.shared = (
+            None if state_file is None else SharedFile(state_file, state_owner)
+        )
         self.clock = Clock(clock_offset)
         self._outbox = Outbox(
             self._lock,
@@ -75,17 +78,21 @@ class Account:
             retries=webhook_retries,
             cap=max_payments,
         )
-        self._ledger = Ledger(
-            self.clock,
-            TokenStore(imp_key, imp_secret),
-            self._outbox.enqueue,
-            max_records=max_payments,
-            merchant_name=merchant_name,
-        )
+        self._ledger = self._new_ledger(max_payments, merchant_name)
         #: The API faults waiting to hit (:meth:`inject_fault` adds them).
         self.faults, self._connections = FaultBook(self._lock), 0
         self._build_surface(max_payments)
         self._dispatcher = Dispatcher(self._outbox) if auto_deliver else None
+
+    def _new_ledger(self, max_records: int, merchant_name: str) -> Ledger:
+        tokens = TokenStore(self.imp_key, self._imp_secret)
+        return Ledger(
+            self.clock,
+            tokens,
+            self._outbox.enqueue,
+            max_records=max_records,
+            merchant_name=merchant_name,
+        )
 
     def _build_surface(self, max_records: int) -> None:
         """Build what serves the account: nothing here, the Flask app upstairs.

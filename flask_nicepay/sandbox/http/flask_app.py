@@ -78,6 +78,8 @@ class Sandbox(JsonAccount):
         every process opening it sees one account (the embedded sandbox of an
         app's several workers and CLI commands). Tokens, pending webhooks, faults
         and open SDK windows stay with each process. None keeps it all in memory.
+    :param state_owner: what that state belongs to (the embedded sandbox: the
+        app's database); a file last used for another owner starts empty.
     """
 
     #: Base URL for :meth:`session` and :class:`~flask_nicepay.sandbox.SandboxAdapter`.

@@ -37,12 +37,13 @@ TOMBSTONE_VERSIONS: Final = 10_000
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS sandbox_meta (id INTEGER PRIMARY KEY CHECK (id = 1),"
     " version INTEGER NOT NULL, horizon INTEGER NOT NULL,"
-    " clock_offset REAL NOT NULL, channels BLOB NOT NULL)",
+    " clock_offset REAL NOT NULL, channels BLOB NOT NULL, owner TEXT)",
     "CREATE TABLE IF NOT EXISTS sandbox_records (tbl TEXT NOT NULL,"
     " key TEXT NOT NULL, seq INTEGER NOT NULL, final INTEGER NOT NULL,"
     " version INTEGER NOT NULL, body BLOB, PRIMARY KEY (tbl, key))",
     "CREATE INDEX IF NOT EXISTS sandbox_records_version ON sandbox_records (version)",
 )
+_FORMAT: Final = 2  # PRAGMA user_version of the tables below
 _COLUMNS: Final = "SELECT tbl, key, final, body FROM sandbox_records"
 
 
@@ -50,13 +51,35 @@ def _digest(body: bytes, final: bool) -> bytes:
     return hashlib.blake2b(body + (b"F" if final else b"-"), digest_size=16).digest()
 
 
+def _claim(conn: sqlite3.Connection, owner: str) -> None:
+    """Empty the file if another owner left it, and make it ``owner``'s."""
+    conn.execute("BEGIN IMMEDIATE")
+    row = conn.execute("SELECT version, owner FROM sandbox_meta").fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO sandbox_meta VALUES (1, 0, 0, 0, ?, ?)",
+            (pickle.dumps(set()), owner),
+        )
+    elif row[1] != owner:
+        conn.execute("DELETE FROM sandbox_records")
+        conn.execute(
+            "UPDATE sandbox_meta SET version = ?, horizon = ?, clock_offset = 0,"
+            " channels = ?, owner = ?",
+            (row[0] + 1, row[0] + 1, pickle.dumps(set()), owner),
+        )
+    conn.execute("COMMIT")
+
+
 class SharedFile:
     """One sandbox account's state, in a SQLite file any process may open.
 
     :param path: the file; made, with its folder, if missing.
+    :param owner: what the state belongs to, such as the app's database: a file
+        last opened for another owner is emptied first, so a fresh database
+        meets a fresh PortOne. None keeps whatever the file holds.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], owner: str | None = None) -> None:
         self.path = os.fspath(path)
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         self._conn: sqlite3.Connection | None = None
@@ -65,8 +88,17 @@ class SharedFile:
         self._hashes: dict[str, dict[str, bytes]] = {}
         self._channels = b""
         with contextlib.closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # workers starting at once: one by one
+            if conn.execute("PRAGMA user_version").fetchone()[0] != _FORMAT:
+                # Another format (an earlier version): a sandbox starts over.
+                conn.execute("DROP TABLE IF EXISTS sandbox_meta")
+                conn.execute("DROP TABLE IF EXISTS sandbox_records")
             for statement in _SCHEMA:
                 conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {_FORMAT}")
+            conn.execute("COMMIT")
+            if owner is not None:
+                _claim(conn, owner)
 
     def __repr__(self) -> str:
         return f"SharedFile({self.path!r})"
@@ -123,7 +155,7 @@ class SharedFile:
         ).fetchone()
         if meta is None:
             conn.execute(
-                "INSERT INTO sandbox_meta VALUES (1, 0, 0, ?, ?)",
+                "INSERT INTO sandbox_meta VALUES (1, 0, 0, ?, ?, NULL)",
                 (clock.offset, pickle.dumps(set())),
             )
             meta = (0, 0, clock.offset, pickle.dumps(set()))

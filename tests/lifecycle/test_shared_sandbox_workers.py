@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import importlib
 import os
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -95,8 +95,7 @@ def test_two_workers_one_transition_per_order(
     (tmp_path / "race_shop.py").write_text(APP)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    app = importlib.import_module("race_shop").create_app()
+    app = runpy.run_path(str(tmp_path / "race_shop.py"))["create_app"]()
     bodies = _paid_at_the_sandbox(app)
     with _gunicorn(tmp_path, env) as url:
         answers = _fire(url, bodies)

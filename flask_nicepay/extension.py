@@ -7,7 +7,6 @@ import hashlib
 import logging
 import typing as t
 import warnings
-from urllib.parse import urlsplit
 
 import click
 from flask import Blueprint
@@ -27,6 +26,7 @@ from . import key_in_pages
 from .billing import Billing
 from .cli import nicepay_cli
 from .db import make_engine
+from .embedded_sandbox import embedded_sandbox
 from .inbox import Inbox
 from .notifications import Notifications
 from .orders import Orders
@@ -51,7 +51,6 @@ from .views import bp
 
 if t.TYPE_CHECKING:
     from .sandbox import Sandbox
-    from .sandbox import WebhookDelivery
 
 logger = logging.getLogger("flask_nicepay")
 
@@ -178,18 +177,7 @@ class NicePay:
             return None
         if self._sandbox is not None:
             return self._sandbox
-        from .sandbox import Sandbox
-
-        where = str(self._engine.url) if self._engine else settings.database_uri
-        return Sandbox(
-            imp_key=settings.imp_key,
-            imp_secret=settings.imp_secret,
-            webhook_url="http://sandbox.invalid" + settings.url_prefix + "/webhook",
-            webhook_sender=lambda delivery: _deliver_in_app(app, delivery),
-            auto_deliver=settings.sandbox_auto_deliver,
-            state_file=None if config.in_memory(where) else settings.sandbox_state_file,
-            state_owner=config.database_owner(where),
-        )
+        return embedded_sandbox(app, settings, self._engine)
 
     def _make_client(
         self, settings: config.Settings, sandbox: Sandbox | None
@@ -386,16 +374,3 @@ def _api_notice_url(settings: config.Settings) -> str | None:
     if settings.public_url is None:
         return None
     return settings.public_url + settings.url_prefix + "/webhook"
-
-
-def _deliver_in_app(app: Flask, delivery: WebhookDelivery) -> int:
-    """The embedded sandbox's webhooks, straight into this app's webhook route."""
-    path = urlsplit(delivery.url or "").path or "/"
-    client = app.test_client()
-    response = client.post(
-        path,
-        data=delivery.data(),
-        content_type=delivery.content_type,
-        environ_base={"REMOTE_ADDR": "127.0.0.1"},
-    )
-    return response.status_code

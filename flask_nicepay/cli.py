@@ -24,7 +24,6 @@ from .cli_notes import kst
 from .cli_notes import portone_notes
 from .cli_notes import store_url
 from .cli_notes import uses_portone
-from .db import create_tables
 from .doctor import run_checks
 from .inbox import Outcome
 from .ledger import RefundInProgressError
@@ -92,8 +91,8 @@ class Since(click.ParamType):  # type: ignore[type-arg]
 @nicepay_cli.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create the plugin's tables (those that are missing)."""
-    create_tables(_nicepay().payments.engine, tables.metadata)
+    """Create the plugin's tables, or upgrade them (as ``flask nicepay db upgrade``)."""
+    _nicepay().payments.store.create_all()
     click.echo(f"Tables ready: {', '.join(sorted(tables.metadata.tables))}")
 
 

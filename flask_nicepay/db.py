@@ -5,7 +5,8 @@ this module adds is SQLite's share of the bargain: a write transaction starts wi
 ``BEGIN IMMEDIATE``, so two writers queue on the busy timeout instead of one of them
 failing halfway through; file databases run in WAL mode so readers never wait for a
 writer. :func:`create_tables` lets many processes start on a fresh database at
-once: they take turns, and only the first creates anything.
+once: they take turns (:func:`schema_transaction`), and only the first creates
+anything.
 """
 
 from __future__ import annotations
@@ -240,31 +241,42 @@ def create_tables(engine: Engine, metadata: MetaData) -> None:
     Several gunicorn workers starting on an empty database would otherwise all see
     no tables and all create them; PostgreSQL then refuses the second ``CREATE
     TABLE`` of a name (``pg_type_typname_nsp_index``) and that worker dies. Here
-    the check and the creation happen in one transaction that first takes a lock,
-    so the next process waits, then sees the tables and creates nothing.
+    the check and the creation happen in one transaction that first takes a lock
+    (:func:`schema_transaction`), so the next process waits, then sees the tables
+    and creates nothing.
 
     :param engine: the database; on SQLite, an engine from :func:`make_engine`
         (its write transactions begin with ``BEGIN IMMEDIATE``).
     :param metadata: the tables to create, such as ``flask_nicepay.tables.metadata``.
     """
+    with schema_transaction(engine) as conn:
+        metadata.create_all(conn)
+
+
+@contextlib.contextmanager
+def schema_transaction(engine: Engine) -> t.Iterator[Connection]:
+    """A transaction for changing the schema, held by one process at a time.
+
+    On PostgreSQL it first takes the advisory lock :data:`CREATE_TABLES_LOCK_KEY`,
+    on SQLite the write lock (``BEGIN IMMEDIATE``), before anything is looked at:
+    whoever comes next waits, then sees what the holder committed. Other
+    databases get a plain transaction.
+
+    :param engine: the database; on SQLite, an engine from :func:`make_engine`.
+    """
     backend = engine.dialect.name
-    if backend == "postgresql":
-        _create_tables_postgresql(engine, metadata)
-    elif backend == "sqlite":
-        # The write lock is taken at BEGIN, before the first "does it exist?".
+    if backend == "sqlite":
         with write_transaction(engine) as conn:
-            metadata.create_all(conn)
-    else:
-        metadata.create_all(engine)
-
-
-def _create_tables_postgresql(engine: Engine, metadata: MetaData) -> None:
-    # READ COMMITTED whatever the engine's default: each statement after the lock
-    # must see the tables the previous holder committed, which a snapshot taken
-    # before the wait (REPEATABLE READ, SERIALIZABLE) would not.
+            yield conn
+        return
     with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="READ COMMITTED")
+        if backend == "postgresql":
+            # READ COMMITTED whatever the engine's default: each statement after
+            # the lock must see what the previous holder committed, which a
+            # snapshot taken before the wait (REPEATABLE READ) would not.
+            conn = conn.execution_options(isolation_level="READ COMMITTED")
         with conn.begin():
-            lock = sa.func.pg_advisory_xact_lock(CREATE_TABLES_LOCK_KEY)
-            conn.execute(sa.select(lock))
-            metadata.create_all(conn)
+            if backend == "postgresql":
+                lock = sa.func.pg_advisory_xact_lock(CREATE_TABLES_LOCK_KEY)
+                conn.execute(sa.select(lock))
+            yield conn

@@ -28,8 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import db
+from . import migrations
 from . import tables
-from .db import create_tables
 from .db import write_transaction
 from .machine import OrderState
 from .machine import fire
@@ -90,9 +90,10 @@ class Store:
         self.clock = clock
 
     def create_all(self) -> None:
-        """Create the plugin's tables that do not exist yet, safe when many
-        processes start at once (see :func:`~flask_nicepay.db.create_tables`)."""
-        create_tables(self.engine, tables.metadata)
+        """Create the plugin's tables, or upgrade them to the newest revision,
+        safe when many processes start at once (see
+        :func:`flask_nicepay.migrations.upgrade`)."""
+        migrations.upgrade(self.engine)
 
     # -- reads --------------------------------------------------------------
 

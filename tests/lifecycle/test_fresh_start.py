@@ -26,6 +26,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from flask_nicepay import migrations
 from flask_nicepay import tables
 from flask_nicepay.db import CREATE_TABLES_LOCK_KEY
 from flask_nicepay.db import CREATE_TABLES_LOCK_NAME
@@ -42,6 +43,7 @@ WORKERS = 4
 ROUNDS = 5
 #: Upper bound on any wait below; reaching it is a failure, not a measurement.
 PATIENCE = 180.0
+VERSION = migrations.VERSION_TABLE
 
 
 @contextlib.contextmanager
@@ -68,13 +70,20 @@ def fresh_postgres(count: int) -> t.Iterator[list[str]]:
         admin.dispose()
 
 
-def assert_tables_once(url: str) -> None:
+def assert_tables_once(url: str, *, versioned: bool) -> None:
+    """The plugin's tables are there; an app's start also recorded, once, that
+    they are at the newest revision (``create_tables`` records nothing)."""
     engine = make_engine(url)
     try:
-        names = sa.inspect(engine).get_table_names()
+        names = set(sa.inspect(engine).get_table_names())
+        versions = []
+        if versioned:
+            with engine.connect() as conn:
+                versions = conn.execute(sa.text(f"SELECT * FROM {VERSION}")).all()
     finally:
         engine.dispose()
-    assert sorted(names) == sorted(tables.metadata.tables)
+    assert names == set(tables.metadata.tables) | ({VERSION} if versioned else set())
+    assert versions == ([(migrations.head(),)] if versioned else [])
 
 
 def collide(urls: list[str], how: str) -> None:
@@ -100,7 +109,7 @@ def collide(urls: list[str], how: str) -> None:
     errors = [error for _, error in outcomes if error]
     assert not errors, f"{len(errors)} of {len(outcomes)} starts failed:\n{errors[0]}"
     for url in urls:
-        assert_tables_once(url)
+        assert_tables_once(url, versioned=how == "app")
 
 
 def test_lock_key_is_derived_from_its_name() -> None:
@@ -165,7 +174,7 @@ def test_postgres_creation_waits_for_the_lock_holder() -> None:
         creator.join(timeout=PATIENCE)
         engine.dispose()
         assert not failures and not creator.is_alive()
-        assert_tables_once(url)
+        assert_tables_once(url, versioned=False)
 
 
 def _free_port() -> int:
@@ -226,7 +235,7 @@ def _check_gunicorn(url: str, tmp_path: pathlib.Path) -> None:
         finally:
             server.terminate()
             server.wait(timeout=60)
-    assert_tables_once(url)
+    assert_tables_once(url, versioned=True)
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay import migrations
 from flask_nicepay import tables
 from flask_nicepay import testing
 from flask_nicepay.checkout import KST
@@ -74,7 +75,9 @@ def test_init_db_creates_the_tables(make_live_app: LiveFactory) -> None:
 
     assert result.exit_code == 0
     assert result.output.startswith("Tables ready: nicepay_")
-    assert set(sa.inspect(engine).get_table_names()) == set(tables.metadata.tables)
+    made = set(sa.inspect(engine).get_table_names())
+    assert made == {*tables.metadata.tables, migrations.VERSION_TABLE}
+    assert migrations.current(engine) == migrations.head()
     assert run(app, "init-db").exit_code == 0  # twice is fine
 
 

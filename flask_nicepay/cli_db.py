@@ -7,12 +7,25 @@ or the engine given to :class:`~flask_nicepay.NicePay`) and record their revisio
 
 from __future__ import annotations
 
+import contextlib
+import typing as t
+
 import click
+from alembic.util import CommandError
 from flask.cli import with_appcontext
 
 from . import migrations
 from .cli import nicepay_cli
 from .state import app_state
+
+
+@contextlib.contextmanager
+def _alembic_says() -> t.Iterator[None]:
+    """Alembic's refusals (an unknown revision, say) as a one-line error."""
+    try:
+        yield
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @nicepay_cli.group("db")
@@ -26,7 +39,8 @@ def db() -> None:
 def upgrade(revision: str) -> None:
     """Upgrade the plugin's tables to REVISION (default: the newest)."""
     engine = app_state().payments.engine
-    migrations.upgrade(engine, revision)
+    with _alembic_says():
+        migrations.upgrade(engine, revision)
     click.echo(f"The plugin's tables are at {migrations.current(engine)}.")
 
 
@@ -36,7 +50,8 @@ def upgrade(revision: str) -> None:
 def downgrade(revision: str) -> None:
     """Take the plugin's tables back to REVISION ("base": drop them all)."""
     engine = app_state().payments.engine
-    migrations.downgrade(engine, revision)
+    with _alembic_says():
+        migrations.downgrade(engine, revision)
     click.echo(f"The plugin's tables are at {migrations.current(engine) or 'base'}.")
 
 
@@ -75,5 +90,6 @@ def revision(message: str) -> None:
     For the plugin's own development, on a scratch database: it is upgraded to
     the newest revision first, then compared with the models.
     """
-    path = migrations.new_revision(app_state().payments.engine, message)
+    with _alembic_says():
+        path = migrations.new_revision(app_state().payments.engine, message)
     click.echo(f"Wrote {path}; read it, then run ruff format on it.")

@@ -120,7 +120,8 @@ class Payments(Part):
         return self.store.engine
 
     def create_all(self) -> None:
-        """Create the plugin's tables, or upgrade them (:meth:`~flask_nicepay.store.Store.create_all`)."""
+        """Create the plugin's tables, or upgrade them
+        (:meth:`~flask_nicepay.store.Store.create_all`)."""
         self.store.create_all()
 
     def _adopt(self, payment: Payment) -> dict[str, t.Any] | None:

@@ -7,7 +7,7 @@ import typing as t
 import pytest
 from sqlalchemy.engine import Engine
 
-from flask_nicepay import tables
+from flask_nicepay import migrations
 from flask_nicepay.db import make_engine
 
 from .databases import fresh_postgres_engine
@@ -29,7 +29,7 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[Eng
     """A real database with the plugin's tables: a SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'nicepay.db'}")
-        tables.metadata.create_all(engine)
+        migrations.upgrade(engine)
     else:
         engine = fresh_postgres_engine()
     yield engine

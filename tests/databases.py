@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from flask_nicepay import migrations
 from flask_nicepay import tables
 from flask_nicepay.db import make_engine
 
@@ -34,6 +35,13 @@ def fresh_postgres_engine(**kwargs: t.Any) -> Engine:
     engine = make_engine(url, **kwargs)
     with engine.connect() as conn:
         conn.execute(sa.text("select 1"))
-    tables.metadata.drop_all(engine)
-    tables.metadata.create_all(engine)
+    drop_plugin_tables(engine)
+    migrations.upgrade(engine)
     return engine
+
+
+def drop_plugin_tables(engine: Engine) -> None:
+    """Drop every ``nicepay_*`` table, the migrations' version table included."""
+    tables.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}"))

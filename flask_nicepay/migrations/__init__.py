@@ -150,7 +150,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             tables.metadata.create_all(conn)
             context.stamp(scripts(), "head")
             return
-        if present and context.get_current_revision() is None:
+        at = context.get_current_revision()
+        if present and at == revision == head():
+            return  # the common start-up: nothing to do, no env.py to run
+        if present and at is None:
             context.stamp(scripts(), FIRST)
         elif not present:  # the tables were dropped, perhaps not their version
             context.stamp(scripts(), "base")

@@ -79,7 +79,8 @@ def assert_tables_once(url: str, *, versioned: bool) -> None:
         versions = []
         if versioned:
             with engine.connect() as conn:
-                versions = conn.execute(sa.text(f"SELECT * FROM {VERSION}")).all()
+                version = sa.table(VERSION, sa.column("version_num"))
+                versions = conn.execute(sa.select(version)).all()
     finally:
         engine.dispose()
     assert names == set(tables.metadata.tables) | ({VERSION} if versioned else set())

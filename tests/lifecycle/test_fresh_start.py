@@ -35,6 +35,7 @@ from flask_nicepay.db import make_engine
 
 from ..databases import POSTGRES_ENV
 from ..databases import postgres_url
+from ..migrations import release_0_1_0
 from . import fresh_start_worker
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -128,6 +129,29 @@ def test_postgres_workers_start_together(how: str) -> None:
 @pytest.mark.parametrize("how", ["function", "app"])
 def test_sqlite_workers_start_together(how: str, tmp_path: pathlib.Path) -> None:
     collide([f"sqlite:///{tmp_path / f'fresh{n}.db'}" for n in range(ROUNDS)], how)
+
+
+def made_by_0_1_0(urls: list[str]) -> list[str]:
+    """``urls``, each given the tables release 0.1.0 created (no version)."""
+    for url in urls:
+        engine = make_engine(url)
+        release_0_1_0.metadata.create_all(engine)
+        engine.dispose()
+    return urls
+
+
+@pytest.mark.postgres
+def test_postgres_workers_upgrade_a_0_1_0_database_together() -> None:
+    """Each start upgrades the tables; the workers take turns, one upgrades."""
+    with fresh_postgres(ROUNDS) as urls:
+        collide(made_by_0_1_0(urls), "app")
+
+
+def test_sqlite_workers_upgrade_a_0_1_0_database_together(
+    tmp_path: pathlib.Path,
+) -> None:
+    urls = [f"sqlite:///{tmp_path / f'old{n}.db'}" for n in range(ROUNDS)]
+    collide(made_by_0_1_0(urls), "app")
 
 
 def wait_until(condition: t.Callable[[], bool], what: str) -> None:

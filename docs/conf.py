@@ -38,7 +38,8 @@ nitpick_ignore_regex = [
     # (``import typing as t``, ``import datetime as dt``).
     (
         r"py:.*",
-        r"(t|collections\.abc|enum|decimal|datetime|dt|ipaddress|threading|os)\..*",
+        r"(t|collections\.abc|enum|decimal|datetime|dt|ipaddress|threading|os|pathlib)"
+        r"\..*",
     ),
     # Flask.
     (r"py:.*", r"flask\..*"),
@@ -57,6 +58,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"types\.[A-Za-z]+"),
     # itsdangerous.
     (r"py:class", r"URLSafeSerializer"),
+    # Alembic.
+    (r"py:.*", r"alembic\..*"),
     # transitions.
     (r"py:.*", r"transitions\..*"),
     # The project's private types (a leading underscore): named in signatures,

@@ -83,13 +83,12 @@ def history() -> None:
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What it does, in a few words.")
-@with_appcontext
 def revision(message: str) -> None:
-    """Write a revision for what the models have and the database lacks.
+    """Write a revision for what the models have and the revisions lack.
 
-    For the plugin's own development, on a scratch database: it is upgraded to
-    the newest revision first, then compared with the models.
+    For the plugin's own development: the revisions are run on an in-memory
+    SQLite database, which is then compared with the models.
     """
     with _alembic_says():
-        path = migrations.new_revision(app_state().payments.engine, message)
+        path = migrations.new_revision(message)
     click.echo(f"Wrote {path}; read it, then run ruff format on it.")

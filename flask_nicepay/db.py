@@ -257,7 +257,7 @@ def create_tables(engine: Engine, metadata: MetaData) -> None:
 def schema_transaction(engine: Engine) -> t.Iterator[Connection]:
     """A transaction for changing the schema, held by one process at a time.
 
-    On PostgreSQL it first takes the advisory lock :data:`CREATE_TABLES_LOCK_KEY`,
+    On PostgreSQL it first takes the advisory lock ``CREATE_TABLES_LOCK_KEY``,
     on SQLite the write lock (``BEGIN IMMEDIATE``), before anything is looked at:
     whoever comes next waits, then sees what the holder committed. Other
     databases get a plain transaction.

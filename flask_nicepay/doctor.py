@@ -10,6 +10,7 @@ import typing as t
 import sqlalchemy as sa
 from flask import Flask
 
+from . import migrations
 from . import tables
 from .inbox import REPLAYABLE
 from .machine import OPEN_STATES
@@ -213,13 +214,20 @@ def _database(state: t.Any) -> Check:
         return Check(
             "error", "The database cannot be reached.", str(exc).splitlines()[0]
         )
+    at = migrations.current(engine) if present else None
+    if at is not None and at != migrations.head():
+        return Check(
+            "error",
+            f"The plugin's tables are at {at}; this release needs "
+            f"{migrations.head()}.",
+            fix="Run `flask nicepay db upgrade`.",
+        )
     missing = sorted(set(tables.metadata.tables) - present)
     if missing:
         return Check(
             "error",
             f"Tables missing: {', '.join(missing)}.",
-            fix="Run `flask nicepay init-db`, or add flask_nicepay.tables.metadata "
-            "to your Alembic env and migrate.",
+            fix="Run `flask nicepay db upgrade`.",
         )
     return Check("ok", f"Database ready ({engine.url.get_backend_name()}).")
 

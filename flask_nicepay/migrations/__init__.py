@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
 from .. import tables
+from ..db import make_engine
 from ..db import schema_transaction
 
 #: The table that records which of the plugin's revisions a database is at.
@@ -170,23 +171,30 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(alembic_config(conn), revision)
 
 
-def new_revision(engine: Engine, message: str) -> Path:
-    """Write a revision with what the models have and the database lacks.
+def new_revision(message: str) -> Path:
+    """Write a revision with what the models have and the revisions lack.
 
-    For the plugin's developers: the database is first brought to :func:`head`,
-    then compared with the models (Alembic's autogenerate). The file lands in
+    For the plugin's developers. A new in-memory SQLite database is taken through
+    every revision, then compared with the models (Alembic's autogenerate), so
+    what the app's own database holds does not matter. The file lands in
     ``flask_nicepay/migrations/versions/``, named ``<number>_<message>.py``.
 
-    :param engine: a scratch database.
     :param message: what the revision does, in a few words.
     :returns: the new file.
     """
-    upgrade(engine)
-    rev_id = _next_id(message)
-    with schema_transaction(engine) as conn:
-        script = command.revision(
-            alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id
-        )
+    engine = make_engine("sqlite://")
+    try:
+        upgrade(engine, FIRST)
+        upgrade(engine)
+        with schema_transaction(engine) as conn:
+            script = command.revision(
+                alembic_config(conn),
+                message=message,
+                autogenerate=True,
+                rev_id=_next_id(message),
+            )
+    finally:
+        engine.dispose()
     scripts.cache_clear()
     return Path(t.cast(t.Any, script).path)
 

@@ -196,8 +196,11 @@ def test_a_store_s_own_autogenerate_leaves_the_plugin_alone(empty: Engine) -> No
             context = MigrationContext.configure(conn, opts=opts)
             return list(compare_metadata(context, store))
 
-    assert store_differences(include_name=migrations.skip_plugin_tables) == []
-    dropped = {d[1].name for d in store_differences() if d[0] == "remove_table"}
+    try:
+        assert store_differences(include_name=migrations.skip_plugin_tables) == []
+        dropped = {d[1].name for d in store_differences() if d[0] == "remove_table"}
+    finally:
+        store.drop_all(empty)
     assert dropped == {*tables.metadata.tables, migrations.VERSION_TABLE}
 
 
@@ -208,3 +211,10 @@ def test_history_lists_the_revisions_in_order() -> None:
     pairs = itertools.pairwise(found)
     assert all(later.down == earlier.id for earlier, later in pairs)
     assert all(r.message and not r.message.startswith("Revision") for r in found)
+
+
+def test_a_new_revision_is_numbered_after_the_head() -> None:
+    number = int(migrations.head().split("_")[0]) + 1
+    found = migrations._next_id("Inbox: the sender's port!")
+    assert found == f"{number:04d}_inbox_the_sender_s_port"
+    assert len(migrations._next_id("x" * 80)) == 32  # what the version column holds

@@ -482,7 +482,7 @@ def test_doctor_finds_missing_tables_and_a_backlog(
     result = run(app, "doctor")
     assert result.exit_code == 1
     assert "[ERROR] Tables missing: " in result.output
-    assert "fix: Run `flask nicepay init-db`" in result.output
+    assert "fix: Run `flask nicepay db upgrade`" in result.output
 
     run(app, "init-db")
     client = app.test_client()

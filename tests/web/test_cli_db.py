@@ -79,3 +79,20 @@ def test_history_lists_every_revision(make_live_app: LiveFactory) -> None:
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == [r.id for r in migrations.history()]
     assert lines[0].startswith(f"{migrations.FIRST}  The tables of the first release")
+
+
+def test_doctor_finds_tables_behind_the_release(make_live_app: LiveFactory) -> None:
+    app = live_app_without_tables(make_live_app)
+    db(app, "upgrade", migrations.FIRST)
+    result = db(app, "--help")  # the group itself answers
+    assert result.exit_code == 0
+
+    doctor = app.test_cli_runner().invoke(args=["nicepay", "doctor"])
+    assert doctor.exit_code == 1
+    assert (
+        f"[ERROR] The plugin's tables are at {migrations.FIRST}; this release needs "
+        f"{migrations.head()}." in doctor.output
+    )
+    db(app, "upgrade")
+    doctor = app.test_cli_runner().invoke(args=["nicepay", "doctor"])
+    assert "[OK   ] Database ready (sqlite)." in doctor.output

@@ -218,8 +218,7 @@ def _database(state: t.Any) -> Check:
     if at is not None and at != migrations.head():
         return Check(
             "error",
-            f"The plugin's tables are at {at}; this release needs "
-            f"{migrations.head()}.",
+            f"The plugin's tables are at {at}; this release needs {migrations.head()}.",
             fix="Run `flask nicepay db upgrade`.",
         )
     missing = sorted(set(tables.metadata.tables) - present)

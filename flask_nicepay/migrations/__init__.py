@@ -139,7 +139,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     stamped at :func:`head`: the test suite proves that equals running every
     revision. A database with the tables and no version recorded was made before
     migrations; it is stamped :data:`FIRST` and upgraded from there (the
-    revisions up to ``0004_subscriptions`` do only what is missing, since
+    revisions up to ``0005_key_in_payments`` do only what is missing, since
     ``flask nicepay init-db`` used to create new tables by itself).
 
     :param engine: the plugin's database.

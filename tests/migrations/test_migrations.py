@@ -161,6 +161,17 @@ def test_tables_init_db_added_before_migrations_are_kept(empty: Engine) -> None:
     assert kept == [("c_1",)]
 
 
+def test_tables_made_just_before_migrations_are_taken_as_they_are(
+    empty: Engine,
+) -> None:
+    """A database ``create_all`` made with the models of the release before
+    migrations has every table and no version: the upgrade finds nothing to do."""
+    create_tables(empty, tables.metadata)
+    migrations.upgrade(empty)
+    assert migrations.current(empty) == migrations.head()
+    assert differences(empty, tables.metadata) == []
+
+
 def test_an_empty_database_is_created_at_head(empty: Engine) -> None:
     migrations.upgrade(empty)
     migrations.upgrade(empty)  # twice is nothing

@@ -1,7 +1,9 @@
 """The plugin's own tables, on its own :data:`metadata`.
 
-A store links its orders to these by ``merchant_uid``. To manage them with the
-store's Alembic, add :data:`metadata` to ``target_metadata`` in ``env.py``::
+A store links its orders to these by ``merchant_uid``. The plugin's own
+migrations (:mod:`flask_nicepay.migrations`) create and upgrade them; a change
+here needs a revision there. To manage them in the store's Alembic history
+instead, add :data:`metadata` to ``target_metadata`` in ``env.py``::
 
     from flask_nicepay.tables import metadata as nicepay_metadata
     target_metadata = [db.metadata, nicepay_metadata]

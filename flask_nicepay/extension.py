@@ -19,8 +19,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
-from . import cli_schedules  # noqa: F401  (``flask nicepay schedules``)
 from . import cli_db  # noqa: F401  (``flask nicepay db``)
+from . import cli_schedules  # noqa: F401  (``flask nicepay schedules``)
 from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
 from . import key_in_pages

@@ -74,6 +74,9 @@ def test_the_wheel_holds_what_the_package_reads_at_run_time(
         "flask_nicepay/sandbox/static/iamport.js",
         "flask_nicepay/subscriptions.py",
         "pytest_flask_nicepay.py",
+        "flask_nicepay/migrations/env.py",
+        "flask_nicepay/migrations/script.py.mako",
+        "flask_nicepay/migrations/versions/0001_first_release.py",
     ]
     assert [name for name in wanted if name not in names] == []
     # Only the package: no tests, example store or docs in the wheel.

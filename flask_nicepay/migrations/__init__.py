@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
 import typing as t
 from pathlib import Path
@@ -28,6 +29,14 @@ from sqlalchemy.engine import Engine
 from .. import tables
 from ..db import make_engine
 from ..db import schema_transaction
+
+# Alembic says at INFO which database backend it found, at every start-up that
+# checks the tables (every worker, every CLI command, --help included). That
+# describes nothing an operator acts on; its warnings and errors still show. A store
+# that wants the lines sets the logger's level itself.
+_ALEMBIC_LOG = logging.getLogger("alembic.runtime.migration")
+if _ALEMBIC_LOG.level == logging.NOTSET:
+    _ALEMBIC_LOG.setLevel(logging.WARNING)
 
 #: The table that records which of the plugin's revisions a database is at.
 VERSION_TABLE = "nicepay_alembic_version"

@@ -173,3 +173,33 @@ def test_the_warning_is_said_once_where_it_matters(tmp_path: Path) -> None:
     said = [line for line in done.stderr.splitlines() if "sandbox" in line.lower()]
     assert len(said) == 1 and "nobody is charged" in said[0], done.stderr
     assert "OFFLINE SANDBOX" not in done.stderr
+
+
+def test_help_is_quiet_in_a_store_that_logs_at_info(tmp_path: Path) -> None:
+    """A store logging at INFO (as the example store does) sees no start-up chatter
+    from the table check on ``--help``: Alembic's backend lines stay out."""
+    (tmp_path / "chatty_shop.py").write_text(
+        textwrap.dedent(
+            f"""
+            import logging
+            from flask import Flask
+            from flask_nicepay import NicePay
+
+            def create_app():
+                logging.basicConfig(level=logging.INFO)
+                app = Flask(__name__, instance_path={str(tmp_path / "i")!r})
+                NicePay(app)
+                return app
+            """
+        )
+    )
+    command = Path(sys.executable).with_name("flask")
+    done = subprocess.run(
+        [str(command), "--app", "chatty_shop:create_app", "nicepay", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "alembic" not in (done.stdout + done.stderr).lower()

@@ -27,6 +27,14 @@ IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
+#: A browser context that passes for an iPhone: pass as ``new_context(**PHONE)``.
+PHONE: dict[str, t.Any] = {
+    "user_agent": IPHONE,
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
 #: Runs in every frame before its scripts: turns CSP violations into console errors.
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {

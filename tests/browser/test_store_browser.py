@@ -24,7 +24,7 @@ from example_app import nicepay
 from flask_nicepay import OrderState
 from flask_nicepay.extension import SANDBOX_MOUNT
 
-from ..chromium import IPHONE
+from ..chromium import PHONE
 from ..chromium import Watched
 
 pytestmark = pytest.mark.browser
@@ -96,14 +96,7 @@ def buyer(browser: t.Any) -> t.Iterator[Buyer]:
 
 @pytest.fixture
 def phone(browser: t.Any) -> t.Iterator[Buyer]:
-    context = browser.new_context(
-        user_agent=IPHONE,
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-        locale="ko-KR",
-    )
+    context = browser.new_context(**PHONE, locale="ko-KR")
     yield Buyer(context)
     context.close()
 
@@ -354,14 +347,7 @@ def test_an_order_is_paid_by_key_in_after_a_declined_card(
 @pytest.fixture
 def english_phone(browser: t.Any) -> t.Iterator[Buyer]:
     """A phone whose browser asks for English, and says nothing else about it."""
-    context = browser.new_context(
-        user_agent=IPHONE,
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-    )
+    context = browser.new_context(**PHONE, locale="en-US")
     yield Buyer(context)
     context.close()
 

@@ -22,17 +22,21 @@ from flask_nicepay import NicePay
 from flask_nicepay import OrderState
 from flask_nicepay import Plan
 from flask_nicepay import Transition
+from flask_nicepay.db import create_tables
+from flask_nicepay.db import write_transaction
 from flask_nicepay.display import buyer_language
 from flask_nicepay.portone import PortOneError
 from flask_nicepay.sandbox import SandboxError
 from flask_nicepay.signals import payment_cancelled
-from flask_nicepay.signals import payment_paid
 from flask_nicepay.signals import vbank_issued
 from flask_nicepay.subscription_table import SubscriptionError
 
 from . import shop_errors
+from . import shop_stock
 from . import shop_words
 from .shop_errors import ShopError
+from .shop_tables import metadata
+from .shop_tables import shop_orders
 
 log = logging.getLogger("example_app")
 bp = Blueprint("shop", __name__)
@@ -46,25 +50,13 @@ PRODUCTS = {
 #: How many of one product an order may hold.
 QUANTITIES = range(1, 11)
 
-metadata = sa.MetaData()
-shop_orders = sa.Table(
-    "shop_orders",
-    metadata,
-    sa.Column("merchant_uid", sa.String(40), primary_key=True),
-    sa.Column("product", sa.String(32), nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("buyer_email", sa.String(128)),
-    # The shop's own view of the order, kept in step with the payment.
-    sa.Column("status", sa.String(32), nullable=False),
-)
-
 
 def init_app(app: Flask, nicepay: NicePay) -> None:
-    metadata.create_all(nicepay.state(app).payments.engine)
+    create_tables(nicepay.state(app).payments.engine, metadata)
+    shop_stock.init_app(app, nicepay)
     app.register_blueprint(bp)
     shop_words.init_app(app)
     shop_errors.init_app(app)
-    payment_paid.connect(_send_receipt, sender=app)
     vbank_issued.connect(_send_account_details, sender=app)
     payment_cancelled.connect(_send_refund_notice, sender=app)
 
@@ -83,10 +75,6 @@ def _nicepay() -> NicePay:
 
 
 # Signal receivers: they run once per real change, after it was committed.
-
-
-def _send_receipt(app: Flask, order: t.Any, **extra: t.Any) -> None:
-    log.info("Receipt e-mail for %s (%s won)", order.merchant_uid, order.paid_amount)
 
 
 def _send_account_details(app: Flask, order: t.Any, **extra: t.Any) -> None:
@@ -110,11 +98,14 @@ def _send_refund_notice(
 
 @bp.get("/")
 def index() -> str:
-    return render_template("index.html", products=PRODUCTS)
+    with _nicepay().payments.engine.connect() as conn:
+        stock = shop_stock.available(conn)
+    return render_template("index.html", products=PRODUCTS, stock=stock)
 
 
 @bp.post("/buy")
 def buy() -> t.Any:
+    """Create the order with its stock taken, or neither (sold out)."""
     product_id = request.form.get("product", "")
     product = PRODUCTS.get(product_id)
     if product is None:
@@ -123,23 +114,28 @@ def buy() -> t.Any:
     email = request.form.get("email") or None
     amount = product["price"] * quantity
     name = shop_words.product_name(product_id, buyer_language())
-    order = _nicepay().create_order(
-        amount=amount,
-        name=f"{name} x{quantity}",
-        buyer_email=email,
-        buyer_name=request.form.get("name") or None,
-    )
-    with _nicepay().payments.engine.begin() as conn:
+    nicepay = _nicepay()
+    uid = nicepay.orders.new_merchant_uid()
+    with write_transaction(nicepay.payments.engine) as conn:
+        shop_stock.reserve(conn, uid, product_id, quantity)  # SoldOut: nothing made
+        order = nicepay.create_order(
+            connection=conn,
+            merchant_uid=uid,
+            amount=amount,
+            name=f"{name} x{quantity}",
+            buyer_email=email,
+            buyer_name=request.form.get("name") or None,
+        )
         conn.execute(
             sa.insert(shop_orders).values(
-                merchant_uid=order.merchant_uid,
+                merchant_uid=uid,
                 product=product_id,
                 quantity=quantity,
                 buyer_email=email,
                 status=order.state.value,
             )
         )
-    return redirect(_pay_page(order.merchant_uid, amount))
+    return redirect(_pay_page(uid, amount))
 
 
 def _pay_page(merchant_uid: str, amount: int) -> str:
@@ -241,6 +237,8 @@ def order(merchant_uid: str) -> str:
         abort(404)
     history = _nicepay().orders.history(merchant_uid)
     refunds = _nicepay().orders.refunds_of(merchant_uid)
+    with _nicepay().payments.engine.connect() as conn:
+        receipt = shop_stock.receipt(conn, merchant_uid)
     # Just after the sandbox's deposit, PortOne's webhook may not have landed
     # yet: the page says so and asks the plugin's status until it has.
     confirming = bool(request.args.get("deposited")) and (
@@ -251,6 +249,7 @@ def order(merchant_uid: str) -> str:
         order=payment,
         history=history,
         refunds=refunds,
+        receipt=receipt,
         confirming=confirming,
     )
 

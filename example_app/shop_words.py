@@ -55,6 +55,15 @@ WORDS: dict[str, dict[str, str]] = {
         "confirming_slow": "확인이 늦어지고 있습니다. 잠시 후 새로 고쳐 주세요.",
         "unknown_product": "없는 상품입니다. 상품 목록에서 다시 골라 주세요.",
         "bad_quantity": "수량은 1개에서 10개 사이로 입력해 주세요.",
+        "sold_out": (
+            "재고가 부족합니다. 수량을 줄이거나 다른 상품을 골라 주세요. "
+            "주문은 만들어지지 않았습니다."
+        ),
+        "stock_left": "남은 수량 {count}개",
+        "stock_none": "품절",
+        "receipt": "영수증",
+        "receipt_no": "영수증 번호",
+        "receipt_line": "{amount} · {method} · {moment}",
         "bad_amount": "환불 금액은 0보다 큰 숫자로 입력해 주세요.",
         "no_account": "이 주문에는 입금할 가상계좌가 없습니다.",
         "error_400": "요청을 처리할 수 없습니다",
@@ -123,6 +132,15 @@ WORDS: dict[str, dict[str, str]] = {
         "confirming_slow": "This is taking longer than usual. Please reload shortly.",
         "unknown_product": "There is no such product. Please choose one from the list.",
         "bad_quantity": "Please enter a quantity from 1 to 10.",
+        "sold_out": (
+            "Not enough left in stock. Please order fewer, or choose another "
+            "product; no order was made."
+        ),
+        "stock_left": "{count} left",
+        "stock_none": "Sold out",
+        "receipt": "Receipt",
+        "receipt_no": "Receipt number",
+        "receipt_line": "{amount} · {method} · {moment}",
         "bad_amount": "Please enter a refund amount above zero, in digits.",
         "no_account": "This order has no virtual account to pay into.",
         "error_400": "The request could not be handled",

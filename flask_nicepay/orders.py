@@ -7,6 +7,7 @@ import logging
 import secrets
 import typing as t
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .inbound import ORDER_REQUEST
@@ -36,14 +37,22 @@ class MerchantUidInUseError(ValueError):
         self.merchant_uid = merchant_uid
 
 
-def insert_order(store: Store, **fields: t.Any) -> Order:
+def insert_order(
+    store: Store, connection: Connection | None = None, **fields: t.Any
+) -> Order:
     """Insert a new order, raising :class:`MerchantUidInUseError` for a taken id.
 
+    :param connection: a connection in a write transaction to insert it in (under
+        a savepoint, so a taken id leaves that transaction usable); by default
+        the order is written in a transaction of its own.
     :param fields: what :meth:`flask_nicepay.store.Store.create_order` takes,
         ``merchant_uid`` included.
     """
     try:
-        return store.create_order(**fields)
+        if connection is None:
+            return store.create_order(**fields)
+        with connection.begin_nested():
+            return store.insert_order(connection, **fields)
     except IntegrityError:
         if store.get(fields["merchant_uid"]) is None:
             raise  # another constraint: a defect, not a taken merchant_uid
@@ -70,7 +79,7 @@ class Orders(Part):
         day = self.clock().strftime("%Y%m%d")
         return f"{self.merchant_uid_prefix}-{day}-{secrets.token_hex(6)}"
 
-    def create(self, **fields: t.Any) -> Order:
+    def create(self, *, connection: Connection | None = None, **fields: t.Any) -> Order:
         """Register an order and, by default, its amount with PortOne.
 
         :param fields: ``amount`` and ``name`` are required; ``merchant_uid``
@@ -79,6 +88,11 @@ class Orders(Part):
             optional.
         :raises marshmallow.ValidationError: the fields do not make an order.
         :raises APIError: PortOne holds a different amount for the ``merchant_uid``.
+        :param connection: a connection with a write transaction open (from
+            :func:`~flask_nicepay.db.write_transaction`): the order is written in
+            it, so it commits, or not, with the store's own rows (a stock
+            reservation, say). PortOne is not asked inside that transaction: the
+            checkout page registers the amount, as it does when PortOne was down.
         :raises MerchantUidInUseError: an order with that ``merchant_uid`` exists.
 
         If PortOne cannot be reached the order is still created, unregistered: the
@@ -89,8 +103,8 @@ class Orders(Part):
         data["merchant_uid"] = data["merchant_uid"] or self.new_merchant_uid()
         if data["custom_data"] is not None and not isinstance(data["custom_data"], str):
             data["custom_data"] = json.dumps(data["custom_data"], ensure_ascii=False)
-        order = insert_order(self.store, origin="checkout", **data)
-        if not self.prepare:
+        order = insert_order(self.store, connection, origin="checkout", **data)
+        if not self.prepare or connection is not None:
             return order
         try:
             return self.ensure_prepared(order)

@@ -16,6 +16,7 @@ from flask import Flask
 from flask_nicepay import MerchantUidInUseError
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay.db import write_transaction
 from flask_nicepay.portone import Card
 from flask_nicepay.sandbox import Sandbox
 
@@ -82,3 +83,30 @@ def test_two_charges_racing_with_one_merchant_uid_charge_once(
     assert len(errors) == 1 and len(orders) == 1
     assert orders[0].state is OrderState.PAID
     assert sandbox.payments_count() == before + 1
+
+
+@on_both_databases
+def test_an_order_made_in_the_store_s_transaction_commits_with_it(
+    app: Flask, nicepay: NicePay
+) -> None:
+    """``create_order(connection=...)``: the order and the store's rows are one
+    write; a taken id leaves the transaction usable, and PortOne is asked later."""
+    with app.app_context():
+        engine = nicepay.payments.engine
+        nicepay.create_order(merchant_uid="m-taken", amount=1_000, name="first")
+        with pytest.raises(RuntimeError), write_transaction(engine) as conn:
+            nicepay.create_order(
+                connection=conn, merchant_uid="m-undone", amount=2_000, name="x"
+            )
+            raise RuntimeError("the store's own write failed")
+        assert nicepay.get_order("m-undone") is None
+        with write_transaction(engine) as conn:
+            with pytest.raises(MerchantUidInUseError):
+                nicepay.create_order(
+                    connection=conn, merchant_uid="m-taken", amount=1, name="x"
+                )
+            made = nicepay.create_order(
+                connection=conn, merchant_uid="m-kept", amount=3_000, name="kept"
+            )
+        assert made.prepared is False  # the checkout page registers the amount
+        assert nicepay.get_order("m-kept") == made

@@ -254,16 +254,6 @@ def order(merchant_uid: str) -> str:
     )
 
 
-@bp.post("/orders/<merchant_uid>/sync")
-def sync(merchant_uid: str) -> t.Any:
-    """An admin action: ask PortOne again."""
-    try:
-        _nicepay().sync(merchant_uid=merchant_uid)
-    except PortOneError as exc:
-        flash(f"PortOne: {exc}")
-    return redirect(url_for("shop.order", merchant_uid=merchant_uid))
-
-
 @bp.get("/_sandbox/deposit/<merchant_uid>")
 def sandbox_deposit(merchant_uid: str) -> t.Any:
     """Sandbox only: play the bank and pay into an issued virtual account."""

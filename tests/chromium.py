@@ -42,6 +42,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+#: Set to ``css`` for pictures at one pixel per CSS pixel (small enough for the
+#: docs, see docs/screens.py); by default a phone's are at its device scale.
+SCALE_ENV = "NICEPAY_TEST_SCREENSHOT_SCALE"
 
 
 def launch() -> t.Iterator[t.Any]:
@@ -81,4 +84,6 @@ class Watched:
     def screenshot(self, name: str) -> None:
         """Keep a picture of the page as a test artifact."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(self.artifacts / f"{name}.png"), full_page=True)
+        scale = os.environ.get(SCALE_ENV) or "device"
+        path = str(self.artifacts / f"{name}.png")
+        self.page.screenshot(path=path, full_page=True, scale=scale)

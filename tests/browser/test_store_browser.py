@@ -85,6 +85,15 @@ class Buyer(Watched):
         self.page.wait_for_selector(OVERLAY)
         return self.page.frame_locator(f"{OVERLAY} iframe")
 
+    def pay_on_phone(self, card: str | None = None) -> None:
+        """Open the payment window (a whole page on a phone) and approve, with
+        ``card`` chosen when given."""
+        self.page.click("[data-testid=pay]")
+        self.page.wait_for_url("**/_sandbox/sdk/window/**")
+        if card is not None:
+            self.page.get_by_test_id("card-select").select_option(card)
+        self.page.get_by_test_id("approve").click()
+
 
 @pytest.fixture
 def buyer(browser: t.Any) -> t.Iterator[Buyer]:
@@ -115,6 +124,8 @@ def test_pc_card_payment_ends_on_a_paid_order_page(
     uid = buyer.buy(url, "hoodie")
     buyer.page.click("[data-testid=pay]")
     window = buyer.window()
+    window.get_by_test_id("approve").wait_for(state="visible")
+    buyer.screenshot("pc-checkout-window")
     window.get_by_test_id("quota-select").select_option("3")
     window.get_by_test_id("approve").click()
 
@@ -217,6 +228,7 @@ def test_a_card_is_registered_on_the_hosted_page(
     page.goto(url + "/cards")
     page.click("[data-testid=add-card]")
     page.wait_for_url("**/nicepay/cards/new?t=*")
+    customer.screenshot(f"card-register-{who}")
 
     page.fill("[data-testid=card_number]", "4242 4242 4242 4241")
     page.fill("[data-testid=expiry]", "2030-12")
@@ -369,10 +381,7 @@ def test_an_english_phone_buyer_is_declined_then_pays(
     assert page.locator("[data-testid=sandbox-notice]").count() == 1
     english_phone.screenshot("english-phone-checkout")
 
-    page.click("[data-testid=pay]")
-    page.wait_for_url("**/_sandbox/sdk/window/**")
-    page.get_by_test_id("card-select").select_option("4000-0000-0000-9995")
-    page.get_by_test_id("approve").click()
+    english_phone.pay_on_phone(card="4000-0000-0000-9995")
     page.wait_for_url(f"**/nicepay/checkout/{uid}**")
     error = page.get_by_test_id("error")
     error.wait_for(state="visible")
@@ -381,9 +390,7 @@ def test_an_english_phone_buyer_is_declined_then_pays(
     english_phone.screenshot("english-phone-declined")
     assert state_of(app, uid) is OrderState.FAILED
 
-    page.click("[data-testid=pay]")
-    page.wait_for_url("**/_sandbox/sdk/window/**")
-    page.get_by_test_id("approve").click()
+    english_phone.pay_on_phone()
     page.wait_for_url(f"**/orders/{uid}")
     page.wait_for_selector("[data-testid=order][data-state=paid]")
     assert page.get_by_test_id("order-state").inner_text() == "Paid"

@@ -75,6 +75,8 @@ def test_the_buyer_s_order_page_offers_no_refund(app: Flask) -> None:
         404,
         405,
     )
+    assert b"/sync" not in page.data  # asking PortOne again is the console's
+    assert client.post(f"/orders/{uid}/sync").status_code in (404, 405)
     assert shop_status(app, uid) == "paid"
 
 

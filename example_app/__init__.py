@@ -4,6 +4,11 @@ Run it on the embedded PortOne sandbox and a SQLite file::
 
     flask --app example_app run
 
+Each order takes its stock (``SHOP_STOCK``, a mapping of product to count, sets
+what the shop starts with) and each paid order gets a receipt, kept by the
+plugin's signals in :mod:`example_app.shop_stock`. The admin at ``/admin`` is the
+plugin's operator console behind ``SHOP_ADMIN_PASSWORD``.
+
 With PortOne keys in the environment (``FLASK_NICEPAY_IMP_KEY`` and friends, read by
 ``app.config.from_prefixed_env()``) the same code takes real payments.
 """

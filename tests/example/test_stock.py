@@ -203,6 +203,17 @@ def test_a_full_refund_gives_the_stock_back_a_partial_one_does_not(
     adds_up(app)
 
 
+def test_an_unpaid_virtual_account_closed_gives_the_stock_back(
+    app: Flask, nicepay_buyer: t.Any
+) -> None:
+    uid = bought(app, "mug", 2)
+    nicepay_buyer.checkout(uid, method="vbank")
+    with app.app_context():
+        assert nicepay.cancel(uid).order.state.value == "cancelled"  # type: ignore[union-attr]
+    assert reservation(app, uid) == "released" and stock(app)["mug"] == 5
+    assert receipts(app) == {}
+
+
 def test_an_expired_virtual_account_gives_the_stock_back_once(
     app: Flask, nicepay_buyer: t.Any, nicepay_clock: t.Any
 ) -> None:

@@ -11,7 +11,6 @@ import contextlib
 import typing as t
 
 import click
-from alembic.util import CommandError
 from flask.cli import with_appcontext
 
 from . import migrations
@@ -22,6 +21,8 @@ from .state import app_state
 @contextlib.contextmanager
 def _alembic_says() -> t.Iterator[None]:
     """Alembic's refusals (an unknown revision, say) as a one-line error."""
+    from alembic.util import CommandError  # Alembic loads only when asked to
+
     try:
         yield
     except CommandError as exc:

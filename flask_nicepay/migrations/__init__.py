@@ -7,6 +7,9 @@ a store's own Alembic or Flask-Migrate history without touching it.
 
 Every change runs in :func:`flask_nicepay.db.schema_transaction`: many processes
 upgrading at once take turns, and whoever comes second finds nothing left to do.
+
+Alembic is imported by the functions that use it, not with this module: ``import
+flask_nicepay`` does not load it, and a worker that never upgrades never does.
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ import typing as t
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
 from .. import tables
 from ..db import make_engine
 from ..db import schema_transaction
+
+if t.TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
 # Alembic says at INFO which database backend it found, at every start-up that
 # checks the tables (every worker, every CLI command, --help included). That
@@ -92,6 +96,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     :param connection: the connection its ``env.py`` migrates on, in the
         transaction already begun on it.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_HERE))
     # A new revision's file is named by its id: versions/0005_what_it_does.py.
@@ -103,6 +109,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @functools.cache
 def scripts() -> ScriptDirectory:
     """The plugin's revisions (read once per process)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -154,6 +162,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     :param engine: the plugin's database.
     :param revision: where to go; ``"head"`` for the newest.
     """
+    from alembic import command
+
     with schema_transaction(engine) as conn:
         context, present = _context(conn), has_plugin_tables(conn)
         if not present and revision == "head":
@@ -176,6 +186,8 @@ def downgrade(engine: Engine, revision: str) -> None:
     :param engine: the plugin's database.
     :param revision: a revision id, or ``"base"`` to drop every table.
     """
+    from alembic import command
+
     with schema_transaction(engine) as conn:
         command.downgrade(alembic_config(conn), revision)
 
@@ -191,6 +203,8 @@ def new_revision(message: str) -> Path:
     :param message: what the revision does, in a few words.
     :returns: the new file.
     """
+    from alembic import command
+
     engine = make_engine("sqlite://")
     try:
         upgrade(engine, FIRST)
@@ -216,4 +230,6 @@ def _next_id(message: str) -> str:
 
 
 def _context(conn: Connection) -> MigrationContext:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})

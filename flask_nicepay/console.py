@@ -22,6 +22,7 @@ from flask import Flask
 
 from . import console_actions  # noqa: F401  (registers the actions)
 from . import console_pages  # noqa: F401  (registers the pages)
+from . import console_reconcile  # noqa: F401  (reconcile in batches)
 from .config import ConfigurationError
 from .console_base import Actor
 from .console_base import ConsoleState

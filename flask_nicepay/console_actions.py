@@ -4,7 +4,8 @@ A refund here is ``nicepay.refund`` or ``nicepay.cancel`` exactly as ``flask
 nicepay cancel`` calls them, a replay is ``notifications.replay`` as ``flask nicepay
 replay`` runs it, and so on: the ledger, the history and the signals cannot tell the
 console from the command line. What the console adds is the record of who did it,
-one row of ``nicepay_console_actions`` per action, however it ended.
+one row of ``nicepay_console_actions`` per action, written before the call and
+finished after it, however it ended.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from flask import request
 from flask import url_for
 
 from .console_base import BadForm
+from .console_base import begin
 from .console_base import console_bp
+from .console_base import journal
 from .console_base import page
-from .console_base import record
+from .console_journal import FAILED
+from .console_journal import REFUSED
+from .console_journal import SUCCEEDED
+from .console_journal import clean_error
 from .ledger import RefundInProgressError
 from .machine import InvalidTransitionError
 from .portone import PortOneError
@@ -52,36 +58,41 @@ def act(
     call: t.Callable[[], t.Mapping[str, t.Any] | None],
     back: str,
 ) -> Response:
-    """Run one action, record it with the operator's name, and answer.
+    """Record the action as started, run it, record how it ended, and answer.
 
     ``call`` returns what to add to the record (an outcome, counts), or ``None``.
+    Whatever it raises is recorded too: a refusal as ``refused`` (409), PortOne
+    failing as ``failed`` (502), anything else as ``failed`` before the 500.
     """
+    started = begin(action, target, detail=detail)
     try:
         found = call() or {}
     except REFUSALS as exc:
-        record(action, target, "refused", detail=detail, error=str(exc))
-        return page(
-            "nicepay/console/message.html",
-            409,
-            message="refused",
-            detail=exc,
-            back=back,
-        )
+        journal().finish(started, REFUSED, error=str(exc))
+        return _answer(409, "refused", exc, back)
     except PortOneError as exc:
-        record(action, target, "error", detail=detail, error=f"PortOne: {exc}")
-        return page(
-            "nicepay/console/message.html",
-            502,
-            message="portone_down",
-            detail=exc,
-            back=back,
-        )
-    outcome = "error" if found.get("error") else "done"
-    done = record(
-        action, target, outcome, detail={**detail, **found}, error=found.get("error")
+        journal().finish(started, FAILED, error=f"PortOne: {exc}")
+        return _answer(502, "portone_down", exc, back)
+    except Exception as exc:
+        journal().finish(started, FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    outcome = FAILED if found.get("error") else SUCCEEDED
+    journal().finish(
+        started, outcome, detail={**detail, **found}, error=found.get("error")
     )
     separator = "&" if "?" in back else "?"
-    return t.cast(Response, redirect(f"{back}{separator}action={done}", code=303))
+    return t.cast(Response, redirect(f"{back}{separator}action={started}", code=303))
+
+
+def _answer(status: int, message: str, exc: Exception, back: str) -> Response:
+    detail = clean_error(str(exc))
+    return page(
+        "nicepay/console/message.html",
+        status,
+        message=message,
+        detail=detail,
+        back=back,
+    )
 
 
 # -- refunds ------------------------------------------------------------------------
@@ -176,7 +187,7 @@ def sync(merchant_uid: str) -> Response:
     return act("sync", merchant_uid, {}, call, back)
 
 
-# -- notifications, reconcile, virtual accounts ----------------------------------
+# -- notifications, virtual accounts ----------------------------------
 
 
 @console_bp.post("/notifications/<int:entry_id>/replay")
@@ -196,26 +207,6 @@ def replay(entry_id: int) -> Response:
         return {"result": str(replayed.outcome), "error": replayed.error}
 
     return act("replay", uid or str(entry_id), {"notification": entry_id}, call, back)
-
-
-@console_bp.post("/reconcile")
-def reconcile() -> Response:
-    """Bring every open order in line with PortOne (``flask nicepay reconcile``)."""
-    reconciler = app_state().payments.reconciler
-
-    def call() -> dict[str, t.Any]:
-        report = reconciler.reconcile()
-        errors = "; ".join(report.errors[:5]) or None
-        return {
-            "orders": report.orders,
-            "lookups": report.api_calls,
-            "changed": report.applied,
-            "unchanged": report.unchanged,
-            "not_at_portone": report.not_at_portone,
-            "error": errors,
-        }
-
-    return act("reconcile", "orders", {}, call, url_for(".orders"))
 
 
 @console_bp.post("/vbanks/expire")

@@ -4,18 +4,17 @@ Every request first asks the store's guard (see
 :class:`~flask_nicepay.console.Console`); a refusal is a 403 before anything is
 read. Every form carries a token that must match a ``SameSite=Strict`` cookie, so
 another site cannot post to the console in an operator's name. Every action is
-written to ``nicepay_console_actions`` with the operator's name.
+written to ``nicepay_console_actions`` with the operator's name, before its call
+(see :mod:`flask_nicepay.console_journal`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
-import json
 import secrets
 import typing as t
 
-import sqlalchemy as sa
 from flask import Blueprint
 from flask import Request
 from flask import Response
@@ -23,10 +22,11 @@ from flask import current_app
 from flask import g
 from flask import render_template
 from flask import request
+from werkzeug.exceptions import NotFound
 
-from . import tables
+from .console_journal import Journal
+from .console_queries import BadForm as BadForm
 from .console_texts import console_texts
-from .db import execute_alone
 from .state import app_state
 
 #: Decides whether the request's user may operate; a string names the operator.
@@ -39,6 +39,12 @@ CSRF_COOKIE = "nicepay_console_csrf"
 #: The language an operator chose (``?lang=en``) is kept in this cookie.
 LANGUAGE_COOKIE = "nicepay_console_lang"
 LANGUAGES = ("ko", "en")
+#: The console's pages run only the plugin's own script and style sheet; a
+#: store's own policy, set before, is kept.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 console_bp = Blueprint("nicepay_console", __name__)
 
@@ -50,10 +56,6 @@ class ConsoleState:
 
     guard: Guard | None
     actor: Actor | None
-
-
-class BadForm(Exception):
-    """A form or query the console cannot read; answered 400."""
 
 
 def console_state() -> ConsoleState:
@@ -78,6 +80,7 @@ def _private(response: Response) -> Response:
     """No cache keeps, and no other site frames, what an operator sees."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
     response.headers.setdefault("Referrer-Policy", "same-origin")
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
@@ -85,6 +88,11 @@ def _private(response: Response) -> Response:
             LANGUAGE_COOKIE, chosen, samesite="Lax", path=_cookie_path()
         )
     return response
+
+
+@console_bp.errorhandler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return page("nicepay/console/message.html", 404, message="not_found")
 
 
 @console_bp.errorhandler(BadForm)
@@ -168,29 +176,12 @@ def page(template: str, status: int = 200, **context: t.Any) -> Response:
     return response
 
 
-def record(
-    action: str,
-    target: str | None,
-    outcome: str,
-    *,
-    detail: t.Mapping[str, t.Any] | None = None,
-    error: str | None = None,
-) -> int:
-    """Write what the operator did and how it ended; returns the record's id."""
+def journal() -> Journal:
+    """The record of operators' actions, on the plugin's engine and clock."""
     payments = app_state().payments
-    detail = {k: v for k, v in (detail or {}).items() if v is not None}
-    values = {
-        "actor": operator(),
-        "action": action,
-        "target": target,
-        "detail": json.dumps(detail, ensure_ascii=False, default=str)
-        if detail
-        else None,
-        "outcome": outcome,
-        "error": error,
-        "created_at": payments.clock(),
-    }
-    result = execute_alone(payments.engine, sa.insert(tables.console_actions), values)
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    return Journal(payments.engine, payments.clock)
+
+
+def begin(action: str, target: str | None, **options: t.Any) -> int:
+    """Write that the current operator is about to do ``action``."""
+    return journal().begin(operator(), action, target, **options)

@@ -13,15 +13,18 @@ from flask import request
 
 from .console_base import BadForm
 from .console_base import console_bp
+from .console_base import journal
 from .console_base import page
+from .console_journal import OUTCOMES
 from .console_queries import KST
 from .console_queries import ORIGINS
 from .console_queries import OrderFilter
-from .console_queries import action
-from .console_queries import actions_on
 from .console_queries import awaiting_deposit
 from .console_queries import list_orders
+from .console_queries import notifications_page
+from .console_queries import page_number
 from .inbox import REPLAYABLE
+from .inbox import Kind
 from .inbox import Outcome
 from .machine import OrderState
 from .payments import Payments
@@ -49,7 +52,7 @@ def _payments() -> Payments:
 def _done() -> t.Any:
     """The action whose outcome the page reports (``?action=ID``), if any."""
     given = request.args.get("action", "")
-    return action(_payments().engine, int(given)) if given.isdigit() else None
+    return journal().get(int(given)) if given.isdigit() and len(given) < 19 else None
 
 
 @console_bp.get("/")
@@ -113,7 +116,7 @@ def story(payments: Payments, merchant_uid: str) -> list[Event]:
         )
         for refund in payments.orders.refunds_of(merchant_uid)
     ]
-    events += [_action_event(row) for row in actions_on(payments.engine, merchant_uid)]
+    events += [_action_event(row) for row in journal().on(merchant_uid)]
     return sorted(events, key=lambda event: event.at)
 
 
@@ -175,15 +178,52 @@ def vbanks() -> Response:
 
 @console_bp.get("/notifications")
 def notifications() -> Response:
-    """Notifications that failed, found no order, or failed verification."""
-    chosen = request.args.getlist("outcome") or [str(o) for o in TO_LOOK_AT]
-    if set(chosen) - {str(o) for o in Outcome}:
-        raise BadForm(f"outcome must be one of {', '.join(o for o in Outcome)}")
-    entries = _payments().inbox.search(outcomes=chosen, limit=200)
+    """Notifications, newest first, 50 to a page: by default those that failed,
+    found no order, are unprocessed or failed verification; ``outcome`` (one or
+    several) and ``kind`` pick others."""
+    chosen = _chosen(request.args.getlist("outcome"), [str(o) for o in Outcome])
+    kind = request.args.get("kind") or None
+    if kind is not None and (len(kind) > 16 or not kind.isidentifier()):
+        raise BadForm("kind must be a notification's kind, such as webhook")
+    before = page_number(request.args.get("before"))
+    found, next_before = notifications_page(
+        _payments().engine, chosen or [str(o) for o in TO_LOOK_AT], kind, before
+    )
     return page(
         "nicepay/console/notifications.html",
-        entries=entries,
+        entries=found,
+        outcomes=[str(o) for o in Outcome],
+        chosen=chosen or [str(o) for o in TO_LOOK_AT],
+        kinds=[str(k) for k in Kind],
+        kind=kind,
+        next_args={"outcome": chosen, "kind": kind, "before": next_before}
+        if next_before
+        else None,
         replayable={str(o) for o in REPLAYABLE},
+        done=_done(),
+    )
+
+
+def _chosen(given: list[str], known: list[str]) -> list[str]:
+    """The values asked for, each known, in the order known; none for none."""
+    if set(given) - set(known):
+        raise BadForm(f"outcome must be one of {', '.join(known)}")
+    return [value for value in known if value in given]
+
+
+@console_bp.get("/actions")
+def actions() -> Response:
+    """What operators did, newest first; ``outcome=started`` shows the actions
+    that never finished (their process died mid-call) and reconciles running."""
+    chosen = _chosen(request.args.getlist("outcome"), list(OUTCOMES))
+    before = page_number(request.args.get("before"))
+    found, next_before = journal().page(chosen or OUTCOMES, before=before)
+    return page(
+        "nicepay/console/actions.html",
+        actions=found,
+        outcomes=OUTCOMES,
+        chosen=chosen,
+        next_args={"outcome": chosen, "before": next_before} if next_before else None,
         done=_done(),
     )
 

@@ -19,7 +19,6 @@ from sqlalchemy.engine import RowMapping
 from werkzeug.datastructures import MultiDict
 
 from . import tables
-from .console_base import BadForm
 from .machine import OrderState
 from .store import Order
 
@@ -29,6 +28,10 @@ ORIGINS = ("checkout", "onetime", "again", "schedule", "vbank", "adopted")
 PAGE_SIZE = 50
 #: The console shows dates, and reads date filters, in Korean time.
 KST = dt.timezone(dt.timedelta(hours=9), "KST")
+
+
+class BadForm(Exception):
+    """A form or query the console cannot read; answered 400."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ class OrderFilter:
             pay_method=_short(args.get("pay_method"), 20),
             origin=origin,
             q=_short((args.get("q") or "").strip(), 128),
-            before=_page(args.get("before")),
+            before=page_number(args.get("before")),
         )
 
     def args(self, **changes: t.Any) -> dict[str, t.Any]:
@@ -98,11 +101,15 @@ def _short(text: str | None, length: int) -> str | None:
     return text
 
 
-def _page(text: str | None) -> int | None:
+def page_number(text: str | None) -> int | None:
+    """A page's ``before``: the id the page starts below.
+
+    :raises BadForm: it is no id.
+    """
     if not text:
         return None
     if not text.isdigit() or len(text) > 18:
-        raise BadForm("before must be an order id")
+        raise BadForm("before must be an id")
     return int(text)
 
 
@@ -160,17 +167,62 @@ def awaiting_deposit(engine: Engine, *, limit: int = 200) -> list[Order]:
         return [Order.from_row(row) for row in conn.execute(query).mappings()]
 
 
-def actions_on(engine: Engine, target: str) -> list[RowMapping]:
-    """The console actions done to ``target``, oldest first."""
-    table = tables.console_actions
-    query = sa.select(table).where(table.c.target == target).order_by(table.c.id)
+def newest_first(
+    engine: Engine,
+    table: sa.Table,
+    column: sa.Column[t.Any],
+    values: t.Iterable[str],
+    *,
+    where: t.Iterable[sa.ColumnElement[bool]] = (),
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    shown: t.Sequence[sa.Column[t.Any]] | None = None,
+) -> tuple[list[RowMapping], int | None]:
+    """One page of ``table``'s rows whose ``column`` is one of ``values``, newest
+    (highest id) first, and the ``before`` of the next page.
+
+    Each value is its own ``… WHERE column = :value ORDER BY id DESC LIMIT`` on an
+    index that starts ``(column, …, id)``, and the branches are merged: a page
+    reads at most ``limit + 1`` index entries per value, however many rows the
+    table holds and however rare the values asked for are.
+
+    :param shown: the columns to read (default: all).
+    """
+    conditions = [*where] + ([] if before is None else [table.c.id < before])
+    branches = [
+        sa.select(*(shown or table.c))
+        .where(column == value, *conditions)
+        .order_by(table.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+        for value in values
+    ]
+    merged = sa.union_all(*(sa.select(branch) for branch in branches)).subquery()
+    query = sa.select(merged).order_by(merged.c.id.desc()).limit(limit + 1)
     with engine.connect() as conn:
-        return list(conn.execute(query).mappings())
+        found = list(conn.execute(query).mappings())
+    more = len(found) > limit
+    return found[:limit], int(found[limit - 1]["id"]) if more else None
 
 
-def action(engine: Engine, action_id: int) -> RowMapping | None:
-    """One console action by id."""
-    table = tables.console_actions
-    query = sa.select(table).where(table.c.id == action_id)
-    with engine.connect() as conn:
-        return conn.execute(query).mappings().first()
+#: What the notification list shows of each notification (not its body).
+_LISTED = [c for c in tables.inbox.c if c.name != "body"]
+
+
+def notifications_page(
+    engine: Engine, outcomes: t.Sequence[str], kind: str | None, before: int | None
+) -> tuple[list[RowMapping], int | None]:
+    """One page of notifications with these outcomes (of one kind, if given),
+    newest first, read on ``ix_nicepay_inbox_outcome_id`` or, for one kind,
+    ``ix_nicepay_inbox_outcome_kind_id``."""
+    inbox = tables.inbox.c
+    where = [] if kind is None else [inbox.kind == kind]
+    return newest_first(
+        engine,
+        tables.inbox,
+        inbox.outcome,
+        outcomes,
+        where=where,
+        before=before,
+        shown=_LISTED,
+    )

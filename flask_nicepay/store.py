@@ -118,18 +118,20 @@ class Store:
         states: t.Collection[OrderState] | None = None,
         updated_since: dt.datetime | None = None,
         batch_size: int = 100,
+        after: int = 0,
     ) -> t.Iterator[list[Order]]:
         """Orders in batches of ``batch_size``, by id, read one batch at a time.
 
         :param states: only orders in these states.
         :param updated_since: only orders changed at or after this time.
+        :param after: only orders with a larger id.
         """
         query = sa.select(tables.orders).order_by(tables.orders.c.id)
         if states is not None:
             query = query.where(tables.orders.c.state.in_([s.value for s in states]))
         if updated_since is not None:
             query = query.where(tables.orders.c.updated_at >= updated_since)
-        last_id = 0
+        last_id = after
         while True:
             page = query.where(tables.orders.c.id > last_id).limit(batch_size)
             with self.engine.connect() as conn:

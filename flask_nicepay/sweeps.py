@@ -41,6 +41,8 @@ class ReconcileReport:
     unchanged: int = 0
     not_at_portone: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
+    #: The id of the last order looked at: where a run in parts goes on from.
+    last_id: int | None = None
 
 
 class _Road(t.Protocol):
@@ -71,6 +73,8 @@ class ManyOrders:
         states: t.Collection[OrderState] | None = None,
         batch_size: int = 100,
         progress: t.Callable[[int], None] | None = None,
+        after: int = 0,
+        batches: int | None = None,
     ) -> ReconcileReport:
         """Bring orders in line with PortOne, up to 100 per API call.
 
@@ -80,16 +84,23 @@ class ManyOrders:
         :param states: override which states are re-checked.
         :param batch_size: ids per multi-lookup (at most 100).
         :param progress: called with the number of orders done after each batch.
+        :param after: only orders with a larger id (a run in parts goes on from
+            the last report's :attr:`~ReconcileReport.last_id`).
+        :param batches: stop after this many batches (default: go through).
         """
         if states is None and since is None:
             states = OPEN_STATES
         report = ReconcileReport()
-        for batch in self.store.iter_orders(
-            states=states, updated_since=since, batch_size=batch_size
-        ):
+        found = self.store.iter_orders(
+            states=states, updated_since=since, batch_size=batch_size, after=after
+        )
+        for number, batch in enumerate(found, start=1):
             _reconcile_batch(self, batch, report)
+            report.last_id = batch[-1].id
             if progress is not None:
                 progress(len(batch))
+            if number == batches:
+                break
         return report
 
     def expire_vbanks(self: _Road, *, batch_size: int = 100) -> list[Order]:

@@ -202,7 +202,9 @@ inbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("processed_at", UTCDateTime),
 )
-Index("ix_nicepay_inbox_outcome", inbox.c.outcome)
+# The console's notification list pages each outcome by id, of one kind or any.
+Index("ix_nicepay_inbox_outcome_id", inbox.c.outcome, inbox.c.id)
+Index("ix_nicepay_inbox_outcome_kind_id", inbox.c.outcome, inbox.c.kind, inbox.c.id)
 Index("ix_nicepay_inbox_merchant_uid", inbox.c.merchant_uid)
 Index("ix_nicepay_inbox_dedupe_key", inbox.c.dedupe_key)
 
@@ -353,16 +355,32 @@ console_actions = Table(
     Column("id", _ID, primary_key=True, autoincrement=True),
     # Who did it, as the store's guard or actor callable names the operator.
     Column("actor", String(128), nullable=False),
-    # refund, cancel, replay, reconcile, sync, delete_key, cancel_subscription
+    # refund, replay, sync, reconcile, reconcile_batch, reconcile_stop,
+    # expire_vbanks, delete_key, cancel_subscription
     Column("action", String(32), nullable=False),
     # What it was done to: a merchant_uid, notification id, customer_uid or
     # subscription_uid.
     _text("target", 80),
     # The choices made (JSON), refund account masked; never a secret.
     _text("detail"),
-    # done, refused (the plugin said no), error (PortOne failed or was silent)
+    # started (written before the call: a row left so is an action whose process
+    # died, or a reconcile still running), succeeded, refused (the plugin said no),
+    # failed (PortOne failed or was silent, or the call raised), stopped (a
+    # reconcile the operator stopped)
     Column("outcome", String(16), nullable=False),
+    # Redacted: card-number shapes masked.
     _text("error"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    # A reconcile batch, or its stop: the reconcile run (an action) it belongs to.
+    Column("run_id", _ID),
+    # A reconcile run: the id of the last order done; the next batch starts after.
+    Column("resume_after", _ID),
 )
 Index("ix_nicepay_console_actions_target", console_actions.c.target)
+Index(
+    "ix_nicepay_console_actions_outcome_id",
+    console_actions.c.outcome,
+    console_actions.c.id,
+)
+Index("ix_nicepay_console_actions_run_id", console_actions.c.run_id)

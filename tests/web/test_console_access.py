@@ -14,6 +14,8 @@ import flask_nicepay
 from flask_nicepay import ConfigurationError
 from flask_nicepay.console import Console
 from flask_nicepay.console_base import CSRF_COOKIE
+from flask_nicepay.console_journal import OUTCOMES
+from flask_nicepay.console_reconcile import COUNTS
 from flask_nicepay.console_texts import CONSOLE_TEXTS
 
 from .consoleshop import PREFIX
@@ -166,7 +168,8 @@ def test_pages_speak_korean_or_english_and_run_no_inline_script(
     english = operator.page("/?lang=en")
     assert "Orders" in english.text and "주문" not in english.text
     assert "Orders" in operator.page("/vbanks").text  # the choice is kept
-    for path in ("/", "/vbanks", "/notifications", "/keys", "/subscriptions"):
+    for path in ("/", "/vbanks", "/notifications", "/keys", "/subscriptions",
+                 "/actions"):  # fmt: skip
         page = operator.page(path)
         assert page.inline_scripts == [] and page.event_handlers() == []
         assert page.style_attributes() == []
@@ -178,7 +181,8 @@ def test_every_word_the_templates_use_is_in_both_languages() -> None:
     for template in folder.glob("*.html"):
         used |= set(re.findall(r"\bt\.(\w+)", template.read_text(encoding="utf-8")))
     used |= {"transition", "notification", "refund", "action"}  # t[event.kind]
-    used |= {"done", "refused", "error"}  # t[action.outcome]
+    used |= set(OUTCOMES)  # t[action.outcome]
+    used |= {f"count_{name}" for name in COUNTS if name != "orders"}
     used |= {"denied", "form_expired", "bad_input", "not_found", "portone_down"}
     assert used, "no words found"
     for language, words in CONSOLE_TEXTS.items():

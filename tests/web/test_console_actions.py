@@ -68,7 +68,7 @@ def test_a_partial_then_a_full_refund(app: Flask, sandbox: Sandbox) -> None:
     page = operator.get(done.location.removeprefix("/nicepay/console")).get_data(
         as_text=True
     )
-    assert 'data-outcome="done"' in page
+    assert 'data-outcome="succeeded"' in page
     record = _last(app)
     assert (record["actor"], record["action"], record["target"]) == (
         "kim",
@@ -170,7 +170,7 @@ def test_refusals_and_portone_failures_are_recorded(
     assert down.status_code == 502
     sandbox.clear_faults()
     outcomes = [(a["target"], a["outcome"]) for a in actions(app)]
-    assert outcomes == [(unpaid, "refused"), (uid, "refused"), (uid, "error")]
+    assert outcomes == [(unpaid, "refused"), (uid, "refused"), (uid, "failed")]
     assert actions(app)[-1]["error"].startswith("PortOne: ")
 
 
@@ -242,7 +242,7 @@ def test_replay_of_a_failed_notification(app: Flask, sandbox: Sandbox) -> None:
     assert get_order(app, uid).state is OrderState.PAID
     assert inbox(app, merchant_uid=uid)[0].outcome == "applied"
     record = _last(app)
-    assert (record["action"], record["outcome"]) == ("replay", "done")
+    assert (record["action"], record["outcome"]) == ("replay", "succeeded")
     assert json.loads(record["detail"]) == {
         "notification": entry_id,
         "result": "applied",
@@ -257,7 +257,7 @@ def test_a_replay_that_fails_again_is_recorded_as_an_error(
     portone_down(sandbox)
     done = Operator(app).post(f"/notifications/{entry_id}/replay")
     assert done.location.startswith("/nicepay/console/notifications?action=")
-    assert _last(app)["outcome"] == "error"
+    assert _last(app)["outcome"] == "failed"
     assert get_order(app, uid).state is OrderState.READY
 
 
@@ -271,10 +271,15 @@ def test_reconcile_and_sync_bring_orders_in_line(app: Flask, sandbox: Sandbox) -
     assert get_order(app, lost).state is OrderState.PAID
     assert json.loads(_last(app)["detail"]) == {"state": "paid"}
 
-    assert operator.post("/reconcile").status_code == 303
+    started = operator.post("/reconcile")
+    assert started.status_code == 303
+    run_id = started.location.split("/reconcile/")[1].split("?")[0]
+    assert operator.post(f"/reconcile/{run_id}/next", {"after": "0"}).status_code == 303
     assert get_order(app, other).state is OrderState.PAID
-    detail = json.loads(_last(app)["detail"])
-    assert (detail["orders"], detail["changed"]) == (1, 1)
+    run = next(a for a in actions(app) if a["action"] == "reconcile")
+    assert run["outcome"] == "succeeded"
+    detail = json.loads(run["detail"])
+    assert (detail["total"], detail["orders"], detail["changed"]) == (1, 1, 1)
 
 
 def test_the_story_shows_portone_s_record_on_request(
@@ -291,7 +296,8 @@ def test_the_story_shows_portone_s_record_on_request(
     assert page.by_testid("portone-status") == "cancelled"  # also when in part
     assert page.by_testid("portone-cancel-amount") == "4,000"
     kinds = [a["data-kind"] for tag, a in page.tags if a.get("data-testid") == "event"]
-    assert kinds == ["notification", "transition", "refund", "transition", "action"]
+    # The action is written as it starts, before the refund it asks for.
+    assert kinds == ["notification", "transition", "action", "refund", "transition"]
 
     portone_down(sandbox)
     down = operator.page(f"/orders/{uid}?portone=1")

@@ -1,0 +1,171 @@
+"""The console's record is written before each call, and reconcile runs in batches
+whose counts an operator sees advance, and can stop."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from flask_nicepay import OrderState
+from flask_nicepay.sandbox import Sandbox
+
+from .consoleshop import Operator
+from .consoleshop import actions
+from .consoleshop import console_app
+from .dying_operator import DIED
+from .test_console_orders import seed
+from .webshop import AppFactory
+from .webshop import checkout_new_order
+from .webshop import get_order
+from .webshop import on_both_databases
+from .webshop import portone_down
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return console_app(make_app)
+
+
+def _path(location: str) -> str:
+    return location.removeprefix("/nicepay/console")
+
+
+def _run_counts(operator: Operator, run_path: str) -> dict[str, str]:
+    page = operator.page(run_path)
+    names = ("done", "total", "changed", "not_at_portone", "errors", "batches")
+    counts = {name: page.by_testid(f"run-{name}") for name in names}
+    counts["status"] = str(page.find(data_testid="run-status")["data-outcome"])
+    return counts
+
+
+def _next(operator: Operator, run_path: str) -> t.Any:
+    """Post the run page's next-batch form, as its script or the operator does."""
+    page = operator.page(run_path)
+    after = page.find(name="after")  # only while the run is running
+    run_id = run_path.split("/")[2].split("?")[0]
+    return operator.post(f"/reconcile/{run_id}/next", {"after": str(after["value"])})
+
+
+@on_both_databases
+def test_reconcile_goes_batch_by_batch_and_counts_advance(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    seed(app, 230)  # open orders PortOne has never heard of
+    lost, _, _ = checkout_new_order(app, app.test_client(), sandbox)  # paid there
+    seed(app, 5, start=300, state="paid")  # not open: not looked at
+    operator = Operator(app)
+
+    started = operator.post("/reconcile")
+    assert started.status_code == 303
+    run_path = _path(started.location)
+    assert run_path.endswith("?go=1")  # the page's script may post the next batch
+    assert 'data-advance="300"' in operator.get(run_path).get_data(as_text=True)
+    seen = [_run_counts(operator, run_path)]
+    while seen[-1]["status"] == "started":
+        answer = _next(operator, run_path)
+        assert answer.status_code == 303 and _path(answer.location) == run_path
+        seen.append(_run_counts(operator, run_path))
+
+    assert [c["done"] for c in seen] == ["0", "100", "200", "231"]
+    assert {c["total"] for c in seen} == {"231"}
+    assert seen[-1] | {"status": "succeeded"} == seen[-1]
+    assert (seen[-1]["changed"], seen[-1]["not_at_portone"]) == ("1", "230")
+    assert get_order(app, lost).state is OrderState.PAID
+    finished = operator.get(run_path).get_data(as_text=True)
+    assert "data-advance" not in finished and 'data-testid="stop"' not in finished
+    rows = actions(app)
+    batches = [r for r in rows if r["action"] == "reconcile_batch"]
+    assert [json.loads(r["detail"])["orders"] for r in batches] == [100, 100, 31]
+    assert {(r["outcome"], r["run_id"]) for r in batches} == {
+        ("succeeded", rows[0]["id"])
+    }
+    assert all(r["finished_at"] is not None for r in rows)
+
+
+def test_a_batch_posted_twice_is_counted_once(app: Flask) -> None:
+    seed(app, 150)
+    operator = Operator(app)
+    run_path = _path(operator.post("/reconcile").location)
+    run_id = run_path.split("/")[2].split("?")[0]
+    assert operator.post(f"/reconcile/{run_id}/next", {"after": "0"}).status_code == 303
+    again = operator.post(f"/reconcile/{run_id}/next", {"after": "0"})  # a 2nd tab
+    assert again.status_code == 303 and "go=1" not in again.location
+    assert _run_counts(operator, run_path)["done"] == "100"
+    assert len([r for r in actions(app) if r["action"] == "reconcile_batch"]) == 1
+    assert operator.post(f"/reconcile/{run_id}/next", {"after": "x"}).status_code == 400
+    assert operator.post("/reconcile/999/next", {"after": "0"}).status_code == 404
+
+
+@on_both_databases
+def test_an_operator_stops_a_run_and_the_stop_is_recorded(app: Flask) -> None:
+    seed(app, 150)
+    operator = Operator(app)
+    run_path = _path(operator.post("/reconcile").location)
+    run_id = int(run_path.split("/")[2].split("?")[0])
+    _next(operator, run_path)
+
+    stopped = operator.post(f"/reconcile/{run_id}/stop")
+
+    assert stopped.status_code == 303
+    counts = _run_counts(operator, run_path)
+    assert (counts["status"], counts["done"]) == ("stopped", "100")
+    assert (
+        operator.post(f"/reconcile/{run_id}/next", {"after": "100"}).status_code == 303
+    )
+    assert _run_counts(operator, run_path)["done"] == "100"  # nothing more ran
+    stop = [r for r in actions(app) if r["action"] == "reconcile_stop"]
+    assert [(r["run_id"], r["outcome"], r["actor"]) for r in stop] == [
+        (run_id, "succeeded", "kim")
+    ]
+
+
+def test_a_failing_batch_is_recorded_and_the_page_waits(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    seed(app, 120)
+    operator = Operator(app)
+    run_path = _path(operator.post("/reconcile").location)
+    sandbox.inject_fault("503", path="/payments*", times=50)
+    answer = _next(operator, run_path)
+    sandbox.clear_faults()
+
+    page = operator.get(_path(answer.location)).get_data(as_text=True)
+    assert "data-advance" not in page  # the operator decides: continue or stop
+    [batch] = [r for r in actions(app) if r["action"] == "reconcile_batch"]
+    assert (
+        batch["outcome"] == "failed" and "lookup of 100 orders failed" in batch["error"]
+    )
+    assert _run_counts(operator, run_path)["errors"] == "1"
+    while _run_counts(operator, run_path)["status"] == "started":
+        _next(operator, run_path)
+    assert _run_counts(operator, run_path)["status"] == "failed"
+
+
+@on_both_databases
+def test_an_action_whose_process_dies_mid_call_stays_started(
+    app: Flask, sandbox: Sandbox, database: str
+) -> None:
+    uid, _, _ = checkout_new_order(app, app.test_client(), sandbox)
+    died = subprocess.run(
+        [sys.executable, "-m", "tests.web.dying_operator", app.instance_path,
+         app.config["NICEPAY_DATABASE_URI"], uid],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert died.returncode == DIED, died.stderr
+
+    [row] = actions(app)
+    assert (row["actor"], row["action"], row["target"]) == ("park", "sync", uid)
+    assert (row["outcome"], row["finished_at"]) == ("started", None)
+    assert get_order(app, uid).state is OrderState.READY  # its write never committed
+    listed = Operator(app).page("/actions?outcome=started")
+    assert listed.by_testid("unfinished-mark")
+    assert listed.find(data_testid="action-row")["data-action-id"] == str(row["id"])
+    assert Operator(app).page(f"/orders/{uid}").find(data_kind="action")

@@ -85,7 +85,7 @@ class ManyOrders:
         :param batch_size: ids per multi-lookup (at most 100).
         :param progress: called with the number of orders done after each batch.
         :param after: only orders with a larger id (a run in parts goes on from
-            the last report's :attr:`~ReconcileReport.last_id`).
+            the last report's ``last_id``).
         :param batches: stop after this many batches (default: go through).
         """
         if states is None and since is None:

@@ -30,9 +30,9 @@ from ..db import make_engine
 from ..db import schema_transaction
 
 if t.TYPE_CHECKING:
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    import alembic.config
+    import alembic.runtime.migration
+    import alembic.script
 
 # Alembic says at INFO which database backend it found, at every start-up that
 # checks the tables (every worker, every CLI command, --help included). That
@@ -90,7 +90,7 @@ def skip_plugin_tables(name: str | None, type_: str, parent_names: t.Any) -> boo
     return type_ != "table" or not (name and name.startswith(_PREFIX))
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> alembic.config.Config:
     """An Alembic :class:`~alembic.config.Config` for the plugin's revisions.
 
     :param connection: the connection its ``env.py`` migrates on, in the
@@ -107,7 +107,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @functools.cache
-def scripts() -> ScriptDirectory:
+def scripts() -> alembic.script.ScriptDirectory:
     """The plugin's revisions (read once per process)."""
     from alembic.script import ScriptDirectory
 
@@ -229,7 +229,7 @@ def _next_id(message: str) -> str:
     return f"{number:04d}_{slug}"[:32].rstrip("_")
 
 
-def _context(conn: Connection) -> MigrationContext:
+def _context(conn: Connection) -> alembic.runtime.migration.MigrationContext:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})

@@ -24,7 +24,6 @@ from .webshop import AppFactory
 from .webshop import checkout_new_order
 from .webshop import get_order
 from .webshop import on_both_databases
-from .webshop import portone_down
 
 ROOT = Path(__file__).resolve().parents[2]
 

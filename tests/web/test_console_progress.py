@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,23 @@ def test_an_action_whose_process_dies_mid_call_stays_started(
     assert listed.by_testid("unfinished-mark")
     assert listed.find(data_testid="action-row")["data-action-id"] == str(row["id"])
     assert Operator(app).page(f"/orders/{uid}").find(data_kind="action")
+
+
+@on_both_databases
+def test_batches_posted_at_once_move_the_run_once(app: Flask) -> None:
+    seed(app, 150)
+    operators = [Operator(app) for _ in range(4)]
+    run_path = _path(operators[0].post("/reconcile").location)
+    run_id = run_path.split("/")[2].split("?")[0]
+    for operator in operators:
+        operator.token()
+    barrier = threading.Barrier(len(operators))
+
+    def post(operator: Operator) -> int:
+        barrier.wait()
+        return operator.post(f"/reconcile/{run_id}/next", {"after": "0"}).status_code
+
+    with ThreadPoolExecutor(len(operators)) as pool:
+        assert set(pool.map(post, operators)) == {303}
+    counts = _run_counts(operators[0], run_path)
+    assert (counts["done"], counts["batches"]) == ("100", "1")

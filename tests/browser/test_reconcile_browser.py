@@ -1,0 +1,68 @@
+"""An operator reconciles 230 open orders in Chromium and watches the counts go up.
+
+The console is served on a real socket under its own Content-Security-Policy
+(only the plugin's script and style sheet); the page's script posts batch after
+batch, and no violation is reported. A picture
+of the finished run goes to ``test-artifacts/console/``.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from flask_nicepay.console import Console
+
+from ..chromium import Watched
+from ..web.test_console_orders import seed
+from ..web.webshop import build_app
+from ..web.webshop import close_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> t.Iterator[tuple[Flask, str]]:
+    app = build_app(tmp_path, "sqlite")
+    Console(app, guard=lambda request: "kim")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        close_app(app)
+
+
+def test_a_reconcile_shows_its_counts_batch_by_batch(
+    served: tuple[Flask, str], browser: t.Any
+) -> None:
+    app, url = served
+    seed(app, 230)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    operator = Watched(context, "console")
+    page = operator.page
+    seen: list[str] = []
+    page.goto(url + "/nicepay/console/?lang=en")
+    page.click("[data-testid=reconcile]")
+    for done in ("100", "200", "230"):
+        page.wait_for_selector(f"[data-testid=run-done]:text-is('{done}')")
+        seen.append(done)
+    page.wait_for_selector("[data-testid=run-status][data-outcome=succeeded]")
+    assert page.get_by_test_id("run-batches").inner_text() == "3"
+    assert page.get_by_test_id("run-not_at_portone").inner_text() == "230"
+    assert page.locator("[data-testid=stop]").count() == 0
+    operator.screenshot("reconcile-finished")
+    assert seen == ["100", "200", "230"]
+    assert operator.violations == []
+    context.close()

@@ -108,7 +108,7 @@ def test_an_operator_refunds_part_of_an_order_and_replays_a_notification(
     page.fill("[data-testid=refund-amount]", "18000")
     page.fill("[data-testid=refund-reason]", "사이즈 교환 차액")
     page.click("[data-testid=refund]")
-    assert operator.outcome() == "done"
+    assert operator.outcome() == "succeeded"
     assert page.get_by_test_id("order-state").inner_text() == "partially_cancelled"
     assert page.get_by_test_id("cancelled-amount").inner_text() == "18,000"
     assert page.locator("[data-testid=event][data-kind=refund]").count() == 1
@@ -121,7 +121,7 @@ def test_an_operator_refunds_part_of_an_order_and_replays_a_notification(
     )
     operator.screenshot("notifications-failed")
     page.click(f"[data-testid=replay-{failed_id}]")
-    assert operator.outcome() == "done"
+    assert operator.outcome() == "succeeded"
     assert state_of(app, stuck) is OrderState.PAID
     assert page.locator(f"[data-testid=replay-{failed_id}]").count() == 0
     operator.screenshot("notification-replayed")

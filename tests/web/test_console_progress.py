@@ -190,3 +190,37 @@ def test_batches_posted_at_once_move_the_run_once(app: Flask) -> None:
         assert set(pool.map(post, operators)) == {303}
     counts = _run_counts(operators[0], run_path)
     assert (counts["done"], counts["batches"]) == ("100", "1")
+
+
+@on_both_databases
+def test_a_slow_stale_batch_does_not_move_the_run_back(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    seed(app, 150)
+    slow, quick = Operator(app, "slow"), Operator(app, "quick")
+    run_path = _path(slow.post("/reconcile").location)
+    run_id = run_path.split("/")[2].split("?")[0]
+    quick.token()
+
+    def meanwhile() -> None:
+        # While the slow batch waits for PortOne, the quick tab does both batches.
+        assert (
+            quick.post(f"/reconcile/{run_id}/next", {"after": "0"}).status_code == 303
+        )
+        _next(quick, run_path)
+
+    sandbox.before_next_request(meanwhile, path="/payments*")
+    assert slow.post(f"/reconcile/{run_id}/next", {"after": "0"}).status_code == 303
+
+    counts = _run_counts(quick, run_path)
+    assert (counts["status"], counts["done"], counts["batches"]) == (
+        "succeeded",
+        "150",
+        "2",
+    )
+    batches = [r for r in actions(app) if r["action"] == "reconcile_batch"]
+    assert [(r["actor"], r["outcome"]) for r in batches] == [
+        ("slow", "succeeded"),
+        ("quick", "succeeded"),
+        ("quick", "succeeded"),
+    ]

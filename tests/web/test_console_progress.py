@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 
 from flask_nicepay import OrderState
+from flask_nicepay.console_journal import Journal
 from flask_nicepay.sandbox import Sandbox
 
 from .consoleshop import Operator
@@ -26,6 +27,7 @@ from .webshop import AppFactory
 from .webshop import checkout_new_order
 from .webshop import get_order
 from .webshop import on_both_databases
+from .webshop import state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,3 +226,34 @@ def test_a_slow_stale_batch_does_not_move_the_run_back(
         ("quick", "succeeded"),
         ("quick", "succeeded"),
     ]
+
+
+@on_both_databases
+def test_the_actions_page_lists_newest_first_by_outcome(app: Flask) -> None:
+    payments = state(app).payments
+    journal = Journal(payments.engine, payments.clock)
+    made = [journal.begin("kim", "sync", f"np-{n}") for n in range(70)]
+    for n, action_id in enumerate(made):
+        if n % 7:
+            journal.finish(action_id, "failed" if n % 2 else "succeeded", error="x")
+    operator = Operator(app)
+
+    def listed(path: str) -> list[int]:
+        seen: list[int] = []
+        next_path: str | None = path
+        while next_path:
+            page = operator.page(next_path)
+            seen += [int(str(a["data-action-id"])) for _, a in page.tags
+                     if a.get("data-testid") == "action-row"]  # fmt: skip
+            links = [a["href"] for _, a in page.tags
+                     if a.get("data-testid") == "next-page"]  # fmt: skip
+            next_path = _path(str(links[0])) if links else None
+        return seen
+
+    assert listed("/actions") == made[::-1]
+    assert listed("/actions?outcome=started") == made[63::-7]
+    assert listed("/actions?outcome=started&outcome=succeeded") == [
+        i for n, i in reversed(list(enumerate(made))) if n % 7 == 0 or n % 2 == 0
+    ]
+    for query in ("outcome=bogus", "before=x"):
+        assert operator.get(f"/actions?{query}").status_code == 400

@@ -15,12 +15,14 @@ import pytest
 from flask import Flask
 
 from flask_nicepay import OrderState
+from flask_nicepay.console import Console
 from flask_nicepay.console_journal import Journal
 from flask_nicepay.sandbox import Sandbox
 
 from .consoleshop import Operator
 from .consoleshop import actions
 from .consoleshop import console_app
+from .consoleshop import named_operator
 from .dying_operator import DIED
 from .test_console_orders import seed
 from .webshop import AppFactory
@@ -257,3 +259,25 @@ def test_the_actions_page_lists_newest_first_by_outcome(app: Flask) -> None:
     ]
     for query in ("outcome=bogus", "before=x"):
         assert operator.get(f"/actions?{query}").status_code == 400
+
+
+def test_an_action_that_raises_is_recorded_failed_with_its_error_redacted(
+    make_app: AppFactory,
+) -> None:
+    def hook(*_: t.Any, **__: t.Any) -> None:
+        raise RuntimeError("store hook broke on card 4242424242424242")
+
+    app = make_app(on_transition=hook)
+    Console(app, guard=named_operator)
+    sandbox = state(app).sandbox
+    assert sandbox is not None
+    uid, _, _ = checkout_new_order(app, app.test_client(), sandbox)
+
+    with pytest.raises(RuntimeError, match="store hook broke"):
+        Operator(app).post(f"/orders/{uid}/sync")
+
+    [row] = actions(app)
+    assert (row["action"], row["outcome"]) == ("sync", "failed")
+    assert row["error"].startswith("RuntimeError: store hook broke on card")
+    assert "4242424242424242" not in row["error"] and row["error"].endswith("4242")
+    assert row["finished_at"] is not None

@@ -71,6 +71,8 @@ def test_the_wheel_holds_what_the_package_reads_at_run_time(
         "flask_nicepay/templates/nicepay/card_register.html",
         "flask_nicepay/templates/nicepay/_card_fields.html",
         "flask_nicepay/static/nicepay/nicepay.css",
+        "flask_nicepay/static/nicepay/console.js",
+        "flask_nicepay/templates/nicepay/console/reconcile.html",
         "flask_nicepay/sandbox/static/iamport.js",
         "flask_nicepay/subscriptions.py",
         "pytest_flask_nicepay.py",

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from . import config_checks as check
+from . import janitor_policy
 from .config_checks import ConfigurationError as ConfigurationError
+from .janitor_policy import JanitorPolicy
 from .portone import DEFAULT_BASE_URL
 
 #: PortOne's published webhook source addresses.
@@ -54,6 +56,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_MAX_BODY": 64 * 1024,
     "NICEPAY_MERCHANT_UID_PREFIX": "np",
     "NICEPAY_SANDBOX_AUTO_DELIVER": True,
+    **janitor_policy.DEFAULTS,
 }
 
 
@@ -116,6 +119,8 @@ class Settings:
     merchant_uid_prefix: str
     sandbox_auto_deliver: bool
     require_live: bool = False
+    #: The janitor's grace periods, backoff and batches (``NICEPAY_JANITOR_*``).
+    janitor: JanitorPolicy = dataclasses.field(default_factory=JanitorPolicy)
 
 
 SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_CODE = (
@@ -140,6 +145,7 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
         **_places(config, mode, instance_path),
         **_rules(config, mode),
         **_checkout(config),
+        janitor=janitor_policy.from_config(config),
     )
 
 

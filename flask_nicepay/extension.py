@@ -20,6 +20,7 @@ from . import card_pages
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
 from . import cli_db  # noqa: F401  (``flask nicepay db``)
+from . import cli_janitor  # noqa: F401  (``flask nicepay janitor``)
 from . import cli_schedules  # noqa: F401  (``flask nicepay schedules``)
 from . import cli_subscriptions  # noqa: F401  (``flask nicepay subscriptions``)
 from . import config
@@ -29,6 +30,7 @@ from .cli import nicepay_cli
 from .db import make_engine
 from .embedded_sandbox import embedded_sandbox
 from .inbox import Inbox
+from .janitor import Janitor
 from .notifications import Notifications
 from .orders import Orders
 from .parts import Shortcut
@@ -95,8 +97,8 @@ class NicePay:
 
     The parts of the current app's payments are attributes: :attr:`orders`,
     :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`,
-    :attr:`subscriptions` and :attr:`client`; :attr:`payments` holds them all. A
-    few of their methods are shortcuts here: :meth:`create_order`,
+    :attr:`subscriptions`, :attr:`janitor` and :attr:`client`; :attr:`payments`
+    holds them all. A few of their methods are shortcuts here: :meth:`create_order`,
     :meth:`get_order`, :meth:`sync`, :meth:`refund`, :meth:`cancel`,
     :meth:`reconcile` and :meth:`expire_vbanks`.
     """
@@ -171,6 +173,7 @@ class NicePay:
             store=self._store,
             inbox=self._inbox,
             clock=self._clock or (sandbox.moment if sandbox else utcnow),
+            janitor=settings.janitor,
         )
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:
@@ -245,6 +248,11 @@ class NicePay:
     def subscriptions(self) -> Subscriptions:
         """Plans charged to billing keys, period after period."""
         return self.payments.subscriptions
+
+    @property
+    def janitor(self) -> Janitor:
+        """What heals the payments left half done: passes run from cron or beat."""
+        return self.payments.janitor
 
     @property
     def client(self) -> PortOneClient:

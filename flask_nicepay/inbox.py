@@ -96,6 +96,8 @@ class Entry:
     dedupe_key: str | None = None
     error: str | None = None
     processed_at: dt.datetime | None = None
+    #: Until then a janitor holds the row (see :mod:`flask_nicepay.janitor`).
+    claimed_until: dt.datetime | None = None
 
     @property
     def text(self) -> str:

@@ -167,19 +167,27 @@ def import_cancellations(
 
 
 def fail_unmatched(
-    engine: Engine, payment: Payment, *, before: dt.datetime, now: dt.datetime
+    engine: Engine,
+    payment: Payment,
+    *,
+    before: dt.datetime,
+    now: dt.datetime,
+    statuses: t.Collection[str] = ("unknown",),
 ) -> int:
     """Fail ``unknown`` refunds that PortOne's fresh cancel_history does not show.
 
     Call with a snapshot that was just applied (so every cancel it lists is in the
     ledger already). Only rows older than ``before`` are touched, to leave PortOne
     time to finish a cancel that was still in flight. Returns how many failed.
+
+    :param statuses: the open statuses to fail; the janitor adds ``pending``, a
+        row whose process died before or while it sent the cancel.
     """
     column = tables.refunds.c
     query = (
         sa.update(tables.refunds)
         .where(column.imp_uid == payment.imp_uid)
-        .where(column.status == "unknown")
+        .where(column.status.in_(list(statuses)))
         .where(column.requested_at < before)
         .values(
             status="failed",

@@ -60,6 +60,8 @@ class Order:
     snapshot_key: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: Until then a janitor holds the order (see :mod:`flask_nicepay.janitor`).
+    claimed_until: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping | t.Mapping[str, t.Any]) -> Order:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from . import signals
 from .billing import Billing
 from .inbox import Inbox
+from .janitor import Janitor
+from .janitor_policy import JanitorPolicy
 from .notifications import Notifications
 from .orders import Orders
 from .parts import Part
@@ -36,7 +38,7 @@ TransitionHook = t.Callable[..., None]
 
 class Payments(Part):
     """The store's payments: orders, notifications, reconcile, refunds, billing,
-    subscriptions.
+    subscriptions, and the janitor that heals them.
 
     :param client: the PortOne client.
     :param engine: the database engine (see :func:`flask_nicepay.db.make_engine`).
@@ -54,6 +56,7 @@ class Payments(Part):
     :param pg: the ``pg`` value API payments name when no channel key is set.
     :param store: an order store to use instead of one on ``engine``.
     :param inbox: a notification inbox to use instead of one on ``engine``.
+    :param janitor: the janitor's grace periods, backoff and batches.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Payments(Part):
         clock: t.Callable[[], dt.datetime] = utcnow,
         store: Store | None = None,
         inbox: Inbox | None = None,
+        janitor: JanitorPolicy | None = None,
     ) -> None:
         self.sender, prefix = sender, merchant_uid_prefix
         store = store or Store(engine, on_transition=on_transition, clock=clock)
@@ -88,6 +92,13 @@ class Payments(Part):
         self.refunds = Refunds(self.parts, self.reconciler)
         self.billing = self._billing(sender, channel_key, pg, notice_url)
         self.subscriptions = Subscriptions(self.parts, self.billing, sender=sender)
+        self.janitor = Janitor(
+            self.parts,
+            notifications=self.notifications,
+            reconciler=self.reconciler,
+            subscriptions=self.subscriptions,
+            policy=janitor,
+        )
 
     def _notify(
         self, event: str, order: t.Any, transition: t.Any, **data: t.Any

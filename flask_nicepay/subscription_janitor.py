@@ -67,15 +67,24 @@ class DueWork(Charging):
     """The part of :class:`~flask_nicepay.subscriptions.Subscriptions` that
     finishes due work."""
 
-    def run_due(self, *, batch_size: int = 100) -> DueReport:
-        """Do every subscription's due work, ``batch_size`` at a time."""
+    def run_due(
+        self, *, batch_size: int = 100, max_batches: int | None = None
+    ) -> DueReport:
+        """Do every subscription's due work, ``batch_size`` at a time.
+
+        :param max_batches: stop after this many batches (the rest is left for
+            the next run); by default, run until no work is due.
+        """
         done: dict[str, str] = {}
         failed: dict[str, str] = {}
-        last_id = 0
+        last_id, batches = 0, 0
         while batch := self._due(last_id, batch_size):
             for sub in batch:
                 last_id = sub.id
                 self._one_due(sub, done, failed)
+            batches += 1
+            if max_batches is not None and batches >= max_batches:
+                break
         return DueReport(done, failed)
 
     def _due(self, after_id: int, limit: int) -> list[Subscription]:

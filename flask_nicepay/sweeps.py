@@ -110,24 +110,45 @@ class ManyOrders:
         overdue account on the API first: one paid at the last minute is marked
         paid, never expired.
         """
-        now = self.clock()
         expired: list[Order] = []
         for batch in self.store.iter_orders(
             states=[OrderState.VBANK_ISSUED], batch_size=batch_size
         ):
-            overdue = {o.imp_uid: o for o in batch if truth.vbank_overdue(o, now)}
-            overdue.pop(None, None)
-            if not overdue:
-                continue
-            lookup = self.client.get_payments(imp_uids=[u for u in overdue if u])
-            for payment in lookup.items:
-                result = self.apply(payment, source="sweep")
-                if (
-                    result.order is not None
-                    and result.order.state is OrderState.VBANK_ISSUED
-                ):
-                    expired.extend(_expire(self, result.order, payment, now))
+            expired.extend(ManyOrders.expire_overdue(self, batch))
         return expired
+
+    def expire_overdue(self: _Road, batch: t.Sequence[Order]) -> list[Order]:
+        """Expire those of these orders (at most 100) that are virtual accounts
+        past their deadline and unpaid at PortOne, asking it in one lookup.
+
+        :raises PortOneError: the lookup failed; nothing was expired.
+        """
+        now = self.clock()
+        overdue = {o.imp_uid: o for o in batch if truth.vbank_overdue(o, now)}
+        overdue.pop(None, None)
+        if not overdue:
+            return []
+        expired: list[Order] = []
+        lookup = self.client.get_payments(imp_uids=[u for u in overdue if u])
+        for payment in lookup.items:
+            result = self.apply(payment, source="sweep")
+            if (
+                result.order is not None
+                and result.order.state is OrderState.VBANK_ISSUED
+            ):
+                expired.extend(_expire(self, result.order, payment, now))
+        return expired
+
+    def reconcile_batch(
+        self: _Road, batch: t.Sequence[Order], report: ReconcileReport | None = None
+    ) -> ReconcileReport:
+        """Bring these orders (at most 100) in line with PortOne in one lookup.
+
+        :param report: add the counts to this report instead of a new one.
+        """
+        report = report if report is not None else ReconcileReport()
+        _reconcile_batch(self, list(batch), report)
+        return report
 
 
 def _reconcile_batch(road: _Road, batch: list[Order], report: ReconcileReport) -> None:

@@ -145,6 +145,8 @@ orders = Table(
     _text("snapshot_key", 128),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The janitor's claim: no janitor asks PortOne about the order before then.
+    Column("claimed_until", UTCDateTime),
 )
 Index("ix_nicepay_orders_state_updated", orders.c.state, orders.c.updated_at)
 Index("ix_nicepay_orders_updated_at", orders.c.updated_at)
@@ -201,6 +203,8 @@ inbox = Table(
     _text("error"),
     Column("attempts", Integer, nullable=False),
     Column("processed_at", UTCDateTime),
+    # The janitor's claim: no janitor processes the row again before then.
+    Column("claimed_until", UTCDateTime),
 )
 # The console's notification list pages each outcome by id, of one kind or any.
 Index("ix_nicepay_inbox_outcome_id", inbox.c.outcome, inbox.c.id)
@@ -237,6 +241,8 @@ refunds = Table(
     _text("error"),
     Column("requested_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
+    # The janitor's claim: no janitor looks the refund up again before then.
+    Column("claimed_until", UTCDateTime),
 )
 
 billing_keys = Table(

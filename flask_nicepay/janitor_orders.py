@@ -1,0 +1,156 @@
+"""The janitor's passes over orders and refunds: open orders reconciled, virtual
+accounts past their deadline swept, refunds whose answer was lost settled.
+
+Each takes a batch (up to 100, one PortOne lookup), claims it, and works on the
+rows it won; the order's compare-and-swap keeps every change exactly-once
+whatever else runs at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+import sqlalchemy as sa
+
+from . import ledger
+from . import tables
+from .janitor_base import JanitorBase
+from .janitor_base import PassReport
+from .janitor_base import unclaimed
+from .machine import OPEN_STATES
+from .machine import OrderState
+from .portone import PortOneError
+from .store import Order
+from .sweeps import ReconcileReport
+
+_ORDERS = tables.orders
+_REFUNDS = tables.refunds
+
+
+class OrderPasses(JanitorBase):
+    """The passes of :class:`~flask_nicepay.janitor.Janitor` over orders."""
+
+    def open_orders(self) -> PassReport:
+        """Reconcile open orders untouched for the grace period, least recently
+        reconciled first, each at most once per ``recheck``.
+
+        Virtual accounts past their deadline are left to :meth:`vbanks`, which
+        expires them.
+        """
+        report, counts = PassReport("open_orders"), ReconcileReport()
+        for _ in range(self.policy.max_batches):
+            now = self.clock()
+            not_overdue = sa.or_(
+                _ORDERS.c.state != OrderState.VBANK_ISSUED.value,
+                _ORDERS.c.vbank_due.is_(None),
+                _ORDERS.c.vbank_due > now,
+            )
+            query = (
+                sa.select(_ORDERS)
+                .where(_ORDERS.c.state.in_([s.value for s in OPEN_STATES]))
+                .where(_ORDERS.c.updated_at <= now - self.policy.grace)
+                .where(not_overdue)
+                .where(unclaimed(_ORDERS, now))
+                .order_by(sa.nulls_first(_ORDERS.c.claimed_until), _ORDERS.c.id)
+            )
+            batch = self._claim_orders(query, now + self.policy.recheck, report)
+            if batch is None:
+                break
+            if batch:
+                self.reconciler.reconcile_batch(batch, counts)
+        for name in ("orders", "applied", "unchanged", "not_at_portone"):
+            report.add(name, getattr(counts, name))
+        report.add("lookups", counts.api_calls)
+        report.errors.extend(counts.errors)
+        return report
+
+    def vbanks(self) -> PassReport:
+        """Expire virtual accounts past their deadline that PortOne shows unpaid
+        (one paid at the last minute becomes paid instead)."""
+        report = PassReport("vbanks")
+        for _ in range(self.policy.max_batches):
+            now = self.clock()
+            query = (
+                sa.select(_ORDERS)
+                .where(_ORDERS.c.state == OrderState.VBANK_ISSUED.value)
+                .where(_ORDERS.c.vbank_due <= now)
+                .where(unclaimed(_ORDERS, now))
+                .order_by(_ORDERS.c.id)
+            )
+            batch = self._claim_orders(query, now + self.policy.lease, report)
+            if batch is None:
+                break
+            if not batch:
+                continue
+            try:
+                report.add("expired", len(self.reconciler.expire_overdue(batch)))
+            except PortOneError as exc:
+                report.errors.append(f"lookup of {len(batch)} accounts failed: {exc}")
+        return report
+
+    def _claim_orders(
+        self, query: sa.Select[t.Any], until: dt.datetime, report: PassReport
+    ) -> list[Order] | None:
+        """Claim the next batch ``query`` finds; the orders won (maybe none), or
+        ``None`` when it found nothing."""
+        with self.store.engine.connect() as conn:
+            found = conn.execute(query.limit(self.policy.batch_size)).mappings()
+            orders = [Order.from_row(row) for row in found]
+        if not orders:
+            return None
+        won = set(self.claim(_ORDERS, [o.id for o in orders], until=until))
+        report.add("claimed", len(won))
+        report.add("held", len(orders) - len(won))
+        return [o for o in orders if o.id in won]
+
+    def refunds(self) -> PassReport:
+        """Settle refunds left ``pending`` or ``unknown`` past the refund grace
+        from PortOne's ``cancel_history``: each payment is synced once, which
+        records what PortOne cancelled, and what it shows no trace of fails."""
+        report = PassReport("refunds")
+        for _ in range(self.policy.max_batches):
+            now = self.clock()
+            query = (
+                sa.select(_REFUNDS.c.id, _REFUNDS.c.imp_uid)
+                .where(_REFUNDS.c.status.in_(ledger.OPEN))
+                .where(_REFUNDS.c.requested_at <= now - self.policy.refund_grace)
+                .where(unclaimed(_REFUNDS, now))
+                .order_by(_REFUNDS.c.id)
+                .limit(self.policy.batch_size)
+            )
+            with self.store.engine.connect() as conn:
+                rows = {row.id: row.imp_uid for row in conn.execute(query)}
+            if not rows:
+                break
+            won = self.claim(_REFUNDS, rows, until=now + self.policy.lease)
+            report.add("claimed", len(won))
+            report.add("held", len(rows) - len(won))
+            for imp_uid in sorted({rows[i] for i in won if rows[i]}):
+                self._settle_refunds(imp_uid, report)
+            self._count_settled(won, report)
+        return report
+
+    def _settle_refunds(self, imp_uid: str, report: PassReport) -> None:
+        try:
+            result = self.reconciler.sync(imp_uid=imp_uid, source="sweep")
+        except PortOneError as exc:
+            report.errors.append(f"lookup of {imp_uid} failed: {exc}")
+            return
+        if result.payment is None:
+            return
+        now = self.clock()
+        before = now - self.policy.refund_grace
+        ledger.fail_unmatched(
+            self.store.engine,
+            result.payment,
+            before=before,
+            now=now,
+            statuses=ledger.OPEN,
+        )
+
+    def _count_settled(self, ids: list[int], report: PassReport) -> None:
+        query = sa.select(_REFUNDS.c.status).where(_REFUNDS.c.id.in_(ids))
+        with self.store.engine.connect() as conn:
+            for status in conn.execute(query).scalars():
+                report.add(status if status not in ledger.OPEN else "still_open")

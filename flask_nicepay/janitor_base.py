@@ -96,6 +96,21 @@ class JanitorBase(Part):
                     won.append(row_id)
         return won
 
+    def release(
+        self, table: sa.Table, ids: t.Iterable[int], *, until: dt.datetime
+    ) -> None:
+        """Give up the claims taken until ``until`` on these rows, so the next
+        pass may take them at once; a claim another janitor took since is kept."""
+        wanted = sorted(ids)
+        if not wanted:
+            return
+        with write_transaction(self.store.engine) as conn:
+            conn.execute(
+                sa.update(table)
+                .where(table.c.id.in_(wanted), table.c.claimed_until == until)
+                .values(claimed_until=None)
+            )
+
 
 def unclaimed(table: sa.Table, now: dt.datetime) -> sa.ColumnElement[bool]:
     """Rows of ``table`` that no janitor holds at ``now``."""

@@ -92,6 +92,7 @@ class InboxPasses(JanitorBase):
                 continue
             report.add("claimed")
             self._process_one(entry_id, report)
+            self.release(_INBOX, [entry_id], until=until)
         return report
 
     def _process_one(self, entry_id: int, report: PassReport) -> None:

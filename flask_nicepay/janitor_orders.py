@@ -123,7 +123,8 @@ class OrderPasses(JanitorBase):
                 rows = {row.id: row.imp_uid for row in conn.execute(query)}
             if not rows:
                 break
-            won = self.claim(_REFUNDS, rows, until=now + self.policy.lease)
+            until = now + self.policy.lease
+            won = self.claim(_REFUNDS, rows, until=until)
             report.add("claimed", len(won))
             report.add("held", len(rows) - len(won))
             for imp_uid in sorted({rows[i] for i in won if rows[i]}):

@@ -77,11 +77,20 @@ class JanitorBase(Part):
         self.policy = policy or JanitorPolicy()
 
     def claim(
-        self, table: sa.Table, ids: t.Iterable[int], *, until: dt.datetime
+        self,
+        table: sa.Table,
+        ids: t.Iterable[int],
+        *,
+        until: dt.datetime,
+        still: t.Sequence[sa.ColumnElement[bool]] = (),
     ) -> list[int]:
         """Take each of these rows of ``table`` that nobody holds, until ``until``.
 
-        :returns: the ids taken, in order; the others are held by another janitor.
+        :param still: what made the rows worth taking, checked again in the
+            same ``UPDATE``: a row another janitor finished meanwhile (and gave
+            back) is not taken again.
+        :returns: the ids taken, in order; the others are held by another
+            janitor, or done.
         """
         now = self.clock()
         won: list[int] = []
@@ -89,7 +98,7 @@ class JanitorBase(Part):
             for row_id in sorted(ids):  # one order of locks for every janitor
                 taken = conn.execute(
                     sa.update(table)
-                    .where(table.c.id == row_id, unclaimed(table, now))
+                    .where(table.c.id == row_id, unclaimed(table, now), *still)
                     .values(claimed_until=until)
                 )
                 if taken.rowcount == 1:

@@ -34,14 +34,11 @@ class InboxPasses(JanitorBase):
     def stale_inbox(self) -> PassReport:
         """Process again the rows still ``received`` after the grace period:
         their worker died, or the broker lost their task."""
-        now = self.clock()
-        query = (
-            sa.select(_INBOX.c.id)
-            .where(_INBOX.c.outcome == Outcome.RECEIVED.value)
-            .where(_INBOX.c.received_at <= now - self.policy.grace)
-            .where(unclaimed(_INBOX, now))
+        stale = (
+            _INBOX.c.outcome == Outcome.RECEIVED.value,
+            _INBOX.c.received_at <= self.clock() - self.policy.grace,
         )
-        return self._process_each("stale_inbox", query)
+        return self._process_each("stale_inbox", stale)
 
     def failed_inbox(self) -> PassReport:
         """Retry failed notifications whose wait is over (see
@@ -53,13 +50,12 @@ class InboxPasses(JanitorBase):
         last = sa.func.coalesce(
             _INBOX.c.processed_at, _INBOX.c.received_at, type_=UTCDateTime()
         )
-        query = (
-            sa.select(_INBOX.c.id)
-            .where(failed, attempts < self.policy.max_attempts)
-            .where(last <= self._retry_due(now))
-            .where(unclaimed(_INBOX, now))
+        due = (
+            failed,
+            attempts < self.policy.max_attempts,
+            last <= self._retry_due(now),
         )
-        report = self._process_each("failed_inbox", query)
+        report = self._process_each("failed_inbox", due)
         given_up = sa.select(sa.func.count()).where(
             failed, attempts >= self.policy.max_attempts
         )
@@ -78,16 +74,23 @@ class InboxPasses(JanitorBase):
         last = sa.literal(now - backoff[-1], UTCDateTime())
         return sa.case(*when, else_=last) if when else last
 
-    def _process_each(self, name: str, query: sa.Select[t.Any]) -> PassReport:
-        """Claim and process, one at a time, the rows ``query`` finds, oldest
+    def _process_each(
+        self, name: str, wanted: t.Sequence[sa.ColumnElement[bool]]
+    ) -> PassReport:
+        """Claim and process, one at a time, the rows that are ``wanted``, oldest
         first, at most the policy's limit of them."""
         report = PassReport(name)
-        query = query.order_by(_INBOX.c.id).limit(self.policy.limit)
+        query = (
+            sa.select(_INBOX.c.id)
+            .where(unclaimed(_INBOX, self.clock()), *wanted)
+            .order_by(_INBOX.c.id)
+            .limit(self.policy.limit)
+        )
         with self.store.engine.connect() as conn:
             ids = [int(row_id) for row_id in conn.execute(query).scalars()]
         for entry_id in ids:
             until = self.clock() + self.policy.lease
-            if not self.claim(_INBOX, [entry_id], until=until):
+            if not self.claim(_INBOX, [entry_id], until=until, still=wanted):
                 report.add("held")
                 continue
             report.add("claimed")

@@ -46,15 +46,14 @@ class OrderPasses(JanitorBase):
                 _ORDERS.c.vbank_due.is_(None),
                 _ORDERS.c.vbank_due > now,
             )
-            query = (
-                sa.select(_ORDERS)
-                .where(_ORDERS.c.state.in_([s.value for s in OPEN_STATES]))
-                .where(_ORDERS.c.updated_at <= now - self.policy.grace)
-                .where(not_overdue)
-                .where(unclaimed(_ORDERS, now))
-                .order_by(sa.nulls_first(_ORDERS.c.claimed_until), _ORDERS.c.id)
+            wanted = (
+                _ORDERS.c.state.in_([s.value for s in OPEN_STATES]),
+                _ORDERS.c.updated_at <= now - self.policy.grace,
+                not_overdue,
             )
-            batch = self._claim_orders(query, now + self.policy.recheck, report)
+            order = (sa.nulls_first(_ORDERS.c.claimed_until), _ORDERS.c.id)
+            until = now + self.policy.recheck
+            batch = self._claim_orders(wanted, order, until, report)
             if batch is None:
                 break
             if batch:
@@ -71,14 +70,12 @@ class OrderPasses(JanitorBase):
         report = PassReport("vbanks")
         for _ in range(self.policy.max_batches):
             now = self.clock()
-            query = (
-                sa.select(_ORDERS)
-                .where(_ORDERS.c.state == OrderState.VBANK_ISSUED.value)
-                .where(_ORDERS.c.vbank_due <= now)
-                .where(unclaimed(_ORDERS, now))
-                .order_by(_ORDERS.c.id)
+            wanted = (
+                _ORDERS.c.state == OrderState.VBANK_ISSUED.value,
+                _ORDERS.c.vbank_due <= now,
             )
-            batch = self._claim_orders(query, now + self.policy.lease, report)
+            until = now + self.policy.lease
+            batch = self._claim_orders(wanted, (_ORDERS.c.id,), until, report)
             if batch is None:
                 break
             if not batch:
@@ -90,16 +87,26 @@ class OrderPasses(JanitorBase):
         return report
 
     def _claim_orders(
-        self, query: sa.Select[t.Any], until: dt.datetime, report: PassReport
+        self,
+        wanted: t.Sequence[sa.ColumnElement[bool]],
+        order_by: t.Sequence[sa.ColumnElement[t.Any]],
+        until: dt.datetime,
+        report: PassReport,
     ) -> list[Order] | None:
-        """Claim the next batch ``query`` finds; the orders won (maybe none), or
-        ``None`` when it found nothing."""
+        """Claim the next batch of orders that are ``wanted``; the orders won
+        (maybe none), or ``None`` when none is left."""
+        query = (
+            sa.select(_ORDERS)
+            .where(unclaimed(_ORDERS, self.clock()), *wanted)
+            .order_by(*order_by)
+            .limit(self.policy.batch_size)
+        )
         with self.store.engine.connect() as conn:
-            found = conn.execute(query.limit(self.policy.batch_size)).mappings()
-            orders = [Order.from_row(row) for row in found]
+            orders = [Order.from_row(row) for row in conn.execute(query).mappings()]
         if not orders:
             return None
-        won = set(self.claim(_ORDERS, [o.id for o in orders], until=until))
+        ids = [o.id for o in orders]
+        won = set(self.claim(_ORDERS, ids, until=until, still=wanted))
         report.add("claimed", len(won))
         report.add("held", len(orders) - len(won))
         return [o for o in orders if o.id in won]
@@ -111,9 +118,10 @@ class OrderPasses(JanitorBase):
         report = PassReport("refunds")
         for _ in range(self.policy.max_batches):
             now = self.clock()
+            open_ = _REFUNDS.c.status.in_(ledger.OPEN)
             query = (
                 sa.select(_REFUNDS.c.id, _REFUNDS.c.imp_uid)
-                .where(_REFUNDS.c.status.in_(ledger.OPEN))
+                .where(open_)
                 .where(_REFUNDS.c.requested_at <= now - self.policy.refund_grace)
                 .where(unclaimed(_REFUNDS, now))
                 .order_by(_REFUNDS.c.id)
@@ -124,7 +132,7 @@ class OrderPasses(JanitorBase):
             if not rows:
                 break
             until = now + self.policy.lease
-            won = self.claim(_REFUNDS, rows, until=until)
+            won = self.claim(_REFUNDS, rows, until=until, still=(open_,))
             report.add("claimed", len(won))
             report.add("held", len(rows) - len(won))
             for imp_uid in sorted({rows[i] for i in won if rows[i]}):

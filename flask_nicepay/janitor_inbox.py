@@ -22,7 +22,8 @@ from .portone.redact import redact
 from .tables import UTCDateTime
 
 #: The outcomes the janitor retries (:data:`~flask_nicepay.inbox.REPLAYABLE`
-#: but ``received``, which :meth:`InboxPasses.stale_inbox` takes).
+#: but ``received``, which :meth:`~flask_nicepay.janitor.Janitor.stale_inbox`
+#: takes).
 FAILED = (Outcome.ERROR, Outcome.UNKNOWN_ORDER)
 
 _INBOX = tables.inbox

@@ -18,6 +18,7 @@ from flask_nicepay import OrderState
 from flask_nicepay import Plan
 from flask_nicepay import SubscriptionState
 from flask_nicepay import signals
+from flask_nicepay import tables
 from flask_nicepay import testing
 from flask_nicepay.inbox import Hint
 from flask_nicepay.janitor import PASSES
@@ -104,6 +105,29 @@ def test_a_row_left_received_is_processed_after_the_grace(
     assert state(app).payments.inbox.get(entry).outcome == "applied"  # type: ignore[union-attr]
     assert janitor.stale_inbox().counts == {}
     assert events(app, uid) == ["pay"] and heard.sent == [("payment_paid", uid)]
+
+
+def test_a_row_another_janitor_holds_waits_until_its_claim_lapses(
+    app: Flask, janitor: Janitor, nicepay_clock: testing.Clock
+) -> None:
+    uid, payment = paid_unheard(app)
+    entry = state(app).payments.inbox.record(
+        "webhook", hint=Hint(payment["imp_uid"], uid, "paid")
+    )
+    nicepay_clock.advance(minutes=6)
+    # Another janitor took it, and died: its claim holds for the lease.
+    until = janitor.clock() + janitor.policy.lease
+    assert janitor.claim(tables.inbox, [entry], until=until) == [entry]
+    assert janitor.claim(tables.inbox, [entry], until=until) == []
+
+    assert janitor.stale_inbox().counts == {}
+    nicepay_clock.advance(minutes=4)
+    assert janitor.stale_inbox().counts == {}
+    assert get_order(app, uid).state is OrderState.READY
+
+    nicepay_clock.advance(minutes=1)
+    assert janitor.stale_inbox().counts == {"claimed": 1, "applied": 1}
+    assert get_order(app, uid).state is OrderState.PAID
 
 
 # -- failed_inbox ------------------------------------------------------------------

@@ -51,7 +51,9 @@ class OrderPasses(JanitorBase):
                 _ORDERS.c.updated_at <= now - self.policy.grace,
                 not_overdue,
             )
-            order = (sa.nulls_first(_ORDERS.c.claimed_until), _ORDERS.c.id)
+            claimed = _ORDERS.c.claimed_until
+            # Never looked at first (no NULLS FIRST: SQLite before 3.30 lacks it).
+            order = (claimed.is_not(None), claimed, _ORDERS.c.id)
             until = now + self.policy.recheck
             batch = self._claim_orders(wanted, order, until, report)
             if batch is None:

@@ -12,6 +12,7 @@ import typing as t
 
 from flask_nicepay import signals
 from flask_nicepay.db import make_engine
+from flask_nicepay.inbox import Hint
 from flask_nicepay.janitor_policy import JanitorPolicy
 from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
@@ -60,3 +61,10 @@ def run(
         results.put({"heard": heard, "reports": reports, "error": None})
     except BaseException:
         results.put({"heard": heard, "error": traceback.format_exc()})
+
+
+def receive(db_url: str, portone_url: str, imp_uid: str, merchant_uid: str) -> None:
+    """A shop worker taking a webhook; killed by the test while PortOne is slow."""
+    client = PortOneClient("race_key", "race_secret", base_url=portone_url)
+    payments = Payments(client=client, engine=make_engine(db_url), sender=object())
+    payments.notifications.receive("webhook", Hint(imp_uid, merchant_uid, "paid"))

@@ -6,6 +6,10 @@ after them all changes nothing."""
 from __future__ import annotations
 
 import collections
+import multiprocessing
+import os
+import signal
+import time
 import typing as t
 import urllib.parse
 
@@ -13,6 +17,7 @@ import flask
 import pytest
 from sqlalchemy.engine import Engine
 
+from flask_nicepay import signals
 from flask_nicepay.inbox import Hint
 from flask_nicepay.payments import Payments
 from flask_nicepay.portone import NoResponseError
@@ -163,6 +168,47 @@ def test_janitors_at_once_do_each_duty_once(
         janitor=janitor_worker.EAGER,
     )
     assert last.janitor.run().as_dict() == _nothing(last)
+
+
+@pytest.mark.slow
+def test_a_row_left_by_a_killed_worker_is_finished_once(
+    db_engine: Engine, served_sandbox: tuple[Sandbox, str]
+) -> None:
+    sandbox, url = served_sandbox
+    client = PortOneClient("race_key", "race_secret", base_url=url)
+    payments = Payments(
+        client=client, engine=db_engine, sender=object(), clock=sandbox.moment
+    )
+    uid = payments.orders.create(amount=12_000, name="청소").merchant_uid
+    imp_uid = sandbox.checkout(merchant_uid=uid, amount=12_000)["imp_uid"]
+    sandbox.inject_fault("slow", path=f"/payments/{imp_uid}", delay=30)
+    worker = multiprocessing.get_context("spawn").Process(
+        target=janitor_worker.receive, args=(db_url(db_engine), url, imp_uid, uid)
+    )
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not payments.inbox.search(merchant_uid=uid):  # recorded, then asking
+        assert time.monotonic() < deadline and worker.is_alive()
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(t.cast(int, worker.pid), signal.SIGKILL)
+    worker.join(timeout=30)
+    sandbox.clear_faults()
+    [entry] = payments.inbox.search(merchant_uid=uid)
+    assert entry.outcome == "received"
+    sandbox.advance_clock(360)
+    paid: list[str] = []
+    signals.payment_paid.connect(
+        lambda _, **kw: paid.append(kw["order"].merchant_uid),
+        sender=payments.sender,
+        weak=False,
+    )
+
+    janitors = [payments.janitor.stale_inbox() for _ in range(2)]
+
+    assert [j.counts for j in janitors] == [{"claimed": 1, "applied": 1}, {}]
+    assert [h["event"] for h in payments.orders.history(uid)] == ["pay"]
+    assert paid == [uid]
 
 
 def _nothing(payments: Payments) -> dict[str, t.Any]:

@@ -4,8 +4,8 @@ A janitor takes a row by compare-and-swap on this column before it asks PortOne
 about it, so two janitors never both ask about the same row; the claim lapses by
 itself when its holder dies. Nullable, so the upgrade writes no row.
 
-Revision ID: 0007_janitor_claims
-Revises: 0006_console
+Revision ID: 0008_janitor_claims
+Revises: 0007_console_progress
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from alembic import op
 
 from flask_nicepay.migrations.kit import TIME
 
-revision = "0007_janitor_claims"
-down_revision = "0006_console"
+revision = "0008_janitor_claims"
+down_revision = "0007_console_progress"
 branch_labels = None
 depends_on = None
 

@@ -34,11 +34,12 @@ if t.TYPE_CHECKING:
     import alembic.runtime.migration
     import alembic.script
 
-# Alembic says at INFO which database backend it found, at every start-up that
-# checks the tables (every worker, every CLI command, --help included). That
-# describes nothing an operator acts on; its warnings and errors still show. A store
-# that wants the lines sets the logger's level itself.
-_ALEMBIC_LOG = logging.getLogger("alembic.runtime.migration")
+# Alembic says at INFO which database backend it found and, in recent releases,
+# which of its plugins it set up, at every start-up that checks the tables (every
+# worker, every CLI command, --help included). That describes nothing an operator
+# acts on; its warnings and errors still show. A store that wants the lines sets
+# the level of ``alembic.runtime`` (or of one of its children) itself.
+_ALEMBIC_LOG = logging.getLogger("alembic.runtime")
 if _ALEMBIC_LOG.level == logging.NOTSET:
     _ALEMBIC_LOG.setLevel(logging.WARNING)
 

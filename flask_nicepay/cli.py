@@ -126,6 +126,7 @@ _SHOWN = (
     "cancel_reason",
     "mismatch_reason",
     "late_payment",
+    "receipt_url",
     "created_at",
     "updated_at",
 )
@@ -155,6 +156,8 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
             f"  #{refund.id} {refund.amount} {refund.status} ({refund.source}) "
             f"{refund.reason or ''} {refund.error or ''}".rstrip()
         )
+        if refund.receipt_url:
+            click.echo(f"     receipt {refund.receipt_url}")
     click.secho("notifications", bold=True)
     for entry in payments.inbox.search(merchant_uid=merchant_uid):
         click.echo(

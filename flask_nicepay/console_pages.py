@@ -31,6 +31,7 @@ from .payments import Payments
 from .portone import NotFoundError
 from .portone import Payment
 from .portone import PortOneError
+from .receipts import receipt_link
 from .state import app_state
 from .subscription_machine import SubscriptionState
 
@@ -43,6 +44,11 @@ def _kst(moment: dt.datetime | None) -> str:
     return (
         "" if moment is None else moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
     )
+
+
+@console_bp.app_template_filter("nicepay_receipt")
+def _receipt(url: str | None) -> str | None:
+    return receipt_link(url)
 
 
 def _payments() -> Payments:
@@ -81,6 +87,8 @@ class Event:
     outcome: str | None = None
     detail: str | None = None
     entry_id: int | None = None
+    #: A refund's receipt address, as kept.
+    receipt: str | None = None
 
 
 def story(payments: Payments, merchant_uid: str) -> list[Event]:
@@ -113,6 +121,7 @@ def story(payments: Payments, merchant_uid: str) -> list[Event]:
             f"#{refund.id} {refund.amount:,} ({refund.source})",
             outcome=refund.status,
             detail=" · ".join(x for x in (refund.reason, refund.error) if x) or None,
+            receipt=refund.receipt_url,
         )
         for refund in payments.orders.refunds_of(merchant_uid)
     ]

@@ -30,6 +30,7 @@ from flask import request
 from .checkout import KST
 from .i18n import LANGUAGES
 from .i18n import texts
+from .receipts import receipt_link
 from .state import app_state
 
 #: The cookie that carries a checkout's chosen language to the pages after it.
@@ -120,6 +121,11 @@ class Display:
         if not pay_method:
             return ""
         return self.words.get(pay_method, pay_method)
+
+    def receipt(self, url: str | None) -> str | None:
+        """The receipt address if the page may link to it (see
+        :func:`~flask_nicepay.receipts.receipt_link`), else ``None``."""
+        return receipt_link(url)
 
     def refund(self, status: str) -> str:
         """The name of a refund's status (``succeeded``, ``pending``...)."""

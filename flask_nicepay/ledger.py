@@ -23,6 +23,7 @@ from .db import write_transaction
 from .portone import CancelRecord
 from .portone import Payment
 from .portone.redact import mask
+from .receipts import kept_receipt_url
 
 #: Rows that hold up further refunds of the same order until they are settled.
 OPEN = ("pending", "unknown")
@@ -45,6 +46,8 @@ class RefundRow:
     reason: str | None = None
     checksum: Decimal | None = None
     cancellation_id: str | None = None
+    #: The cancel's receipt address from PortOne's cancel_history, once known.
+    receipt_url: str | None = None
     error: str | None = None
     requested_at: dt.datetime
     completed_at: dt.datetime | None = None
@@ -297,6 +300,7 @@ def _mark_matched(
             status="succeeded",
             cancellation_id=key,
             pg_tid=record.pg_tid,
+            receipt_url=kept_receipt_url(record.receipt_url),
             completed_at=record.cancelled_at or now,
             error=None,
         )
@@ -323,6 +327,7 @@ def _insert_imported(
             source="portone",
             cancellation_id=key,
             pg_tid=record.pg_tid,
+            receipt_url=kept_receipt_url(record.receipt_url),
             requested_at=record.cancelled_at or now,
             completed_at=record.cancelled_at or now,
         ),

@@ -57,6 +57,9 @@ class Order:
     late_payment: bool = False
     prepared: bool = False
     custom_data: str | None = None
+    #: PortOne's receipt (card slip) address, as
+    #: :func:`~flask_nicepay.receipts.kept_receipt_url` keeps it.
+    receipt_url: str | None = None
     snapshot_key: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -193,11 +193,13 @@ def confirm(merchant_uid: str) -> ResponseReturnValue:
 def result(merchant_uid: str) -> ResponseReturnValue:
     """The built-in result page, used when the store configured none."""
     order = _order_or_404(merchant_uid)
+    refunds = app_state().payments.orders.refunds_of(merchant_uid)
     return page(
         "nicepay/result.html",
         200,
         buyer_language(),
         order=order,
+        refunds=[r for r in refunds if r.status == "succeeded"],
         payable=order.state in PAYABLE,
         checkout_url=url_for("nicepay.checkout", merchant_uid=merchant_uid),
     )

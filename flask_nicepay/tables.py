@@ -141,6 +141,8 @@ orders = Table(
     Column("late_payment", Boolean, nullable=False),
     Column("prepared", Boolean, nullable=False),
     _text("custom_data"),
+    # PortOne's receipt (card slip) address; see flask_nicepay.receipts.
+    _text("receipt_url"),
     # The last PortOne snapshot applied: status, amounts and cancel count.
     _text("snapshot_key", 128),
     Column("created_at", UTCDateTime, nullable=False),
@@ -234,6 +236,8 @@ refunds = Table(
     Column("guard_key", String(64), unique=True),
     _text("cancellation_id", 64),
     _text("pg_tid", 64),
+    # The cancel's receipt address, from cancel_history.
+    _text("receipt_url"),
     _text("refund_bank", 8),
     _text("refund_holder", 64),
     # Only the last digits of a refund account are kept.

@@ -3,9 +3,11 @@
 Given an order as stored and a payment as PortOne's API reports it, :func:`plan`
 says which events to fire and which fields to set. It does no I/O and may be called
 again on a fresher order after a lost race; a snapshot that was already applied
-yields ``None``. Late truth is accepted: a failed order can still be paid, an expired
-virtual account can still receive its deposit, and a payment that was paid and
-cancelled before we ever saw it is recorded as both.
+yields ``None``, unless it brings the receipt address the order lacks (an order
+applied before receipts were kept gets it from its next look-up). Late truth is
+accepted: a failed order can still be paid, an expired virtual account can still
+receive its deposit, and a payment that was paid and cancelled before we ever saw
+it is recorded as both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .machine import MONEY_STATES
 from .machine import OrderState
 from .portone import Payment
 from .portone import PaymentStatus
+from .receipts import kept_receipt_url
 from .store import Order
 from .store import Plan
 from .verify import Verdict
@@ -70,9 +73,12 @@ def plan(order: Order, payment: Payment, verdict: Verdict) -> Plan | None:
     :param verdict: :func:`flask_nicepay.verify.verify` of the two.
     """
     key = snapshot_key(payment)
-    if not follows(order, payment) or order.snapshot_key == key:
+    receipt = kept_receipt_url(payment.receipt_url)
+    if not follows(order, payment):
         return None
-    base = {"snapshot_key": key, "imp_uid": payment.imp_uid}
+    if order.snapshot_key == key:
+        return _receipt_only(order, payment, receipt)
+    base = {"snapshot_key": key, "imp_uid": payment.imp_uid, "receipt_url": receipt}
     if payment.pay_method:
         base["pay_method"] = payment.pay_method
     if was_paid(payment):
@@ -82,6 +88,14 @@ def plan(order: Order, payment: Payment, verdict: Verdict) -> Plan | None:
     if payment.status is PaymentStatus.FAILED:
         return _failed(order, payment, base)
     return _voided(order, payment, base)
+
+
+def _receipt_only(order: Order, payment: Payment, receipt: str | None) -> Plan | None:
+    """A snapshot applied already, whose receipt the order lacks: it was applied
+    before receipts were kept (or PortOne changed the address since)."""
+    if order.receipt_url == receipt:
+        return None
+    return Plan(updates={"receipt_url": receipt}, imp_uid=payment.imp_uid)
 
 
 def _ready(order: Order, payment: Payment, base: dict[str, t.Any]) -> Plan:

@@ -104,7 +104,11 @@ def test_show_prints_history_refunds_and_notifications(app: Flask) -> None:
         ["paid", "->", "partially_cancelled", "cancel_partially"],
     ]
     refunds = lines[lines.index("refunds") + 1 : lines.index("notifications")]
-    assert refunds == ["  #1 5000 succeeded (api) 교환"]
+    [refund] = state(app).payments.orders.refunds_of(uid)
+    assert refunds == [
+        "  #1 5000 succeeded (api) 교환",
+        f"     receipt {refund.receipt_url}",
+    ]
     [note] = lines[lines.index("notifications") + 1 :]
     assert note.split()[3:7] == ["KST", "webhook", "applied", "127.0.0.1"]
     created = next(line for line in lines if line.startswith("  created_at"))

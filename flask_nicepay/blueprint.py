@@ -15,8 +15,10 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug.exceptions import NotFound
 
 from .display import Display
+from .display import buyer_language
 from .i18n import texts
 from .machine import OrderState
 from .state import app_state
@@ -36,11 +38,29 @@ GOOD = (OrderState.PAID, OrderState.VBANK_ISSUED, OrderState.PARTIALLY_CANCELLED
 
 
 class BadInput(Exception):
-    """The request cannot be read; answered 4xx and recorded."""
+    """The request cannot be read: answered 4xx (and recorded, at a door).
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    :param message: what was wrong, in English: for the inbox and the log.
+    :param status: the answer's HTTP status.
+    :param words: what the buyer's page says instead, in the buyer's language: a
+        key of :data:`~flask_nicepay.i18n.TEXTS`.
+    """
+
+    def __init__(
+        self, message: str, status: int = 400, *, words: str = "bad_request"
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.words = words
+
+
+class OrderNotFound(NotFound):
+    """No such order. A store's own 404 page answers it if the store has one;
+    else the plugin's, in the buyer's language, rather than Werkzeug's English."""
+
+    def get_response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        language = buyer_language()
+        return page("nicepay/error.html", 404, language, message="order_not_found")
 
 
 def destination(order: Order) -> str:

@@ -98,7 +98,9 @@ def register_card() -> Response:
         state.payments.billing.issue_key(customer_uid, entry.card)
     except CardError as exc:
         note(state, address, "refused", customer_uid=customer_uid)
-        return _page(state, 422, language, refused=str(exc))
+        # PortOne's reason as it came (the card company's words), never the
+        # English of the error, which names the request.
+        return _page(state, 422, language, refused=exc.message or "")
     except PortOneError:
         return _page(state, 503, language, fatal=words["unavailable"])
     note(state, address, "issued", customer_uid=customer_uid)

@@ -172,9 +172,9 @@ def _read(
 def reject(kind: Kind, error: str, status: int) -> t.NoReturn:
     """Record a request a door refuses, and answer it with ``status``."""
     app_state().payments.notifications.reject(kind, redact(error), **request_record())
-    if kind is Kind.MOBILE:
-        language = buyer_language()
-        response = page("nicepay/error.html", status, language, message=error)
+    if kind is Kind.MOBILE:  # a buyer's page: the buyer's words, the details kept
+        words = "return_invalid"
+        response = page("nicepay/error.html", status, buyer_language(), message=words)
     else:
         response = json_error(status, "invalid" if status != 405 else "method", error)
     if status == 405:

@@ -70,6 +70,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_payable": "이 주문은 지금 결제할 수 없습니다.",
         "unavailable": "결제 서버에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
         "error_title": "요청을 처리할 수 없습니다",
+        "bad_request": "요청을 읽을 수 없습니다. 처음부터 다시 시도해 주세요.",
+        "bad_query": "주소를 읽을 수 없습니다. 받은 링크를 다시 확인해 주세요.",
+        "checkout_invalid": (
+            "이 주문은 지금 설정으로는 결제할 수 없습니다. 상점에 문의해 주세요."
+        ),
+        "checkout_link_invalid": (
+            "결제 링크가 바뀌었거나 올바르지 않습니다. 상점에서 다시 시작해 주세요."
+        ),
+        "return_invalid": (
+            "결제 창에서 돌아온 결과를 읽을 수 없습니다. 주문 내역에서 결제 "
+            "상태를 확인해 주세요."
+        ),
+        "too_large": "보낸 내용이 너무 큽니다. 다시 입력해 주세요.",
+        "sdk_missing": (
+            "결제 창을 불러오지 못했습니다. 잠시 후 페이지를 새로 고쳐 주세요."
+        ),
         "sandbox_notice": "테스트 모드: 실제로 결제되지 않습니다.",
         "needs_js": "결제하려면 자바스크립트를 켜 주세요.",
         "card_number_format": "카드번호는 숫자 14~19자리입니다.",
@@ -172,6 +188,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_payable": "This order cannot be paid now.",
         "unavailable": "The payment service cannot be reached. Please try again shortly.",
         "error_title": "The request could not be handled",
+        "bad_request": "The request could not be read. Please start again.",
+        "bad_query": "The address could not be read. Please check the link you were given.",
+        "checkout_invalid": (
+            "This order cannot be paid as it is set up. Please contact the store."
+        ),
+        "checkout_link_invalid": (
+            "This payment link was changed or is not valid. Please start again "
+            "from the store."
+        ),
+        "return_invalid": (
+            "The result the payment window sent back could not be read. Please "
+            "check the payment in your order history."
+        ),
+        "too_large": "What was sent is too large. Please enter it again.",
+        "sdk_missing": (
+            "The payment window could not be loaded. Please reload the page shortly."
+        ),
         "sandbox_notice": "Test mode: no real payment is made.",
         "needs_js": "Please enable JavaScript to pay.",
         "card_number_format": "A card number has 14 to 19 digits.",

@@ -12,7 +12,6 @@ import json
 import typing as t
 
 from flask import Response
-from flask import abort
 from flask import jsonify
 from flask import redirect
 from flask import request
@@ -24,6 +23,7 @@ from marshmallow import ValidationError
 from . import checkout
 from .blueprint import PAYABLE
 from .blueprint import BadInput
+from .blueprint import OrderNotFound
 from .blueprint import bp
 from .blueprint import destination
 from .blueprint import page
@@ -58,8 +58,9 @@ def checkout_page(merchant_uid: str) -> ResponseReturnValue:
             return page("nicepay/error.html", 503, language, message="unavailable")
     try:
         checkout.check(order, options, now=state.payments.clock())
-    except ValidationError as exc:
-        raise BadInput(f"checkout options: {exc.messages}") from None
+    except ValidationError as exc:  # the store's options do not fit the order
+        error = f"checkout options: {exc.messages}"
+        raise BadInput(error, words="checkout_invalid") from None
     token = request.args.get("o")
     chosen = options._replace(language=language)
     params = {
@@ -104,7 +105,8 @@ def _options(state: State, order: Order) -> checkout.CheckoutOptions:
     try:
         options = checkout.OPTIONS.load(state.signer.loads(token))
     except (BadSignature, ValidationError):
-        raise BadInput("checkout options were changed or are invalid") from None
+        error = "checkout options were changed or are invalid"
+        raise BadInput(error, words="checkout_link_invalid") from None
     return t.cast(checkout.CheckoutOptions, options)
 
 
@@ -209,10 +211,10 @@ def _order_or_404(merchant_uid: str) -> Order:
     # A merchant_uid no order can have is not looked up: PostgreSQL refuses some
     # of the bytes a path may carry (NUL), and the answer is 404 either way.
     if not MERCHANT_UID.fullmatch(merchant_uid):
-        abort(404)
+        raise OrderNotFound
     order = app_state().payments.orders.get(merchant_uid)
     if order is None:
-        abort(404)
+        raise OrderNotFound
     return order
 
 

@@ -9,6 +9,7 @@ turned into answers here, in one place.
 from __future__ import annotations
 
 from flask import Response
+from flask import current_app
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -53,7 +54,7 @@ def _readable_query() -> None:
         error = "The query string is not valid UTF-8."
         kind = DOORS.get(request.endpoint or "")
         if kind is None:
-            raise BadInput(error) from None
+            raise BadInput(error, words="bad_query") from None
         reject(kind, error, 400)
 
 
@@ -68,13 +69,21 @@ def _headers(response: Response) -> Response:
 
 @bp.errorhandler(BadInput)
 def _bad_input(exc: BadInput) -> Response:
+    """The buyer is told in their language; what was wrong goes to the log."""
+    current_app.logger.info("Refused %r: %s", request.path, exc)
     language = buyer_language()
-    return page("nicepay/error.html", exc.status, language, message=str(exc))
+    return page("nicepay/error.html", exc.status, language, message=exc.words)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge) -> Response:
-    kind = DOORS.get(request.endpoint or "", Kind.PC)
+    """A door records what arrived; a page (a card form) keeps none of it: the
+    body may hold a birth date and a card password."""
+    kind = DOORS.get(request.endpoint or "")
+    if kind is None:
+        return page("nicepay/error.html", 413, buyer_language(), message="too_large")
     error = f"body over {app_state().settings.max_body} bytes"
     app_state().payments.notifications.reject(kind, error, **request_record())
+    if kind is Kind.MOBILE:
+        return page("nicepay/error.html", 413, buyer_language(), message="too_large")
     return json_error(413, "too_large", error)

@@ -15,6 +15,7 @@ from flask_nicepay import OrderState
 from flask_nicepay import testing
 from flask_nicepay.checkout import KST
 from flask_nicepay.checkout import PAY_METHODS
+from flask_nicepay.i18n import TEXTS
 from flask_nicepay.sandbox import CheckoutRefused
 from flask_nicepay.sandbox import Sandbox
 
@@ -347,7 +348,8 @@ def test_tampered_options_are_a_400(app: Flask, client: FlaskClient) -> None:
         response = client.get(f"/nicepay/checkout/{uid}?o={bad}")
         assert response.status_code == 400
         assert "text/html" in response.content_type
-        assert "changed or are invalid" in response.get_data(as_text=True)
+        said = TEXTS["ko"]["checkout_link_invalid"]
+        assert said in response.get_data(as_text=True)
 
 
 def test_options_signed_by_another_shop_are_refused(make_app: AppFactory) -> None:

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_nicepay import OrderState
+from flask_nicepay.i18n import TEXTS
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import AppFactory
@@ -224,9 +225,11 @@ def test_bad_query_is_a_400_page_and_recorded(
     response = client.get("/nicepay/return" + query)
     assert response.status_code == 400
     assert "text/html" in response.content_type
-    assert words in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert TEXTS["ko"]["return_invalid"] in page and words not in page
     [entry] = inbox(app)
     assert (entry.kind, entry.outcome) == ("mobile", "invalid")
+    assert entry.error is not None and words in entry.error  # the details are kept
 
 
 @on_both_databases

@@ -55,7 +55,8 @@
     }
 
     if (!window.IMP) {
-      showError("PortOne SDK could not be loaded.");
+      // The page's own sentence, in the buyer's language.
+      root.querySelector("[data-testid=sdk-missing]").hidden = false;
       return;
     }
     window.IMP.init(root.dataset.merchantCode);

@@ -1,4 +1,9 @@
-"""``flask nicepay billing …``: the billing keys, as an operator looks at them."""
+"""``flask nicepay billing …``: the billing keys, as an operator looks at them.
+
+Times are printed in KST, labelled, as by every other command; ``delete`` asks
+PortOne, so it first says which PortOne that is when it matters
+(:func:`~flask_nicepay.cli_notes.uses_portone`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import click
 from flask.cli import with_appcontext
 
 from .cli import nicepay_cli
+from .cli_notes import kst
+from .cli_notes import uses_portone
 from .portone import PortOneError
 from .state import app_state
 
@@ -27,8 +34,7 @@ def keys(status: str | None) -> None:
         click.echo("No billing keys.")
     for key in found:
         card = " ".join(filter(None, (key.card_name, key.card_number))) or "-"
-        when = key.updated_at.strftime("%Y-%m-%d %H:%M UTC")
-        click.echo(f"{key.customer_uid}  {key.status:8} {card}  {when}")
+        click.echo(f"{key.customer_uid}  {key.status:8} {card}  {kst(key.updated_at)}")
 
 
 @billing.command("show")
@@ -41,14 +47,15 @@ def show(customer_uid: str) -> None:
     if key is None:
         raise click.ClickException(f"No billing key {customer_uid!r}.")
     click.secho(f"{key.customer_uid}  {key.status}", bold=True)
-    for name in ("card_name", "card_number", "pg_provider", "created_at"):
+    for name in ("card_name", "card_number", "pg_provider"):
         value = getattr(key, name)
         if value is not None:
             click.echo(f"  {name:12} {value}")
+    click.echo(f"  {'created_at':12} {kst(key.created_at)}")
     orders = billing.orders_of(customer_uid)
     click.echo(f"Orders ({len(orders)}):")
     for row in orders:
-        when = f"  scheduled {row['scheduled_at']}" if row["scheduled_at"] else ""
+        when = f"  scheduled {kst(row['scheduled_at'])}" if row["scheduled_at"] else ""
         click.echo(
             f"  {row['merchant_uid']}  {row['state']:20} "
             f"{row['amount']:,} {row['currency']}  {row['origin']}{when}"
@@ -60,6 +67,7 @@ def show(customer_uid: str) -> None:
 @click.option("--reason", help="Recorded at PortOne.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
+@uses_portone
 def delete(customer_uid: str, reason: str | None, yes: bool) -> None:
     """Delete a billing key at PortOne, and mark it deleted here."""
     billing = app_state().payments.billing

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 
 from .cli import Since
 from .cli import nicepay_cli
+from .cli_notes import uses_portone
 from .portone import PortOneError
 from .schedule_book import GapKind
 from .schedule_book import ScheduleGap
@@ -46,6 +47,7 @@ class Until(Since):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
+@uses_portone
 def schedules(
     since: dt.datetime | None,
     until: dt.datetime | None,

@@ -1,20 +1,21 @@
 """``flask nicepay subscriptions …``: subscriptions, as an operator looks at them.
 
 Times are printed in Korea's time (KST), the time the periods are counted in.
+``cancel`` and ``run-due`` ask PortOne, so they first say which PortOne that is
+when it matters (:func:`~flask_nicepay.cli_notes.uses_portone`).
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import click
 from flask.cli import with_appcontext
 
 from .cli import nicepay_cli
+from .cli_notes import kst
+from .cli_notes import uses_portone
 from .portone import PortOneError
 from .state import app_state
 from .subscription_machine import SubscriptionState
-from .subscription_plan import KST
 from .subscription_plan import describe
 from .subscription_table import SubscriptionError
 from .subscriptions import Subscriptions
@@ -22,12 +23,6 @@ from .subscriptions import Subscriptions
 
 def _subscriptions() -> Subscriptions:
     return app_state().payments.subscriptions
-
-
-def _kst(moment: dt.datetime | None) -> str:
-    return (
-        "-" if moment is None else moment.astimezone(KST).strftime("%Y-%m-%d %H:%M KST")
-    )
 
 
 @nicepay_cli.group("subscriptions")
@@ -53,7 +48,7 @@ def list_(status: str | None, customer_uid: str | None, limit: int) -> None:
         ends = " (ends then)" if sub.cancel_at_period_end else ""
         click.echo(
             f"{sub.subscription_uid}  {sub.status.value:10} {sub.customer_uid}  "
-            f"{sub.amount:,} {sub.currency}  paid to {_kst(sub.period_end)}{ends}"
+            f"{sub.amount:,} {sub.currency}  paid to {kst(sub.period_end)}{ends}"
         )
 
 
@@ -69,18 +64,18 @@ def show(subscription_uid: str) -> None:
     lines = {
         "plan": f"{sub.name}: {sub.amount:,} {sub.currency}, {describe(sub.interval)}",
         "billing key": sub.customer_uid,
-        "period": f"{sub.period} ({_kst(sub.period_start)} to {_kst(sub.period_end)})",
+        "period": f"{sub.period} ({kst(sub.period_start)} to {kst(sub.period_end)})",
         "ends then": "yes" if sub.cancel_at_period_end else "no",
         "next charge": sub.pending_merchant_uid or "-",
         "last decline": sub.fail_reason or "-",
-        "ended": _kst(sub.ended_at),
+        "ended": kst(sub.ended_at),
     }
     for name, value in lines.items():
         click.echo(f"  {name:12} {value}")
     rows = _subscriptions().charges(subscription_uid)
     click.echo(f"Charges ({len(rows)}):")
     for row in rows:
-        when = _kst(row["paid_at"] or row["scheduled_at"])
+        when = kst(row["paid_at"] or row["scheduled_at"])
         click.echo(
             f"  {row['period']:>3}.{row['attempt']}  {row['merchant_uid']}  "
             f"{row['state']:10} {row['customer_uid']}  {when}"
@@ -92,6 +87,7 @@ def show(subscription_uid: str) -> None:
 @click.option("--now", "at_once", is_flag=True, help="End it now, not at period end.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
+@uses_portone
 def cancel(subscription_uid: str, at_once: bool, yes: bool) -> None:
     """Stop charging a subscription (at the end of the period paid, by default)."""
     if _subscriptions().get(subscription_uid) is None:
@@ -103,12 +99,13 @@ def cancel(subscription_uid: str, at_once: bool, yes: bool) -> None:
         sub = _subscriptions().cancel(subscription_uid, at_period_end=not at_once)
     except (PortOneError, SubscriptionError) as exc:
         raise click.ClickException(str(exc)) from exc
-    ends = _kst(sub.ended_at or sub.period_end)
+    ends = kst(sub.ended_at or sub.period_end)
     click.echo(f"{sub.subscription_uid}: {sub.status.value}, ends {ends}")
 
 
 @subscriptions.command("run-due")
 @with_appcontext
+@uses_portone
 def run_due() -> None:
     """Do the due work: end, look up, follow or schedule again what is late.
 

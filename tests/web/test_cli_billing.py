@@ -41,6 +41,7 @@ def test_keys_lists_every_key_masked(
     assert every.exit_code == 0
     assert "cust-a  active" in every.output and "cust-b  deleted" in every.output
     assert "4242424242424242" not in every.output.replace("-", "")
+    assert all(line.endswith(" KST") for line in every.output.splitlines())
     active = run(app, "keys", "--status", "active")
     assert "cust-a" in active.output and "cust-b" not in active.output
     assert run(app, "keys", "--status", "lost").exit_code == 2
@@ -55,6 +56,10 @@ def test_show_gives_the_key_and_its_orders(
     assert "Orders (2):" in shown.output
     assert charged in shown.output and "paid" in shown.output
     assert "schedule" in shown.output and "scheduled " in shown.output
+    scheduled = [line for line in shown.output.splitlines() if "scheduled " in line]
+    assert scheduled and all(line.endswith(" KST") for line in scheduled)
+    [created] = [line for line in shown.output.splitlines() if "created_at" in line]
+    assert created.endswith(" KST")
     missing = run(app, "show", "nobody")
     assert missing.exit_code == 1 and "No billing key 'nobody'" in missing.output
 

@@ -79,10 +79,43 @@ def test_an_unshared_sandbox_says_so_in_one_line(
 ) -> None:
     app = make_app(config)
     assert state(app).sandbox.shared is None  # type: ignore[union-attr]
-    for command in (("reconcile",), ("replay", "--failed"), ("expire-vbanks",)):
+    for command in ASKING_PORTONE:
         result = run(app, *command)
         [line] = notes(result)
         assert "not shared" in line and "NICEPAY_SANDBOX_STATE_FILE unset" in line
+
+
+#: Commands that ask PortOne, so say first which PortOne it is when it matters.
+ASKING_PORTONE = (
+    ("reconcile",),
+    ("replay", "--failed"),
+    ("expire-vbanks",),
+    ("billing", "delete", "cust-nobody", "--yes"),
+    ("subscriptions", "cancel", "sub-nobody", "--yes"),
+    ("subscriptions", "run-due"),
+    ("schedules",),
+)
+#: Commands that read the store's own tables only, and so say nothing of it.
+LOCAL = (
+    ("billing", "keys"),
+    ("billing", "show", "cust-nobody"),
+    ("subscriptions", "list"),
+    ("subscriptions", "show", "sub-nobody"),
+    ("billing", "delete", "--help"),
+    ("subscriptions", "run-due", "--help"),
+)
+
+
+def test_the_implicit_sandbox_is_said_once_by_every_command_that_asks_portone(
+    make_app: AppFactory,
+) -> None:
+    app = make_app({"NICEPAY_SANDBOX": None})  # no keys, no choice: the sandbox
+    assert state(app).settings.mode.implicit
+    for command in ASKING_PORTONE:
+        [line] = notes(run(app, *command))
+        assert "nobody is charged" in line, command
+    for command in LOCAL:
+        assert notes(run(app, *command)) == [], command
 
 
 def test_a_bad_state_file_setting_is_refused(make_app: AppFactory) -> None:

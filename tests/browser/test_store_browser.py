@@ -23,6 +23,7 @@ from example_app import create_app
 from example_app import nicepay
 from flask_nicepay import OrderState
 from flask_nicepay.extension import SANDBOX_MOUNT
+from flask_nicepay.i18n import TEXTS
 
 from ..chromium import PHONE
 from ..chromium import Watched
@@ -139,6 +140,8 @@ def test_pc_card_payment_ends_on_a_paid_order_page(
     payment = sandbox.payment(imp_uid)
     assert payment["status"] == "paid" and payment["card_quota"] == 3
     assert payment["channel"] == "pc"
+    receipt = buyer.page.get_by_test_id("order-receipt")
+    assert receipt.get_attribute("href") == payment["receipt_url"]
     assert buyer.violations == []
 
 
@@ -161,6 +164,26 @@ def test_phone_payment_returns_through_m_redirect_url(
         imp_uid = nicepay.get_order(uid).imp_uid  # type: ignore[union-attr]
     assert sandbox.payment(imp_uid)["channel"] == "mobile"
     assert phone.violations == []
+
+
+@pytest.mark.parametrize(("locale", "language"), [("ko-KR", "ko"), ("en-US", "en")])
+def test_a_checkout_whose_sdk_cannot_load_says_so_in_the_buyer_s_language(
+    store: tuple[Flask, str], browser: t.Any, locale: str, language: str
+) -> None:
+    _, url = store
+    context = browser.new_context(locale=locale)
+    buyer = Buyer(context)
+    buyer.page.route("**/v1/iamport.js", lambda route: route.abort())
+    try:
+        buyer.buy(url, "mug")
+        missing = buyer.page.get_by_test_id("sdk-missing")
+        missing.wait_for(state="visible")
+        assert missing.inner_text() == TEXTS[language]["sdk_missing"]
+        assert buyer.page.get_by_test_id("pay").is_disabled()
+        buyer.screenshot(f"checkout-sdk-missing-{language}")
+        assert buyer.violations == []
+    finally:
+        context.close()
 
 
 def test_declined_card_stays_on_checkout_with_the_reason(

@@ -59,6 +59,12 @@ def test_card_payment_moves_both_orders(app: Flask) -> None:
     assert shop_status(app, uid) == "paid"
     page = app.test_client().get(f"/orders/{uid}")
     assert b'data-state="paid"' in page.data
+    # The card slip, linked as the plugin's result page links it.
+    with app.app_context():
+        receipt = nicepay.get_order(uid).receipt_url  # type: ignore[union-attr]
+    assert receipt and receipt.startswith("https://")
+    href = receipt.replace("&", "&amp;")
+    assert f'href="{href}"' in page.get_data(as_text=True)
 
 
 def test_the_buyer_s_order_page_offers_no_refund(app: Flask) -> None:

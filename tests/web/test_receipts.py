@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from flask_nicepay import signals
 from flask_nicepay import tables
 from flask_nicepay.portone import Payment
 from flask_nicepay.receipts import MAX_RECEIPT_URL
@@ -125,6 +126,21 @@ def test_a_receipt_no_url_can_be_is_not_kept_and_the_payment_still_counts(
     uid, _ = paid_order(app)
     with_receipt(app, uid, given)
     assert get_order(app, uid).receipt_url is None
+
+
+def test_the_paid_signal_carries_the_receipt(app: Flask) -> None:
+    """A store's e-mail, sent from payment_paid, can link the slip."""
+    seen: list[str | None] = []
+
+    def on_paid(sender: Flask, order: t.Any, **extra: t.Any) -> None:
+        seen.append(order.receipt_url)
+
+    signals.payment_paid.connect(on_paid, sender=app)
+    try:
+        _, paid = paid_order(app)
+    finally:
+        signals.payment_paid.disconnect(on_paid, sender=app)
+    assert seen == [paid["receipt_url"]] and paid["receipt_url"]
 
 
 # -- shown ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from flask_nicepay.card_forms import card_page
 from flask_nicepay.i18n import TEXTS
 from flask_nicepay.sandbox import Sandbox
 
@@ -178,6 +179,18 @@ def test_a_refused_card_shows_portone_s_reason_not_the_request(
     assert refused.startswith(TEXTS[language]["card_refused"])
     assert "PortOne refused" not in refused and "/subscribe" not in refused
     assert len(refused) > len(TEXTS[language]["card_refused"])  # PortOne's reason
+
+
+@LANGUAGES
+def test_a_card_refused_with_no_reason_still_says_it_was_refused(
+    app: Flask, language: str
+) -> None:
+    with app.test_request_context("/nicepay/cards/new"):
+        answer = card_page(
+            state(app), "nicepay/card_register.html", 422, language, refused=""
+        )
+    said = Page(answer.get_data(as_text=True)).by_testid("refused")
+    assert said == TEXTS[language]["card_refused"]
 
 
 @LANGUAGES

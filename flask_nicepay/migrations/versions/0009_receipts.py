@@ -6,8 +6,8 @@ have none: an order gets its receipt from its next look-up (``flask nicepay
 reconcile --since``, a sync, the next notification). A database made from the
 models before migrations has the columns already: only what is missing is done.
 
-Revision ID: 0007_receipts
-Revises: 0006_console
+Revision ID: 0009_receipts
+Revises: 0008_janitor_claims
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 
 from flask_nicepay.migrations.kit import text
 
-revision = "0007_receipts"
-down_revision = "0006_console"
+revision = "0009_receipts"
+down_revision = "0008_janitor_claims"
 branch_labels = None
 depends_on = None
 

@@ -57,6 +57,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_MERCHANT_UID_PREFIX": "np",
     "NICEPAY_SANDBOX_AUTO_DELIVER": True,
     **janitor_policy.DEFAULTS,
+    "NICEPAY_PROCESSING": "inline",
 }
 
 
@@ -121,6 +122,8 @@ class Settings:
     require_live: bool = False
     #: The janitor's grace periods, backoff and batches (``NICEPAY_JANITOR_*``).
     janitor: JanitorPolicy = dataclasses.field(default_factory=JanitorPolicy)
+    #: ``inline`` (in the request) or ``celery`` (by a worker, after the answer).
+    processing: str = "inline"
 
 
 SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_CODE = (
@@ -201,6 +204,7 @@ def _checkout(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
             check.switch(config, "NICEPAY_SANDBOX_AUTO_DELIVER")
         ),
         "require_live": bool(check.switch(config, "NICEPAY_REQUIRE_LIVE")),
+        "processing": check.processing(config),
     }
 
 

@@ -9,6 +9,7 @@ in :mod:`flask_nicepay.config`.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import typing as t
@@ -170,5 +171,16 @@ def merchant_uid_prefix(config: t.Mapping[str, t.Any]) -> str:
     if not value or len(value) > 12 or not value.replace("_", "").isalnum():
         raise ConfigurationError(
             "NICEPAY_MERCHANT_UID_PREFIX must be 1-12 letters, digits or underscores."
+        )
+    return value
+
+
+def processing(config: t.Mapping[str, t.Any]) -> str:
+    """Where notifications are processed; ``celery`` needs Celery installed."""
+    value = choice(config, "NICEPAY_PROCESSING", ("inline", "celery"))
+    if value == "celery" and importlib.util.find_spec("celery") is None:
+        raise ConfigurationError(
+            "NICEPAY_PROCESSING = 'celery' needs Celery: pip install "
+            "'Flask-NicePay[celery]', or set NICEPAY_PROCESSING = 'inline'."
         )
     return value

@@ -28,6 +28,8 @@ from .blueprint import bp
 from .blueprint import destination
 from .blueprint import json_error
 from .blueprint import page
+from .deferred import deferring
+from .deferred import hand_off
 from .display import buyer_language
 from .inbound import COMPLETION
 from .inbound import RETURN
@@ -57,6 +59,8 @@ def complete() -> tuple[Response, int]:
     """The checkout page posts ``IMP.request_pay``'s callback result here (PC)."""
     data = _read(Kind.PC, "POST", _payload)
     hint = Hint(data["imp_uid"], data["merchant_uid"])
+    if deferring():
+        return _complete_later(hint, data)
     received = _receive(Kind.PC, hint)
     order = _order_for(received, hint)
     if order is None:
@@ -79,25 +83,30 @@ def mobile_return() -> ResponseReturnValue:
     """The phone comes back here (``m_redirect_url``) after the payment window."""
     data = _read(Kind.MOBILE, "GET", lambda: request.args.to_dict())
     hint = Hint(data["imp_uid"], data["merchant_uid"])
+    if deferring():
+        return _return_later(hint, data)
     received = _receive(Kind.MOBILE, hint)
     order = _order_for(received, hint)
     if order is None:
-        return page(
-            "nicepay/error.html",
-            404,
-            buyer_language(),
-            message="not_payable",
-        )
+        return _no_such_order()
     if order.state in PAYABLE and received.outcome is not Outcome.ERROR:
-        error = data.get("error_msg") or order.fail_reason
-        again: dict[str, t.Any] = {
-            "o": request.args.get("o"),
-            "e": app_state().signer.dumps({"error": error[:300]}) if error else None,
-        }
-        values = {k: v for k, v in again.items() if v}
-        uid = order.merchant_uid
-        return redirect(url_for("nicepay.checkout", merchant_uid=uid, **values))
+        return _back_to_checkout(order, data.get("error_msg") or order.fail_reason)
     return redirect(_after_return(order, received))
+
+
+def _no_such_order() -> Response:
+    return page("nicepay/error.html", 404, buyer_language(), message="not_payable")
+
+
+def _back_to_checkout(order: Order, error: str | None) -> ResponseReturnValue:
+    """The phone goes back to the checkout, told why the payment did not happen."""
+    again: dict[str, t.Any] = {
+        "o": request.args.get("o"),
+        "e": app_state().signer.dumps({"error": error[:300]}) if error else None,
+    }
+    values = {k: v for k, v in again.items() if v}
+    uid = order.merchant_uid
+    return redirect(url_for("nicepay.checkout", merchant_uid=uid, **values))
 
 
 @bp.route("/webhook", methods=ANY_METHOD)
@@ -106,6 +115,9 @@ def webhook() -> tuple[Response, int]:
     _check_address()
     data = _read(Kind.WEBHOOK, "POST", _payload)
     hint = Hint(data["imp_uid"], data.get("merchant_uid"), data.get("status"))
+    if deferring():
+        entry_id = _accept(Kind.WEBHOOK, hint)
+        return jsonify(outcome=str(Outcome.RECEIVED), inbox_id=entry_id), 200
     received = _receive(Kind.WEBHOOK, hint)
     status = _webhook_status(received)
     body = {"outcome": str(received.outcome), "inbox_id": received.entry_id}
@@ -127,9 +139,59 @@ def _webhook_status(received: Received) -> int:
     return 200
 
 
+# -- celery mode: recorded, handed to a worker, answered at once --------------------
+
+
+def _accept(kind: Kind, hint: Hint) -> int:
+    """Record a notification, and hand it to the workers once it is committed.
+
+    A row that cannot be written is an error (a 5xx): nothing else holds it. A
+    row written but not handed off is kept ``received`` for a later pass to find,
+    so the caller is answered as if it had been.
+    """
+    notifications = app_state().payments.notifications
+    entry_id = notifications.accept(kind, hint, **request_record())
+    hand_off(entry_id)
+    return entry_id
+
+
+def _complete_later(hint: Hint, data: dict[str, t.Any]) -> tuple[Response, int]:
+    """The completion in celery mode: to the confirming page, which polls."""
+    _accept(Kind.PC, hint)
+    order = app_state().payments.orders.get(t.cast(str, hint.merchant_uid))
+    if order is None:
+        return json_error(404, "unknown_order", "No such order."), 404
+    # A window closed before any payment existed: the buyer may try again now.
+    retry = hint.imp_uid is None and order.state in PAYABLE
+    body = {
+        "merchant_uid": order.merchant_uid,
+        "state": order.state.value,
+        "outcome": str(Outcome.RECEIVED),
+        "retry": retry,
+        "message": data.get("error_msg") or (order.fail_reason if retry else None),
+        "redirect": None if retry else _confirming(order),
+    }
+    return jsonify(body), 202
+
+
+def _return_later(hint: Hint, data: dict[str, t.Any]) -> ResponseReturnValue:
+    """The mobile return in celery mode: to the confirming page, which polls."""
+    _accept(Kind.MOBILE, hint)
+    order = app_state().payments.orders.get(t.cast(str, hint.merchant_uid))
+    if order is None:
+        return _no_such_order()
+    if hint.imp_uid is None and order.state in PAYABLE:
+        return _back_to_checkout(order, data.get("error_msg") or order.fail_reason)
+    return redirect(_confirming(order))
+
+
+def _confirming(order: Order) -> str:
+    return url_for("nicepay.confirm", merchant_uid=order.merchant_uid)
+
+
 def _after_return(order: Order, received: Received) -> str:
     if received.outcome is Outcome.ERROR or order.state is OrderState.READY:
-        return url_for("nicepay.confirm", merchant_uid=order.merchant_uid)
+        return _confirming(order)
     return destination(order)
 
 

@@ -90,12 +90,27 @@ class Notifications:
         """Record a notification that could not even be read; returns its id."""
         return self.inbox.record(kind, outcome=Outcome.INVALID, error=error, **request)
 
-    def process(self, entry_id: int) -> Received:
-        """Run the reconciler for a recorded notification and record the outcome."""
+    def process(self, entry_id: int, *, unless_done: bool = False) -> Received:
+        """Run the reconciler for a recorded notification and record the outcome.
+
+        :param unless_done: leave a notification alone whose processing already
+            came to something other than ``received`` or ``error``, and return
+            what it came to: how a worker takes a message delivered twice.
+        """
         entry = self.inbox.get(entry_id)
         if entry is None:
             raise LookupError(f"No notification {entry_id}.")
+        if unless_done and entry.outcome not in (Outcome.RECEIVED, Outcome.ERROR):
+            return Received(entry.id, Outcome(entry.outcome), error=entry.error)
         return self._process(entry.id, entry.kind, entry.hint)
+
+    def accept(self, kind: Kind | str, hint: Hint, **request: t.Any) -> int:
+        """Record a notification for a worker to process; returns its id.
+
+        :param request: what :meth:`~flask_nicepay.inbox.Inbox.record` takes
+            about the request.
+        """
+        return self.inbox.record(kind, hint=hint, **request)
 
     def _process(
         self,

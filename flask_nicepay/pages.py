@@ -27,6 +27,8 @@ from .blueprint import OrderNotFound
 from .blueprint import bp
 from .blueprint import destination
 from .blueprint import page
+from .deferred import deferring
+from .deferred import pending
 from .display import LANGUAGE_COOKIE
 from .display import LANGUAGE_COOKIE_AGE
 from .display import buyer_language
@@ -168,7 +170,11 @@ def status(merchant_uid: str) -> Response:
         with contextlib.suppress(PortOneError):  # still unknown: polling goes on
             payments.reconciler.sync(merchant_uid=merchant_uid, source="poll")
         order = payments.orders.get(merchant_uid) or order
-    final = order.state is not OrderState.READY
+    # In celery mode a notification still queued may change a state already
+    # known (a second attempt after a decline): the truth is not final before it.
+    final = order.state is not OrderState.READY and not (
+        deferring() and pending(order.merchant_uid)
+    )
     return jsonify(
         merchant_uid=order.merchant_uid,
         state=order.state.value,

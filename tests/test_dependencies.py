@@ -32,7 +32,10 @@ EXTRAS = {
     "docs/conf.py": ("dev",),
 }
 #: Package modules that only work with an extra installed, and which extra.
-OPTIONAL_MODULES = {"flask_nicepay/testing.py": ("testing",)}
+OPTIONAL_MODULES = {
+    "flask_nicepay/testing.py": ("testing",),
+    "flask_nicepay/tasks.py": ("celery",),
+}
 #: Calls that import the module named by their first argument.
 IMPORTING_CALLS = {"importorskip", "import_module", "__import__"}
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")

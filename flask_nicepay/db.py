@@ -6,15 +6,19 @@ this module adds is SQLite's share of the bargain: a write transaction starts wi
 failing halfway through; file databases run in WAL mode so readers never wait for a
 writer. :func:`create_tables` lets many processes start on a fresh database at
 once: they take turns (:func:`schema_transaction`), and only the first creates
-anything.
+anything. A process forked from one that used an engine (a Celery prefork child,
+``gunicorn --preload``) starts with an empty pool: two processes never share one
+database connection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 import typing as t
+import weakref
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData
@@ -54,6 +58,7 @@ def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
         engine = sa.create_engine(url, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_when_idle(engine)
+        _fresh_pool_after_fork(engine)
         return engine
     memory = url.database in (None, "", ":memory:")
     connect_args = kwargs.setdefault("connect_args", {})
@@ -64,7 +69,26 @@ def make_engine(url: str | sa.URL, **kwargs: t.Any) -> Engine:
         kwargs.setdefault("poolclass", StaticPool)
     engine = sa.create_engine(url, **kwargs)
     _teach_sqlite_transactions(engine, wal=not memory)
+    if not memory:  # a database in memory is the one connection's, fork or not
+        _fresh_pool_after_fork(engine)
     return engine
+
+
+def _fresh_pool_after_fork(engine: Engine) -> None:
+    """Give a forked child a pool of its own, as SQLAlchemy's pooling docs advise.
+
+    The parent's connections stay open for the parent (``close=False``); the
+    child would otherwise write on the parent's sockets, and both would read
+    each other's answers.
+    """
+    alive = weakref.ref(engine)
+
+    def in_child() -> None:
+        engine = alive()
+        if engine is not None:
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -52,6 +52,7 @@ def shop(
     yield made
     for app in made.apps:
         made.delete_queue(app)
+        app.extensions["celery"].close()  # its connections to the broker
         app.extensions["nicepay"].payments.engine.dispose()
     requests.delete(sandbox_url + "/_sandbox/faults", timeout=10)
 

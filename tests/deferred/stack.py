@@ -133,11 +133,13 @@ class Shop:
 
     def queue_length(self, app: Flask) -> int:
         with app.extensions["celery"].connection_for_write() as conn:
-            return int(
-                conn.default_channel.queue_declare(
+            try:
+                found = conn.default_channel.queue_declare(
                     self.settings["queue"], passive=True
-                ).message_count
-            )
+                )
+            except conn.channel_errors:  # Redis keeps no empty queue
+                return 0
+            return int(found.message_count)
 
     def purge(self, app: Flask) -> int:
         """Empty the queue at the broker: what it held is forgotten."""
@@ -149,6 +151,7 @@ class Shop:
             contextlib.suppress(Exception),
             app.extensions["celery"].connection_for_write() as conn,
         ):
+            conn.connect()  # once: a broker that is not there is not waited for
             conn.default_channel.queue_delete(self.settings["queue"])
 
 
@@ -174,6 +177,7 @@ class Worker:
             env=shop.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, to be killed whole
         )
         wait_for(self._ready, f"the worker to be ready (log: {self.log})", 60)
 
@@ -195,7 +199,9 @@ class Worker:
 
 
 @contextlib.contextmanager
-def workers(shop: Shop, count: int = 1, concurrency: int = 2) -> t.Iterator[list[Worker]]:
+def workers(
+    shop: Shop, count: int = 1, concurrency: int = 2
+) -> t.Iterator[list[Worker]]:
     """Start ``count`` worker processes; stop them all at the end."""
     started: list[Worker] = []
     try:
@@ -251,7 +257,7 @@ def outcomes(app: Flask) -> collections.Counter[str]:
 
 def settled(app: Flask) -> bool:
     """Whether no inbox row waits for a worker."""
-    return outcomes(app)[str("received")] == 0
+    return outcomes(app)["received"] == 0
 
 
 def history(app: Flask, uids: t.Sequence[str]) -> collections.Counter[tuple[str, str]]:

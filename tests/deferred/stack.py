@@ -131,6 +131,12 @@ class Shop:
         lines = Path(self.settings["signals"]).read_text().split("\n")
         return collections.Counter(tuple(line.split()) for line in lines if line)
 
+    def control(self, sandbox_url: str, endpoint: str, body: t.Any) -> t.Any:
+        """Call the sandbox's control API."""
+        answer = requests.post(sandbox_url + endpoint, json=body, timeout=30)
+        answer.raise_for_status()
+        return answer.json()["response"]
+
     def queue_length(self, app: Flask) -> int:
         with app.extensions["celery"].connection_for_write() as conn:
             try:

@@ -11,6 +11,13 @@ plugin's operator console behind ``SHOP_ADMIN_PASSWORD``.
 
 With PortOne keys in the environment (``FLASK_NICEPAY_IMP_KEY`` and friends, read by
 ``app.config.from_prefixed_env()``) the same code takes real payments.
+
+With ``FLASK_NICEPAY_PROCESSING=celery`` (and ``pip install 'Flask-NicePay[celery]'``)
+the doors answer at once and Celery workers process the payments; the broker is
+``FLASK_CELERY__broker_url`` (default ``redis://127.0.0.1:6379/0``)::
+
+    FLASK_NICEPAY_PROCESSING=celery flask --app example_app run
+    FLASK_NICEPAY_PROCESSING=celery celery -A example_app.worker worker
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         SHOP_DATABASE_URI=None,
         NICEPAY_SUCCESS_URL="/orders/{merchant_uid}",
         NICEPAY_FAILURE_URL="/orders/{merchant_uid}",
+        # Used with NICEPAY_PROCESSING = "celery" only; Celery's own setting names.
+        CELERY={"broker_url": "redis://127.0.0.1:6379/0", "task_ignore_result": True},
     )
     app.config.from_prefixed_env()
     if test_config is not None:
@@ -54,6 +63,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
     nicepay.init_app(app)
+    if app.config.get("NICEPAY_PROCESSING") == "celery":
+        from flask_nicepay.tasks import celery_init_app
+
+        celery_init_app(app)
     shop.init_app(app, nicepay)
     admin.init_app(app, nicepay)
     return app

@@ -115,10 +115,12 @@ class Shop:
         Path(self.settings["signals"]).touch()
         self.directory = directory
         self.apps: list[Flask] = []
+        #: More environment for the processes started for the shop.
+        self.extra_env: dict[str, str] = {}
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, ENV: json.dumps(self.settings)}
+        return {**os.environ, ENV: json.dumps(self.settings), **self.extra_env}
 
     def app(self) -> Flask:
         from .shop import create_app
@@ -165,12 +167,19 @@ class Worker:
     """``celery -A tests.deferred.worker_app worker`` for a shop, in its own process.
 
     :param concurrency: prefork children.
+    :param module: the module that holds the Celery app.
     """
 
-    def __init__(self, shop: Shop, concurrency: int = 2, name: str = "w") -> None:
+    def __init__(
+        self,
+        shop: Shop,
+        concurrency: int = 2,
+        name: str = "w",
+        module: str = "tests.deferred.worker_app",
+    ) -> None:
         self.log = shop.directory / f"worker-{name}-{uuid.uuid4().hex[:6]}.log"
         command = [
-            *(sys.executable, "-m", "celery", "-A", "tests.deferred.worker_app"),
+            *(sys.executable, "-m", "celery", "-A", module),
             *("worker", "--pool", "prefork", "--concurrency", str(concurrency)),
             *("--queues", shop.settings["queue"], "--loglevel", "INFO"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat"),

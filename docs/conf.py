@@ -62,6 +62,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r"alembic\..*"),
     # transitions.
     (r"py:.*", r"transitions\..*"),
+    # Celery (the ``celery`` extra).
+    (r"py:.*", r"celery\..*"),
+    (r"py:class", r"(Celery|Task)"),
     # The project's private types (a leading underscore): named in signatures,
     # documented nowhere on purpose.
     (r"py:class", r"(flask_nicepay\.[\w.]+\.)?_[A-Za-z]\w*"),

@@ -27,7 +27,7 @@ from flask import Flask
 
 from flask_nicepay import tables
 
-from .shop import ENV
+from .queued_shop import ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKERS = {"redis": "NICEPAY_TEST_REDIS_URL", "amqp": "NICEPAY_TEST_AMQP_URL"}
@@ -123,7 +123,7 @@ class Shop:
         return {**os.environ, ENV: json.dumps(self.settings), **self.extra_env}
 
     def app(self) -> Flask:
-        from .shop import create_app
+        from .queued_shop import create_app
 
         made = create_app(self.settings)
         self.apps.append(made)
@@ -237,7 +237,7 @@ def gunicorn(shop: Shop, count: int = 2) -> t.Iterator[str]:
         [
             *(sys.executable, "-m", "gunicorn", "--workers", str(count)),
             *("--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT)),
-            "tests.deferred.shop:create_app()",
+            "tests.deferred.queued_shop:create_app()",
         ],
         env=shop.env,
         stdout=subprocess.DEVNULL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask_nicepay.tasks  # noqa: F401  (the plugin's tasks)
 
-from .shop import create_app
+from .queued_shop import create_app
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

@@ -3,7 +3,9 @@ webhook.
 
 Every door reads the same way: parse (schema) -> inbox -> reconciler -> answer. The
 reconciler never trusts what arrived; it asks PortOne. Bad input is answered with a
-4xx and still written to the inbox.
+4xx and still written to the inbox. With ``NICEPAY_PROCESSING = "celery"`` the
+reconciler runs in a worker instead: parse -> inbox -> hand off -> answer
+(:mod:`flask_nicepay.deferred`).
 """
 
 from __future__ import annotations

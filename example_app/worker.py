@@ -1,4 +1,4 @@
-"""The shop's Celery app, for ``celery -A example_app.worker worker``.
+"""The shop's Celery app, for ``celery -A example_app.worker worker`` (and ``beat``).
 
 Start it with ``FLASK_NICEPAY_PROCESSING=celery`` in the environment, like the
 web server, so both build the same app.

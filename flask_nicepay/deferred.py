@@ -8,7 +8,8 @@ runs in the request, so there is one code path.
 
 The inbox row is the truth and the broker only a reminder: a message that is lost
 (the broker down when the row was written, a queue flushed) leaves the row
-``received``, and :func:`requeue_received` (or a periodic pass) finds it again. A
+``received``, and the janitor's ``stale_inbox`` pass (:doc:`/janitor`) processes it
+once its grace has passed. A
 message delivered twice changes nothing, because the order's compare-and-swap
 decides. This module needs no Celery: it finds the app's Celery app at
 ``app.extensions["celery"]``, where :func:`flask_nicepay.tasks.celery_init_app`
@@ -17,14 +18,12 @@ and Flask's own pattern put it. The tasks are in :mod:`flask_nicepay.tasks`.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import typing as t
 
 from flask import Flask
 from flask import current_app
 
-from .inbox import Entry
 from .inbox import Outcome
 from .state import app_state
 
@@ -74,30 +73,3 @@ def pending(merchant_uid: str, app: Flask | None = None) -> bool:
         outcomes=[Outcome.RECEIVED], merchant_uid=merchant_uid, limit=1
     )
     return bool(waiting)
-
-
-def stale_received(grace: dt.timedelta, app: Flask | None = None) -> list[Entry]:
-    """Notifications still ``received`` although recorded over ``grace`` ago."""
-    payments = app_state(app).payments
-    cutoff = payments.clock() - grace
-    found: list[Entry] = []
-    after = 0
-    while page := payments.inbox.search(
-        outcomes=[Outcome.RECEIVED], after_id=after, limit=500
-    ):
-        found += [entry for entry in page if entry.received_at <= cutoff]
-        after = page[-1].id
-    return found
-
-
-def requeue_received(grace: dt.timedelta, app: Flask | None = None) -> list[int]:
-    """Hand off again every notification left ``received`` for over ``grace``.
-
-    What the broker forgot (a flushed queue, a message never sent) is found
-    again here. One still in a queue is sent twice, which is harmless.
-
-    :returns: the ids handed off.
-    """
-    target = app or current_app
-    found = stale_received(grace, target)
-    return [entry.id for entry in found if hand_off(entry.id, target)]

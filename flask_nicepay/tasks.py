@@ -4,7 +4,8 @@ The task runs :meth:`Notifications.process
 <flask_nicepay.notifications.Notifications.process>` inside the Flask app's
 context, as Flask's "Background Tasks with Celery" pattern sets up: a store without
 a Celery app makes one with :func:`celery_init_app`; a store with one adds this
-module to its ``include`` (or calls :func:`celery_tasks`).
+module to its ``include`` (or calls :func:`celery_tasks`). The janitor's passes
+are tasks too, which Celery beat runs on :func:`beat_schedule`'s timetable.
 
 Exactly once does not rest on the broker. The task acknowledges its message only
 when it has finished (``acks_late``) and gives it back when its worker dies
@@ -33,14 +34,26 @@ from flask import has_app_context
 
 from .deferred import PROCESS_TASK
 from .inbox import Outcome
+from .janitor import PASSES
+from .portone.redact import redact
 from .state import app_state
 
 logger = logging.getLogger("flask_nicepay")
 
 #: How many times a processing that could not reach PortOne is retried.
 RETRIES = 5
-
-
+#: The name of the task that runs one of the janitor's passes.
+JANITOR_TASK = "flask_nicepay.janitor_pass"
+#: How often Celery beat runs each of the janitor's passes, in seconds: the
+#: notifications every minute, the passes that ask PortOne about orders every five.
+JANITOR_EVERY: dict[str, float] = {
+    "stale_inbox": 60.0,
+    "failed_inbox": 60.0,
+    "open_orders": 300.0,
+    "vbanks": 300.0,
+    "refunds": 300.0,
+    "subscriptions": 300.0,
+}
 #: Seconds before the first retry; each next one waits twice as long.
 BACKOFF_BASE = 2.0
 #: The longest pause between two retries, in seconds.
@@ -67,12 +80,7 @@ def process_notification(task: t.Any, entry_id: int) -> str:
 
     :param entry_id: the inbox row's id.
     """
-    if not has_app_context():
-        raise RuntimeError(
-            f"{PROCESS_TASK} runs inside the Flask app's context: make the Celery "
-            "app with flask_nicepay.tasks.celery_init_app(app), or give it a task "
-            "class that enters app.app_context() as Flask's Celery pattern does."
-        )
+    _need_app_context(PROCESS_TASK)
     notifications = app_state().payments.notifications
     try:
         outcome = notifications.process(entry_id, unless_done=True).outcome
@@ -94,13 +102,67 @@ def process_notification(task: t.Any, entry_id: int) -> str:
     return str(outcome)
 
 
+@shared_task(  # type: ignore[untyped-decorator]  # Celery ships no types
+    name=JANITOR_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def janitor_pass(name: str) -> dict[str, t.Any]:
+    """Run one of the janitor's passes (:data:`~flask_nicepay.janitor.PASSES`);
+    returns its report as a mapping.
+
+    A pass is safe on many workers at once and safe to run twice (its claims and
+    the order's compare-and-swap see to it), so a message delivered again, or beat
+    running on two hosts by mistake, costs only the work.
+
+    :param name: the pass, such as ``"stale_inbox"``.
+    """
+    _need_app_context(JANITOR_TASK)
+    report = app_state().payments.janitor.run_pass(name)
+    if not report.ok:
+        logger.warning("Janitor pass %s: %s", name, redact("; ".join(report.errors)))
+    elif any(report.counts.values()):
+        logger.info("Janitor pass %s: %s", name, report.counts)
+    return report.as_dict()
+
+
+def beat_schedule(
+    every: t.Mapping[str, float] | None = None,
+) -> dict[str, dict[str, t.Any]]:
+    """Celery beat's entries for the janitor: each pass, on its own period.
+
+    Each message expires after its period, so a worker that comes back after an
+    outage finds one pass of each kind to run, not a backlog of them. A store with
+    its own Celery app adds them with ``celery_app.conf.beat_schedule.update(
+    beat_schedule())``; :func:`celery_init_app` does it for its app.
+
+    :param every: periods in seconds that replace those of :data:`JANITOR_EVERY`,
+        by pass; a period of ``0`` leaves that pass out.
+    """
+    periods = {**JANITOR_EVERY, **(every or {})}
+    unknown = set(periods) - set(PASSES)
+    if unknown:
+        raise ValueError(f"No janitor pass {', '.join(sorted(unknown))}.")
+    return {
+        f"nicepay-janitor-{name}": {
+            "task": JANITOR_TASK,
+            "schedule": float(seconds),
+            "args": (name,),
+            "options": {"expires": float(seconds)},
+        }
+        for name, seconds in periods.items()
+        if seconds
+    }
+
+
 def celery_tasks(celery_app: Celery) -> dict[str, Task]:
     """The plugin's tasks, registered on a store's own Celery app.
 
     Importing this module is what adds them (they are shared tasks); this returns
     them by name, for a store that prefers a call to an ``include`` entry.
     """
-    return {PROCESS_TASK: celery_app.tasks[PROCESS_TASK]}
+    return {name: celery_app.tasks[name] for name in (PROCESS_TASK, JANITOR_TASK)}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -109,7 +171,8 @@ def celery_init_app(app: Flask) -> Celery:
     Every task runs inside ``app.app_context()``; the settings are the app's
     ``CELERY`` mapping (``broker_url`` and friends, Celery's own names); the
     Celery app becomes the default one and is kept at ``app.extensions["celery"]``,
-    where the routes find it to send work to.
+    where the routes find it to send work to. Its beat schedule holds the
+    janitor's passes (:func:`beat_schedule`) beside the store's own entries.
 
     A worker runs with ``celery -A yourapp.celery_app worker`` once the module
     ``yourapp`` has built the app and named its Celery app ``celery_app``.
@@ -122,6 +185,20 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config.get("CELERY", {}))
+    # The janitor's entries, under whatever the store's own settings schedule.
+    celery_app.conf.beat_schedule = {
+        **beat_schedule(),
+        **(celery_app.conf.beat_schedule or {}),
+    }
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def _need_app_context(task: str) -> None:
+    if not has_app_context():
+        raise RuntimeError(
+            f"{task} runs inside the Flask app's context: make the Celery "
+            "app with flask_nicepay.tasks.celery_init_app(app), or give it a task "
+            "class that enters app.app_context() as Flask's Celery pattern does."
+        )

@@ -18,6 +18,7 @@ from flask import Flask
 from flask_nicepay import NicePay
 from flask_nicepay import signals
 from flask_nicepay.deferred import PROCESS_TASK
+from flask_nicepay.tasks import beat_schedule
 from flask_nicepay.tasks import celery_init_app
 
 ENV = "DEFERRED_SHOP"
@@ -38,6 +39,7 @@ def create_app(settings: t.Mapping[str, t.Any] | None = None) -> Flask:
         NICEPAY_SANDBOX_URL=shop["sandbox_url"],
         NICEPAY_DATABASE_URI=shop["database"],
         NICEPAY_PROCESSING=shop["processing"],
+        NICEPAY_JANITOR_GRACE=shop.get("janitor_grace", 300),
         CELERY={
             "broker_url": shop["broker"],
             "task_default_queue": shop["queue"],
@@ -45,6 +47,7 @@ def create_app(settings: t.Mapping[str, t.Any] | None = None) -> Flask:
             "broker_connection_retry_on_startup": True,
             "worker_prefetch_multiplier": 1,
             "task_annotations": {PROCESS_TASK: {"backoff_base": 0.25}},
+            "beat_schedule": beat_schedule(shop.get("janitor_every")),
         },
     )
     nicepay = NicePay(app)

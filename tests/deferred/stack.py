@@ -214,6 +214,29 @@ class Worker:
 
 
 @contextlib.contextmanager
+def beat(shop: Shop, module: str = "tests.deferred.worker_app") -> t.Iterator[Path]:
+    """``celery beat`` for a shop, in its own process; yields its log's path."""
+    log = shop.directory / f"beat-{uuid.uuid4().hex[:6]}.log"
+    command = [
+        *(sys.executable, "-m", "celery", "-A", module, "beat"),
+        *("--schedule", str(shop.directory / "beat-schedule")),
+        *("--loglevel", "INFO", "--logfile", str(log)),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=shop.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield log
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
 def workers(
     shop: Shop, count: int = 1, concurrency: int = 2
 ) -> t.Iterator[list[Worker]]:

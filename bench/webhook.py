@@ -12,8 +12,13 @@ paid with exactly one history row, and every answer was 2xx. It exits 1 when a
 check fails; the speed targets are reported, never enforced.
 
 Run:  python bench/webhook.py [--orders 1000] [--rounds 3] [--concurrency 16]
-      [--explain]
+      [--explain] [--celery [--broker redis://127.0.0.1:6379/3]]
 Targets: plugin/hand-written >= 0.75 for first deliveries, >= 0.9 for duplicates.
+
+``--celery`` measures the route in celery mode instead (``_celery_mode.py``): its
+intake against the hand-written inline handler (target >= 3x), end-to-end
+throughput with 1, 2 and 4 Celery workers, and the time from a webhook's arrival
+to its signal.
 
 ``--explain`` measures both again on the same database set to
 ``synchronous_commit = off``: commits then return before the log reaches the disk.
@@ -28,10 +33,12 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import os
 import statistics
 import sys
 import typing as t
 
+import _celery_mode
 import _stack
 import apps
 import sqlalchemy as sa
@@ -81,6 +88,14 @@ def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="measure again with commits that do not wait for the disk",
     )
+    parser.add_argument(
+        "--celery", action="store_true", help="the route in celery mode instead"
+    )
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("NICEPAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/3"),
+        help="the Celery broker for --celery",
+    )
     args = _stack.parse_args(parser, argv)
     if args.quick:
         args.orders, args.rounds = min(args.orders, 40), 1
@@ -91,6 +106,9 @@ def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: t.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     checks = Checks()
+    if args.celery:
+        _celery_mode.main(args, checks)
+        return _verdict(checks)
     with (
         _stack.postgres_database(args.postgres_url) as database,
         _stack.standalone_sandbox(_stack.KEY, _stack.SECRET) as sandbox_url,

@@ -137,11 +137,16 @@ class Inbox:
         outcome: Outcome = Outcome.RECEIVED,
         error: str | None = None,
         connection: Connection | None = None,
+        answered_first: bool = False,
     ) -> int:
         """Write a notification and commit it at once; returns its id.
 
         :param connection: a connection with no transaction open, to write on
             (the one the notification's processing will use).
+        :param answered_first: whether the request is answered before the row is
+            processed (celery mode). Its commit then waits for the disk like any
+            other; otherwise a row still to be processed need not, because the
+            write that ends its processing, before the answer, does.
         """
         values = self._values(
             kind,
@@ -155,7 +160,8 @@ class Inbox:
             error=error,
         )
         bind = connection or self.engine
-        if outcome is Outcome.RECEIVED and bind.dialect.name == "postgresql":
+        ahead = outcome is Outcome.RECEIVED and not answered_first
+        if ahead and bind.dialect.name == "postgresql":
             return int(execute_alone(bind, _INSERT_AHEAD, values).scalar_one())
         result = execute_alone(bind, _INSERT, values)
         return int(result.inserted_primary_key[0])  # type: ignore[index]

@@ -107,10 +107,13 @@ class Notifications:
     def accept(self, kind: Kind | str, hint: Hint, **request: t.Any) -> int:
         """Record a notification for a worker to process; returns its id.
 
+        The row's commit waits for the disk: the request is answered next, before
+        any write that would have made it durable.
+
         :param request: what :meth:`~flask_nicepay.inbox.Inbox.record` takes
             about the request.
         """
-        return self.inbox.record(kind, hint=hint, **request)
+        return self.inbox.record(kind, hint=hint, answered_first=True, **request)
 
     def _process(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from flask_nicepay.config import ConfigurationError
@@ -155,3 +156,26 @@ def test_processing_is_a_checked_choice(shop: Shop) -> None:
     shop.settings["processing"] = "queue"
     with pytest.raises(ConfigurationError, match="NICEPAY_PROCESSING must be one of"):
         shop.app()
+
+
+def test_a_row_answered_before_processing_is_committed_to_disk(
+    shop: Shop, app: Flask, sandbox_url: str
+) -> None:
+    """Inline mode lets a row still to be processed skip the wait for the disk (the
+    write that ends its processing, before the answer, makes it durable). In celery
+    mode the answer comes first, so the row's own commit must wait."""
+    view = pay(app, sandbox_url)
+    engine = app.extensions["nicepay"].payments.engine
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert knock(app, view, "webhook").status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert inserts, statements
+    assert not any("synchronous_commit" in s for s in inserts), inserts

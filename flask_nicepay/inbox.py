@@ -143,10 +143,8 @@ class Inbox:
 
         :param connection: a connection with no transaction open, to write on
             (the one the notification's processing will use).
-        :param answered_first: whether the request is answered before the row is
-            processed (celery mode). Its commit then waits for the disk like any
-            other; otherwise a row still to be processed need not, because the
-            write that ends its processing, before the answer, does.
+        :param answered_first: whether the answer comes before the processing
+            (celery mode): then the commit waits for the disk, as no later write does.
         """
         values = self._values(
             kind,

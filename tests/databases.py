@@ -41,7 +41,24 @@ def fresh_postgres_engine(**kwargs: t.Any) -> Engine:
 
 
 def drop_plugin_tables(engine: Engine) -> None:
-    """Drop every ``nicepay_*`` table, the migrations' version table included."""
+    """Drop every ``nicepay_*`` table, the migrations' version table included.
+
+    On PostgreSQL, every table of the test database's schema goes: the example
+    store's tests leave their own (``shop_*``), which the migration tests would
+    otherwise meet.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            names = conn.execute(_TABLES_HERE).scalars().all()
+            if names:
+                listed = ", ".join(f'"{name}"' for name in names)
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {listed} CASCADE"))
+        return
     tables.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}"))
+
+
+_TABLES_HERE = sa.text(
+    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+)

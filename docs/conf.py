@@ -38,8 +38,8 @@ nitpick_ignore_regex = [
     # (``import typing as t``, ``import datetime as dt``).
     (
         r"py:.*",
-        r"(t|collections\.abc|enum|decimal|datetime|dt|ipaddress|threading|os|pathlib)"
-        r"\..*",
+        r"(t|collections\.abc|contextlib|enum|decimal|datetime|dt|ipaddress|threading"
+        r"|os|pathlib)\..*",
     ),
     # Flask.
     (r"py:.*", r"flask\..*"),

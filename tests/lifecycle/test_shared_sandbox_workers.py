@@ -87,6 +87,24 @@ def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_two_workers_one_transition_per_order(
     tmp_path: Path, database_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    app, env = race_shop(tmp_path, database_uri, monkeypatch)
+    bodies = _paid_at_the_sandbox(app)
+    with _gunicorn(tmp_path, env) as url:
+        answers = _fire(url, bodies)
+    assert {status for status, _ in answers} == {200}
+    assert len({worker for _, worker in answers}) == 2  # both workers took part
+    uids = [body["merchant_uid"] for body in bodies]
+    assert_paid_once(app, uids)
+    signals = collections.Counter(Path(env["RACE_SIGNALS"]).read_text().split())
+    assert signals == dict.fromkeys(uids, 1)
+    assert app.extensions["nicepay"].sandbox.deliver_webhooks() != []  # never sent
+    app.extensions["nicepay"].payments.engine.dispose()
+
+
+def race_shop(
+    tmp_path: Path, database_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[t.Any, dict[str, str]]:
+    """The shop the workers run, made here too, and the environment it reads."""
     env = {
         "RACE_INSTANCE": str(tmp_path / "instance"),
         "RACE_DB": database_uri,
@@ -96,12 +114,11 @@ def test_two_workers_one_transition_per_order(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     app = runpy.run_path(str(tmp_path / "race_shop.py"))["create_app"]()
-    bodies = _paid_at_the_sandbox(app)
-    with _gunicorn(tmp_path, env) as url:
-        answers = _fire(url, bodies)
-    assert {status for status, _ in answers} == {200}
-    assert len({worker for _, worker in answers}) == 2  # both workers took part
-    uids = [body["merchant_uid"] for body in bodies]
+    return app, env
+
+
+def assert_paid_once(app: t.Any, uids: list[str]) -> None:
+    """Every order is ``paid``, with one ``pay`` in its history."""
     engine = app.extensions["nicepay"].payments.engine
     with engine.connect() as conn:
         states = dict(
@@ -121,10 +138,6 @@ def test_two_workers_one_transition_per_order(
         )
     assert set(states.values()) == {"paid"}, states
     assert pays == dict.fromkeys(uids, 1)
-    signals = collections.Counter(Path(env["RACE_SIGNALS"]).read_text().split())
-    assert signals == dict.fromkeys(uids, 1)
-    assert app.extensions["nicepay"].sandbox.deliver_webhooks() != []  # never sent
-    app.extensions["nicepay"].payments.engine.dispose()
 
 
 def _paid_at_the_sandbox(app: t.Any) -> list[dict[str, str]]:

@@ -48,7 +48,7 @@ class JsonAccount(Account):
     sdk_windows: WindowBook
 
     def _build_surface(self, max_records: int) -> None:
-        self.sdk_windows = WindowBook(max_records)
+        self.sdk_windows = WindowBook(max_records, self._held, self.shared)
 
     # Clock ------------------------------------------------------------------
 

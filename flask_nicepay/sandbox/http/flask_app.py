@@ -74,10 +74,11 @@ class Sandbox(JsonAccount):
     :param clock_offset: seconds added to the real time.
     :param max_payments: bound on payments and on each other table.
     :param merchant_name: holder name of virtual accounts issued by the window.
-    :param state_file: a SQLite file holding the records and the clock, so that
-        every process opening it sees one account (the embedded sandbox of an
-        app's several workers and CLI commands). Tokens, pending webhooks, faults
-        and open SDK windows stay with each process. None keeps it all in memory.
+    :param state_file: a SQLite file holding the records, the clock and the open
+        SDK windows (by a hash of their token), so that every process opening it
+        sees one account (the embedded sandbox of an app's several workers and CLI
+        commands). Tokens, pending webhooks and faults stay with each process.
+        None keeps it all in memory.
     :param state_owner: what that state belongs to (the embedded sandbox: the
         app's database); a file last used for another owner starts empty.
     """

@@ -5,7 +5,9 @@
 carrying an unguessable token. :class:`WindowBook` remembers, per ``imp_uid``, that
 token and what the window needs to deliver the result (PC ``postMessage`` to the
 opener's origin, or the mobile redirect to ``m_redirect_url``). It is bounded like every
-other sandbox table: when full, the oldest window goes.
+other sandbox table: when full, the oldest window goes. With a state file the windows
+are kept there (:meth:`~flask_nicepay.sandbox.model.shared_file.SharedFile.put_window`),
+keyed by the SHA-256 of the token, so any process may finish a window another opened.
 
 The SDK's own rules live here too, beside the rules of
 :mod:`~flask_nicepay.sandbox.engine.window`: which device flow applies, and the refusals
@@ -15,10 +17,13 @@ PC, an ``m_redirect_url`` the browser could not go to).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +36,7 @@ from urllib.parse import urlunsplit
 
 from ..engine.window import BAD_PARAMETER
 from ..model.sandbox_errors import CheckoutRefused
+from ..model.shared_file import SharedFile
 
 #: User agents of phones and tablets: the mobile flow applies to them.
 PHONE_AGENT: Final = re.compile(r"Mobi|Android|iPhone|iPad")
@@ -69,17 +75,29 @@ class WindowBook:
     """The open windows by ``imp_uid``, at most ``cap`` of them.
 
     :param cap: the bound; the oldest window is forgotten first.
+    :param hold: the account's lock (and, with ``shared``, every process's).
+    :param shared: the state file keeping the windows; None keeps them here.
     """
 
-    def __init__(self, cap: int) -> None:
+    def __init__(
+        self,
+        cap: int,
+        hold: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
+        shared: SharedFile | None = None,
+    ) -> None:
         if cap < 1:
             raise ValueError("the window book must hold at least one window")
         self.cap = cap
-        self._lock = threading.Lock()
+        lock = threading.Lock()
+        self._hold = hold or (lambda: lock)
+        self._shared = shared
         self._windows: OrderedDict[str, OpenWindow] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._windows)
+        with self._hold():
+            if self._shared is not None:
+                return self._shared.window_count()
+            return len(self._windows)
 
     def issue(
         self,
@@ -102,7 +120,11 @@ class WindowBook:
         window = OpenWindow(
             imp_uid, secrets.token_urlsafe(24), channel, origin, return_url, language
         )
-        with self._lock:
+        with self._hold():
+            if self._shared is not None:
+                row = (channel, origin, return_url, language)
+                self._shared.put_window(imp_uid, _hash(window.token), row, self.cap)
+                return window
             self._windows[imp_uid] = window
             while len(self._windows) > self.cap:
                 self._windows.popitem(last=False)
@@ -114,9 +136,14 @@ class WindowBook:
         :param imp_uid: the attempt.
         :param token: what the caller presents.
         """
-        with self._lock:
+        if token is None:
+            return None
+        with self._hold():
+            if self._shared is not None:
+                row = self._shared.window(imp_uid, _hash(token))
+                return None if row is None else OpenWindow(imp_uid, token, *row)
             window = self._windows.get(imp_uid)
-        if window is None or token is None:
+        if window is None:
             return None
         return window if secrets.compare_digest(window.token, token) else None
 
@@ -125,13 +152,22 @@ class WindowBook:
 
         :param imp_uid: the attempt.
         """
-        with self._lock:
+        with self._hold():
+            if self._shared is not None:
+                self._shared.drop_windows(imp_uid)
             self._windows.pop(imp_uid, None)
 
     def clear(self) -> None:
         """Forget every window."""
-        with self._lock:
+        with self._hold():
+            if self._shared is not None:
+                self._shared.drop_windows()
             self._windows.clear()
+
+
+def _hash(token: str) -> str:
+    # What the state file keys a window by: the token itself is never written.
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # The SDK's rules -----------------------------------------------------------

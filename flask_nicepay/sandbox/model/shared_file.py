@@ -8,9 +8,12 @@ writes back the records the call touched and changed, one row each. The bounds
 stay those of the tables in memory: a record evicted there leaves a short-lived
 tombstone here, and the file never holds more live records than the tables.
 
-Only what PortOne remembers is kept: the records, the PG channels and the clock's
-offset. Access tokens, webhooks waiting to go, faults and the browser's open
-windows stay with the process that made them, so a webhook is sent once, by the
+Only what PortOne remembers is kept: the records, the PG channels, the clock's
+offset and the payment windows the browser SDK opened, so a window opened through
+one process can be finished through any other. A window's row is keyed by the
+SHA-256 of its token, never the token, and holds only how the result goes back
+(device, origin, return URL, language). Access tokens, webhooks waiting to go and
+faults stay with the process that made them, so a webhook is sent once, by the
 process whose call caused it. The records never hold a full card number, birth
 date, card password or token (see :mod:`.records`), so neither does the file.
 """
@@ -42,7 +45,12 @@ _SCHEMA: Final = (
     " key TEXT NOT NULL, seq INTEGER NOT NULL, final INTEGER NOT NULL,"
     " version INTEGER NOT NULL, body BLOB, PRIMARY KEY (tbl, key))",
     "CREATE INDEX IF NOT EXISTS sandbox_records_version ON sandbox_records (version)",
+    "CREATE TABLE IF NOT EXISTS sandbox_windows (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " token_hash TEXT NOT NULL UNIQUE, imp_uid TEXT NOT NULL UNIQUE,"
+    " channel TEXT NOT NULL, origin TEXT, return_url TEXT, language TEXT NOT NULL)",
 )
+#: What a window row holds besides its key: channel, origin, return URL, language.
+WindowRow = tuple[str, str | None, str | None, str]
 _FORMAT: Final = 2  # PRAGMA user_version of the tables below
 _COLUMNS: Final = "SELECT tbl, key, final, body FROM sandbox_records"
 
@@ -62,6 +70,7 @@ def _claim(conn: sqlite3.Connection, owner: str) -> None:
         )
     elif row[1] != owner:
         conn.execute("DELETE FROM sandbox_records")
+        conn.execute("DELETE FROM sandbox_windows")
         conn.execute(
             "UPDATE sandbox_meta SET version = ?, horizon = ?, clock_offset = 0,"
             " channels = ?, owner = ?",
@@ -93,6 +102,7 @@ class SharedFile:
                 # Another format (an earlier version): a sandbox starts over.
                 conn.execute("DROP TABLE IF EXISTS sandbox_meta")
                 conn.execute("DROP TABLE IF EXISTS sandbox_records")
+                conn.execute("DROP TABLE IF EXISTS sandbox_windows")
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {_FORMAT}")
@@ -150,6 +160,9 @@ class SharedFile:
     # Reading ----------------------------------------------------------------
 
     def _read(self, conn: sqlite3.Connection, ledger: Ledger, clock: Clock) -> None:
+        # Journal from the first call on, even when the file has nothing to read:
+        # the first call of a process on a fresh file is written back too.
+        ledger.shared_tables()
         meta = conn.execute(
             "SELECT version, horizon, clock_offset, channels FROM sandbox_meta"
         ).fetchone()
@@ -265,6 +278,63 @@ class SharedFile:
                 )
         self._seen = version
         self._channels = channels
+
+    # Open payment windows (called inside :meth:`hold`, under its lock) -------
+
+    def _held_connection(self) -> sqlite3.Connection:
+        conn = self._connection()
+        if not conn.in_transaction:
+            raise RuntimeError("open windows are read and written inside hold()")
+        return conn
+
+    def put_window(
+        self, imp_uid: str, token_hash: str, row: WindowRow, cap: int
+    ) -> None:
+        """Keep an open window, forgetting the oldest beyond ``cap``.
+
+        :param imp_uid: the attempt (a window it had before is replaced).
+        :param token_hash: the SHA-256 of the window's token, never the token.
+        :param row: channel, origin, return URL and language.
+        :param cap: how many windows the file keeps.
+        """
+        conn = self._held_connection()
+        conn.execute("DELETE FROM sandbox_windows WHERE imp_uid = ?", (imp_uid,))
+        conn.execute(
+            "INSERT INTO sandbox_windows (token_hash, imp_uid, channel, origin,"
+            " return_url, language) VALUES (?, ?, ?, ?, ?, ?)",
+            (token_hash, imp_uid, *row),
+        )
+        conn.execute(
+            "DELETE FROM sandbox_windows WHERE seq IN (SELECT seq FROM sandbox_windows"
+            " ORDER BY seq LIMIT MAX(0, (SELECT COUNT(*) FROM sandbox_windows) - ?))",
+            (cap,),
+        )
+
+    def window(self, imp_uid: str, token_hash: str) -> WindowRow | None:
+        """The open window of ``imp_uid`` whose token has this hash, if any."""
+        found = (
+            self._held_connection()
+            .execute(
+                "SELECT channel, origin, return_url, language FROM sandbox_windows"
+                " WHERE token_hash = ? AND imp_uid = ?",
+                (token_hash, imp_uid),
+            )
+            .fetchone()
+        )
+        return None if found is None else (found[0], found[1], found[2], found[3])
+
+    def drop_windows(self, imp_uid: str | None = None) -> None:
+        """Forget the window of ``imp_uid``, or every window when None."""
+        conn = self._held_connection()
+        if imp_uid is None:
+            conn.execute("DELETE FROM sandbox_windows")
+        else:
+            conn.execute("DELETE FROM sandbox_windows WHERE imp_uid = ?", (imp_uid,))
+
+    def window_count(self) -> int:
+        """How many open windows the file keeps."""
+        conn = self._held_connection()
+        return int(conn.execute("SELECT COUNT(*) FROM sandbox_windows").fetchone()[0])
 
     def clock_offset(self) -> float | None:
         """The clock offset last written, read without waiting for the lock."""

@@ -89,3 +89,33 @@ def actions(app: Flask) -> list[dict[str, t.Any]]:
 
 def testids(html: str, prefix: str) -> list[str]:
     return re.findall(rf'data-testid="({re.escape(prefix)}[^"]*)"', html)
+
+
+def query_plan(app: Flask, path: str, table: str, prepare: str) -> str:
+    """How the database runs the statement the console page at ``path`` reads
+    ``table`` with.
+
+    :param prepare: run first on PostgreSQL: ``ANALYZE`` or a planner setting.
+    """
+    engine = state(app).payments.engine
+    ran: list[tuple[str, t.Any]] = []
+
+    def keep(
+        conn: t.Any, cursor: t.Any, statement: str, params: t.Any, *_: t.Any
+    ) -> None:
+        if f"FROM {table}" in statement:
+            ran.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert Operator(app).get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    [(statement, params)] = ran
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            return "\n".join(str(row[-1]) for row in rows)
+        conn.exec_driver_sql(prepare)
+        rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
+        return "\n".join(str(row[0]) for row in rows)

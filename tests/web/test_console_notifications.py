@@ -14,6 +14,7 @@ from flask_nicepay import tables
 
 from .consoleshop import Operator
 from .consoleshop import console_app
+from .consoleshop import query_plan
 from .webshop import AppFactory
 from .webshop import on_both_databases
 from .webshop import state
@@ -89,31 +90,6 @@ def test_a_filter_it_cannot_read_is_a_400(app: Flask, query: str) -> None:
     assert Operator(app).get(f"/notifications?{query}").status_code == 400
 
 
-def _plan(app: Flask, path: str) -> str:
-    """How the database runs the list's own statement for ``path``."""
-    engine = state(app).payments.engine
-    ran: list[tuple[str, t.Any]] = []
-
-    def keep(conn: t.Any, cursor: t.Any, statement: str, params: t.Any,
-             *_: t.Any) -> None:  # fmt: skip
-        if "FROM nicepay_inbox" in statement:
-            ran.append((statement, params))
-
-    sa.event.listen(engine, "before_cursor_execute", keep)
-    try:
-        assert Operator(app).get(path).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", keep)
-    [(statement, params)] = ran
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-            return "\n".join(str(row[-1]) for row in rows)
-        conn.exec_driver_sql("ANALYZE nicepay_inbox")
-        rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
-        return "\n".join(str(row[0]) for row in rows)
-
-
 @on_both_databases
 @pytest.mark.parametrize(
     ("path", "index"),
@@ -133,6 +109,6 @@ def test_the_list_reads_an_index_over_many_notifications(
     kinds = ("webhook",) * 8 + ("pc", "mobile")
     outcomes = ("applied",) * 6 + ("noop",) * 3 + ("error",)
     stock_inbox(app, [(kinds[n % 10], outcomes[n * 7 % 10]) for n in range(5_000)])
-    plan = _plan(app, path)
+    plan = query_plan(app, path, "nicepay_inbox", "ANALYZE nicepay_inbox")
     assert any(name in plan for name in index.split("|")), plan
     assert "Seq Scan" not in plan and "SCAN nicepay_inbox\n" not in plan + "\n", plan

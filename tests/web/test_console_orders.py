@@ -19,6 +19,7 @@ from flask_nicepay import tables
 from .consoleshop import Operator
 from .consoleshop import console_app
 from .consoleshop import order_uids
+from .consoleshop import query_plan
 from .test_budget import counting
 from .webshop import AppFactory
 from .webshop import on_both_databases
@@ -168,32 +169,6 @@ def test_the_list_costs_one_statement_with_10_or_200_orders(
     assert few == many == ["SELECT nicepay_orders"]
 
 
-def _plan(app: Flask, query: str) -> str:
-    """How the database runs the list's own statement for ``query``."""
-    engine = state(app).payments.engine
-    ran: list[tuple[str, t.Any]] = []
-
-    def keep(
-        conn: t.Any, cursor: t.Any, statement: str, params: t.Any, *_: t.Any
-    ) -> None:
-        if "FROM nicepay_orders" in statement:
-            ran.append((statement, params))
-
-    sa.event.listen(engine, "before_cursor_execute", keep)
-    try:
-        Operator(app).get(query)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", keep)
-    [(statement, params)] = ran
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-            return "\n".join(str(row[-1]) for row in rows)
-        conn.exec_driver_sql("SET enable_seqscan = off")
-        rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
-        return "\n".join(str(row[0]) for row in rows)
-
-
 @on_both_databases
 @pytest.mark.parametrize(
     ("query", "index"),
@@ -208,6 +183,6 @@ def test_searches_and_states_are_answered_by_an_index(
     shop: tuple[Flask, dict[str, str]], query: str, index: str
 ) -> None:
     app, _ = shop
-    plan = _plan(app, query)
+    plan = query_plan(app, query, "nicepay_orders", "SET enable_seqscan = off")
     assert f"ix_nicepay_orders_{index}" in plan, plan
     assert "Seq Scan" not in plan, plan

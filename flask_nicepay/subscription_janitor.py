@@ -161,6 +161,11 @@ class DueWork(Charging):
         if order.state is not OrderState.READY:
             self.follow(_EVENT.get(order.state, "pay"), order)
             return "followed"
+        # Read again under the claim: another janitor may have moved the
+        # subscription on to a charge that is not due yet since it was listed.
+        waiting_since = order.scheduled_at or order.created_at
+        if waiting_since > self.clock() - GRACE:
+            return "nothing"
         return self._look_up(sub, order)
 
     def _look_up(self, sub: Subscription, order: Order) -> str:

@@ -33,6 +33,7 @@ import time
 import typing as t
 from pathlib import Path
 
+import _wire
 import requests
 import sqlalchemy as sa
 from _sandbox import checkout
@@ -330,23 +331,20 @@ class Load:
 def deliver(
     url: str, bodies: t.Sequence[t.Mapping[str, str]], *, concurrency: int
 ) -> Load:
-    """POST every body as JSON from ``concurrency`` threads, one session each.
+    """POST every body as JSON from ``concurrency`` threads (see ``_wire``).
 
-    The clock runs from the moment every thread is ready to the last answer.
+    Every request is encoded first; the clock runs from the moment every thread is
+    ready to the last answer.
     """
-    local = threading.local()
-
-    def one(body: t.Mapping[str, str]) -> tuple[float, int, str]:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return _post(local.session, url, body)
-
-    results, seconds = in_threads(bodies, one, concurrency)
+    wires = [_wire.json_post(url, body) for body in bodies]
+    results, seconds = in_threads(
+        wires, lambda wire: _wire.exchange(*wire), concurrency
+    )
     return Load(
         seconds,
         [r[0] for r in results],
         collections.Counter(r[1] for r in results),
-        collections.Counter(r[2] for r in results),
+        collections.Counter(_wire.outcome(r[2]) for r in results),
     )
 
 
@@ -385,22 +383,6 @@ def in_threads(
     for thread in threads:
         thread.join()
     return results, time.perf_counter() - began[0]
-
-
-def _post(
-    session: requests.Session, url: str, body: t.Mapping[str, str]
-) -> tuple[float, int, str]:
-    began = time.perf_counter()
-    try:
-        answer = session.post(url, json=body, timeout=30)
-    except requests.RequestException as error:
-        return time.perf_counter() - began, 0, type(error).__name__
-    latency = time.perf_counter() - began
-    try:
-        outcome = str(answer.json().get("outcome"))
-    except ValueError:
-        outcome = "not-json"
-    return latency, answer.status_code, outcome
 
 
 def percentile(values: t.Sequence[float], fraction: float) -> float:

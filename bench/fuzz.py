@@ -35,6 +35,7 @@ from urllib.parse import quote_from_bytes
 
 import _proof
 import _stack
+import _wire
 import sqlalchemy as sa
 from flask import Flask
 
@@ -249,7 +250,7 @@ def send(port: int, shot: Shot, timeout: float = 60) -> Result:
             # Answered and closed before the whole body went out: read the answer.
             with contextlib.suppress(OSError):
                 conn.sendall(shot.wire)
-            answer = _read_all(conn)
+            answer = _wire.read_all(conn)
     except OSError:
         return Result(shot, 0, False)
     line = answer.split(b"\r\n", 1)[0].split(b" ", 2)
@@ -259,19 +260,6 @@ def send(port: int, shot: Shot, timeout: float = 60) -> Result:
     # (a bad request line or header, a line over 4094 bytes) do not.
     reason = line[2] if len(line) > 2 else b""
     return Result(shot, int(line[1]), reason != reason.upper())
-
-
-def _read_all(conn: socket.socket) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = conn.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def shoot(port: int, shots: t.Sequence[Shot], concurrency: int) -> list[Result]:

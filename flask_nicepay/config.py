@@ -58,6 +58,7 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_SANDBOX_AUTO_DELIVER": True,
     **janitor_policy.DEFAULTS,
     "NICEPAY_PROCESSING": "inline",
+    "NICEPAY_CELERY_BATCH": 10,
 }
 
 
@@ -124,6 +125,8 @@ class Settings:
     janitor: JanitorPolicy = dataclasses.field(default_factory=JanitorPolicy)
     #: ``inline`` (in the request) or ``celery`` (by a worker, after the answer).
     processing: str = "inline"
+    #: The most notifications one message to the Celery workers carries.
+    celery_batch: int = 10
 
 
 SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_CODE = (
@@ -205,6 +208,7 @@ def _checkout(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         ),
         "require_live": bool(check.switch(config, "NICEPAY_REQUIRE_LIVE")),
         "processing": check.processing(config),
+        "celery_batch": check.count(config, "NICEPAY_CELERY_BATCH", 1, 500),
     }
 
 

@@ -32,6 +32,7 @@ from celery.exceptions import MaxRetriesExceededError
 from flask import Flask
 from flask import has_app_context
 
+from .deferred import PROCESS_BATCH_TASK
 from .deferred import PROCESS_TASK
 from .inbox import Outcome
 from .janitor import PASSES
@@ -81,15 +82,11 @@ def process_notification(task: t.Any, entry_id: int) -> str:
     :param entry_id: the inbox row's id.
     """
     _need_app_context(PROCESS_TASK)
-    notifications = app_state().payments.notifications
     try:
-        outcome = notifications.process(entry_id, unless_done=True).outcome
-    except LookupError:
-        logger.error("Notification %s: no such row; nothing to process.", entry_id)
-        return "missing"
+        outcome = _process(entry_id)
     except Exception as exc:  # the database, mid-processing: the row is kept
         raise task.retry(exc=exc, countdown=_pause(task)) from None
-    if outcome is Outcome.ERROR:
+    if outcome == Outcome.ERROR:
         try:
             raise task.retry(countdown=_pause(task))
         except MaxRetriesExceededError:
@@ -99,7 +96,61 @@ def process_notification(task: t.Any, entry_id: int) -> str:
                 entry_id,
                 task.max_retries,
             )
-    return str(outcome)
+    return outcome
+
+
+@shared_task(  # type: ignore[untyped-decorator]  # Celery ships no types
+    name=PROCESS_BATCH_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def process_notifications(entry_ids: list[int]) -> dict[str, str]:
+    """Process several recorded notifications in turn (a relay's batch).
+
+    One that needs a retry (PortOne unreachable, the database failing) goes on as
+    a :data:`~flask_nicepay.deferred.PROCESS_TASK` of its own, with that task's
+    backoff and bound, and the rest of the batch carries on.
+
+    :returns: what each came to, by id.
+    """
+    _need_app_context(PROCESS_BATCH_TASK)
+    done: dict[str, str] = {}
+    for entry_id in entry_ids:
+        try:
+            outcome = _process(int(entry_id))
+        except Exception:
+            logger.exception("Notification %s: processing failed.", entry_id)
+            outcome = Outcome.ERROR
+        if outcome == Outcome.ERROR:
+            outcome = _retry_alone(int(entry_id))
+        done[str(entry_id)] = outcome
+    return done
+
+
+def _retry_alone(entry_id: int) -> str:
+    """Send one row of a batch to be retried by a task of its own."""
+    pause = float(getattr(process_notification, "backoff_base", BACKOFF_BASE))
+    try:
+        process_notification.apply_async((entry_id,), countdown=pause)
+    except Exception:  # the broker's errors are its transport's, of every kind
+        logger.exception(
+            "Notification %s: its retry was not queued; the row stays error for "
+            "the janitor's failed_inbox pass.",
+            entry_id,
+        )
+        return str(Outcome.ERROR)
+    return "retrying"
+
+
+def _process(entry_id: int) -> str:
+    """What processing one row came to; ``"missing"`` for a row not there."""
+    notifications = app_state().payments.notifications
+    try:
+        return str(notifications.process(entry_id, unless_done=True).outcome)
+    except LookupError:
+        logger.error("Notification %s: no such row; nothing to process.", entry_id)
+        return "missing"
 
 
 @shared_task(  # type: ignore[untyped-decorator]  # Celery ships no types
@@ -162,7 +213,8 @@ def celery_tasks(celery_app: Celery) -> dict[str, Task]:
     Importing this module is what adds them (they are shared tasks); this returns
     them by name, for a store that prefers a call to an ``include`` entry.
     """
-    return {name: celery_app.tasks[name] for name in (PROCESS_TASK, JANITOR_TASK)}
+    names = (PROCESS_TASK, PROCESS_BATCH_TASK, JANITOR_TASK)
+    return {name: celery_app.tasks[name] for name in names}
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 import requests
 from flask import Flask
 
+from flask_nicepay.deferred import flush
+
 KNOCKS = ("webhook", "webhook", "webhook", "pc", "mobile")
 
 
@@ -74,13 +76,21 @@ def request_of(view: View, door: str) -> tuple[str, str, dict[str, t.Any]]:
     return "GET", "/nicepay/return?" + urlencode(view.query), {}
 
 
-def knock(app: Flask, view: View, door: str) -> t.Any:
-    """Deliver through one door with the app's test client; the response."""
+def knock(app: Flask, view: View, door: str, *, wait: bool = True) -> t.Any:
+    """Deliver through one door with the app's test client; the response.
+
+    :param wait: whether to wait until the process's relay has offered what the
+        door handed off to the broker, so that the queue shows it.
+    """
     method, path, body = request_of(view, door)
     client = app.test_client()
     if method == "GET":
-        return client.get(path)
-    return client.post(path, json=body, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        answer = client.get(path)
+    else:
+        answer = client.post(path, json=body, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    if wait:
+        assert flush(app)
+    return answer
 
 
 def knock_over_http(url: str, view: View, door: str, session: requests.Session) -> int:

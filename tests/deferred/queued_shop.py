@@ -40,6 +40,7 @@ def create_app(settings: t.Mapping[str, t.Any] | None = None) -> Flask:
         NICEPAY_DATABASE_URI=shop["database"],
         NICEPAY_PROCESSING=shop["processing"],
         NICEPAY_JANITOR_GRACE=shop.get("janitor_grace", 300),
+        NICEPAY_CELERY_BATCH=shop.get("celery_batch", 10),
         CELERY={
             "broker_url": shop["broker"],
             "task_default_queue": shop["queue"],

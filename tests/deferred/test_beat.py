@@ -48,5 +48,6 @@ def test_the_plugin_s_celery_app_keeps_the_store_s_own_entries() -> None:
     assert set(celery_tasks(celery_app)) == {
         JANITOR_TASK,
         "flask_nicepay.process_notification",
+        "flask_nicepay.process_notifications",
     }
     celery_app.close()

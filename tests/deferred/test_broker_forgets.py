@@ -79,6 +79,6 @@ def test_broker_down_the_webhook_is_still_answered_and_kept(
     assert answer.status_code == 200
     assert answer.json["outcome"] == "received"
     assert outcomes(app) == {"received": 1}
-    assert f"Notification {answer.json['inbox_id']} recorded but not queued" in (
+    assert f"Notifications {answer.json['inbox_id']} recorded but not queued" in (
         caplog.text
     )

@@ -25,7 +25,6 @@ import typing as t
 from flask import Flask
 from flask import current_app
 
-from .inbox import Outcome
 from .relay import Relay
 from .state import app_state
 
@@ -103,8 +102,4 @@ def _relay(app: Flask) -> Relay | None:
 
 def pending(merchant_uid: str, app: Flask | None = None) -> bool:
     """Whether a notification about the order still waits for a worker."""
-    inbox = app_state(app).payments.inbox
-    waiting = inbox.search(
-        outcomes=[Outcome.RECEIVED], merchant_uid=merchant_uid, limit=1
-    )
-    return bool(waiting)
+    return app_state(app).payments.inbox.waiting(merchant_uid)

@@ -256,6 +256,22 @@ class Inbox:
             row = conn.execute(query).mappings().first()
         return None if row is None else _entry(row)
 
+    def waiting(self, merchant_uid: str) -> bool:
+        """Whether a notification naming the order is still ``received``.
+
+        Read by the order a row's hint names (all a row not yet processed knows
+        of it), through an index: a backlog of other orders' rows costs nothing.
+        """
+        column = tables.inbox.c
+        query = (
+            sa.select(column.id)
+            .where(column.hint_merchant_uid == merchant_uid)
+            .where(column.outcome == str(Outcome.RECEIVED))
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def search(
         self,
         *,

@@ -212,6 +212,9 @@ inbox = Table(
 Index("ix_nicepay_inbox_outcome_id", inbox.c.outcome, inbox.c.id)
 Index("ix_nicepay_inbox_outcome_kind_id", inbox.c.outcome, inbox.c.kind, inbox.c.id)
 Index("ix_nicepay_inbox_merchant_uid", inbox.c.merchant_uid)
+# Whether a notification about an order still waits: the hint is all a row not yet
+# processed knows of its order.
+Index("ix_nicepay_inbox_hint_merchant_uid", inbox.c.hint_merchant_uid, inbox.c.outcome)
 Index("ix_nicepay_inbox_dedupe_key", inbox.c.dedupe_key)
 
 refunds = Table(

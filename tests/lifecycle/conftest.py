@@ -17,6 +17,7 @@ from flask_nicepay.payments import Payments
 from flask_nicepay.sandbox import Sandbox
 
 from .rig import KEY
+from .rig import PROCESSING
 from .rig import SECRET
 from .rig import Recorded
 from .rig import Relay
@@ -47,10 +48,19 @@ def engine(db_engine: Engine) -> Engine:
     return db_engine
 
 
+@pytest.fixture(params=PROCESSING)
+def processing(request: pytest.FixtureRequest) -> str:
+    """Every lifecycle runs in both modes: processed in the request, and recorded
+    first, then processed as a Celery worker does."""
+    return t.cast(str, request.param)
+
+
 @pytest.fixture
-def service(sandbox: Sandbox, engine: Engine, relay: Relay) -> Payments:
+def service(
+    sandbox: Sandbox, engine: Engine, relay: Relay, processing: str
+) -> Payments:
     service = build_service(sandbox, engine)
-    relay.target = webhook_receiver(service)
+    relay.target = webhook_receiver(service, processing)
     return service
 
 

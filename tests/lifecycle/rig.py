@@ -14,6 +14,7 @@ from flask_nicepay.payments import Payments
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import WebhookDelivery
+from flask_nicepay.tasks import RETRIES
 from flask_nicepay.verify import Policy
 
 KEY, SECRET = "life_key", "life_secret"
@@ -62,15 +63,36 @@ def build_service(
     return service
 
 
-def webhook_receiver(service: Payments) -> t.Callable[[WebhookDelivery], int]:
-    """Deliver sandbox webhooks into the service, as the webhook route does."""
+#: The two ways a notification is processed (``NICEPAY_PROCESSING``).
+PROCESSING = ("inline", "celery")
+
+
+def webhook_receiver(
+    service: Payments, processing: str = "inline"
+) -> t.Callable[[WebhookDelivery], int]:
+    """Deliver sandbox webhooks into the service, as the webhook route does.
+
+    :param processing: ``inline``: recorded and processed in the request, answered
+        503 when PortOne could not be reached. ``celery``: recorded by
+        :meth:`~flask_nicepay.notifications.Notifications.accept` and answered 200,
+        then processed as :func:`flask_nicepay.tasks.process_notification` does it
+        (``process(..., unless_done=True)``, again while it ends in ``error``, at
+        most :data:`~flask_nicepay.tasks.RETRIES` times), before the sandbox goes
+        on. The broker between the two is proven in ``tests/deferred``.
+    """
 
     def deliver(delivery: WebhookDelivery) -> int:
         body = dict(delivery.body)
         hint = Hint(body.get("imp_uid"), body.get("merchant_uid"), body.get("status"))
-        received = service.notifications.receive(
-            "webhook", hint, body=json.dumps(body), remote_addr="52.78.100.19"
-        )
-        return 503 if received.outcome is Outcome.ERROR else 200
+        request = {"body": json.dumps(body), "remote_addr": "52.78.100.19"}
+        if processing == "inline":
+            received = service.notifications.receive("webhook", hint, **request)
+            return 503 if received.outcome is Outcome.ERROR else 200
+        entry_id = service.notifications.accept("webhook", hint, **request)
+        for _ in range(1 + RETRIES):
+            outcome = service.notifications.process(entry_id, unless_done=True).outcome
+            if outcome is not Outcome.ERROR:
+                break
+        return 200
 
     return deliver

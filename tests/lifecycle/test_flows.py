@@ -353,6 +353,7 @@ def test_billing_key_payments_made_elsewhere_are_adopted(
     assert recorded.names("console-sub-1") == ["payment_paid"]
 
 
+@pytest.mark.parametrize("processing", ["inline"], indirect=True)
 def test_webhook_answers_5xx_when_portone_is_down_and_reconcile_heals(
     sandbox: Sandbox, service: Payments
 ) -> None:
@@ -371,3 +372,19 @@ def test_webhook_answers_5xx_when_portone_is_down_and_reconcile_heals(
     # The failed notification can also be replayed; it now changes nothing.
     [replayed] = service.notifications.replay_failed()
     assert replayed.outcome is Outcome.NOOP
+
+
+@pytest.mark.parametrize("processing", ["celery"], indirect=True)
+def test_celery_mode_answers_200_when_portone_is_down_and_its_retry_pays(
+    sandbox: Sandbox, service: Payments, recorded: Recorded
+) -> None:
+    uid = order(service)
+    sandbox.checkout(merchant_uid=uid, amount=25_000)
+    sandbox.inject_fault("503", path="/payments/imp_*", times=3)  # every attempt
+    [delivery] = sandbox.deliver_webhooks()
+
+    assert delivery.status == 200  # recorded: the worker's to retry, not PortOne's
+    [entry] = service.inbox.search(merchant_uid=uid)
+    assert (entry.outcome, entry.attempts) == ("applied", 2)
+    assert service.orders.get(uid).state is OrderState.PAID  # type: ignore[union-attr]
+    assert recorded.names(uid) == ["payment_paid"]

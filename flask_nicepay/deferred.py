@@ -95,9 +95,24 @@ def _relay(app: Flask) -> Relay | None:
 
     with _made:
         if _RELAY not in app.extensions:
+            _load_transport(celery_app)
             batch = app_state(app).settings.celery_batch
             app.extensions[_RELAY] = Relay(publish, batch)
         return t.cast(Relay, app.extensions[_RELAY])
+
+
+def _load_transport(celery_app: t.Any) -> None:
+    """Import the broker's transport now, not at the first publish.
+
+    A process stopped right after its first answers (a gunicorn worker recycled)
+    publishes what its relay holds at exit, when Python no longer lets a module
+    being imported register its own exit handlers, as the Redis transport's
+    imports do. Nothing connects here.
+    """
+    try:
+        _ = celery_app.producer_pool
+    except Exception:  # a broker URL the transport refuses: publish will say so
+        logger.warning("The Celery broker's transport did not load.", exc_info=True)
 
 
 def pending(merchant_uid: str, app: Flask | None = None) -> bool:

@@ -8,14 +8,17 @@ cannot reach PortOne is retried by a task of its own; the others go on.
 from __future__ import annotations
 
 import pytest
+import requests
 from flask import Flask
 
 from flask_nicepay.deferred import flush
 
 from .knocks import View
 from .knocks import knock
+from .knocks import knock_over_http
 from .knocks import pay
 from .stack import Shop
+from .stack import gunicorn
 from .stack import history
 from .stack import outcomes
 from .stack import settled
@@ -74,3 +77,20 @@ def test_a_row_of_a_batch_that_cannot_reach_portone_is_retried_alone(
     uids = [view.merchant_uid for view in views]
     assert history(app, uids) == {(uid, "pay"): 1 for uid in uids}
     assert shop.signals() == {("payment_paid", uid): 1 for uid in uids}
+
+
+@pytest.mark.slow
+def test_a_web_process_stopped_at_once_publishes_what_its_relay_held(
+    shop: Shop, sandbox_url: str
+) -> None:
+    """gunicorn stopped right after the last answer: the worker process's exit
+    sends what its relay still held, so no row waits for the janitor."""
+    app = shop.app()
+    views = [pay(app, sandbox_url) for _ in range(10)]
+    with gunicorn(shop, count=1) as url, requests.Session() as session:
+        for view in views:
+            assert knock_over_http(url, view, "webhook", session) == 200
+    assert outcomes(app) == {"received": len(views)}
+    with workers(shop, concurrency=1):
+        wait_for(lambda: settled(app), "every row's message", timeout=30)
+    assert outcomes(app) == {"applied": len(views)}

@@ -202,26 +202,38 @@ def autocommit(conn: Connection) -> t.Iterator[Connection]:
 
     :param conn: a connection with no transaction open.
     """
-    options: dict[str, t.Any] = {}
-    restore: dict[str, t.Any] = {}
     if in_autocommit(conn):
-        pass  # kept so by keep_autocommit(): nothing to switch, nothing to undo
+        with _committing(conn):  # kept so by keep_autocommit(): nothing to switch
+            yield conn
     elif conn.dialect.name == "postgresql":
-        options = {"isolation_level": "AUTOCOMMIT"}
-        restore = {"isolation_level": conn.default_isolation_level}
+        # The driver's own switch: SQLAlchemy's isolation level would be set and
+        # reset through its execution options (twice each, with the pool's
+        # check-in), several times the Python work, for a statement or two.
+        driver: t.Any = conn.connection.driver_connection
+        driver.autocommit = True
+        try:
+            with _committing(conn):  # BEGIN is not sent; COMMIT ends nothing
+                yield conn
+        finally:
+            with contextlib.suppress(Exception):  # a connection that broke
+                driver.autocommit = False
     else:
-        options, restore = {ALONE: True}, {ALONE: False}
-    if options:
-        conn.execution_options(**options)
+        conn.execution_options(**{ALONE: True})
+        try:
+            with _committing(conn):
+                yield conn
+        finally:
+            conn.execution_options(**{ALONE: False})
+
+
+@contextlib.contextmanager
+def _committing(conn: Connection) -> t.Iterator[None]:
     try:
-        yield conn
+        yield
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    finally:
-        if restore:
-            conn.execution_options(**restore)
 
 
 def keep_autocommit(conn: Connection) -> None:

@@ -263,10 +263,11 @@ class Inbox:
         of it), through an index: a backlog of other orders' rows costs nothing.
         """
         column = tables.inbox.c
+        # The literal condition of the partial index, which a bound value would
+        # not let the planner match to it.
         query = (
             sa.select(column.id)
-            .where(column.hint_merchant_uid == merchant_uid)
-            .where(column.outcome == str(Outcome.RECEIVED))
+            .where(column.hint_merchant_uid == merchant_uid, tables.WAITING)
             .limit(1)
         )
         with self.engine.connect() as conn:

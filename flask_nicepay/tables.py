@@ -1,9 +1,8 @@
 """The plugin's own tables, on its own :data:`metadata`.
 
-A store links its orders to these by ``merchant_uid``. The plugin's own
-migrations (:mod:`flask_nicepay.migrations`) create and upgrade them; a change
-here needs a revision there. To manage them in the store's Alembic history
-instead, add :data:`metadata` to ``target_metadata`` in ``env.py``::
+Stores link their orders to these by ``merchant_uid``. The plugin's migrations
+(:mod:`flask_nicepay.migrations`) make and upgrade them (a change here needs one);
+for the store's Alembic history, add :data:`metadata` to ``target_metadata``::
 
     from flask_nicepay.tables import metadata as nicepay_metadata
     target_metadata = [db.metadata, nicepay_metadata]
@@ -30,6 +29,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
+from sqlalchemy import literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -212,9 +212,10 @@ inbox = Table(
 Index("ix_nicepay_inbox_outcome_id", inbox.c.outcome, inbox.c.id)
 Index("ix_nicepay_inbox_outcome_kind_id", inbox.c.outcome, inbox.c.kind, inbox.c.id)
 Index("ix_nicepay_inbox_merchant_uid", inbox.c.merchant_uid)
-# Whether a notification about an order still waits: the hint is all a row not yet
-# processed knows of its order.
-Index("ix_nicepay_inbox_hint_merchant_uid", inbox.c.hint_merchant_uid, inbox.c.outcome)
+WAITING = inbox.c.outcome == literal_column("'received'")
+_ONLY_WAITING: dict[str, t.Any] = {"sqlite_where": WAITING, "postgresql_where": WAITING}
+# Rows still waiting, by the order their hint names: all such a row knows of it.
+Index("ix_nicepay_inbox_waiting", inbox.c.hint_merchant_uid, **_ONLY_WAITING)
 Index("ix_nicepay_inbox_dedupe_key", inbox.c.dedupe_key)
 
 refunds = Table(

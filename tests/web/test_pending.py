@@ -64,6 +64,6 @@ def test_a_waiting_notification_is_found_by_its_order_not_by_a_scan(
     inbox = Inbox(db_engine, clock=lambda: dt.datetime.now(dt.UTC))
     waiting, plan = _plan(db_engine, inbox, "np-mine")
     assert waiting
-    assert "ix_nicepay_inbox_hint_merchant_uid" in plan, plan
+    assert "ix_nicepay_inbox_waiting" in plan, plan
     assert _plan(db_engine, inbox, "np-done")[0] is False
     assert _plan(db_engine, inbox, "np-nobody")[0] is False

@@ -65,7 +65,7 @@ class Relay:
             self._reset()
         with self._lock:
             self._waiting.append(entry_id)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="nicepay-relay", daemon=True
                 )
@@ -104,11 +104,13 @@ class Relay:
                 ids = self._waiting[: self.batch]
                 del self._waiting[: self.batch]
                 self._in_flight = len(ids)
-            self._send(ids)
-            with self._lock:
-                self._last_sent = time.monotonic()
-                self._in_flight = 0
-                self._lock.notify_all()
+            try:
+                self._send(ids)
+            finally:  # even when the thread itself is ended (the next put restarts it)
+                with self._lock:
+                    self._last_sent = time.monotonic()
+                    self._in_flight = 0
+                    self._lock.notify_all()
 
     def _send(self, ids: list[int]) -> None:
         try:

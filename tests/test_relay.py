@@ -91,6 +91,28 @@ def test_flush_says_when_the_broker_did_not_answer_in_time() -> None:
     assert broker.taken == [1]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_thread_ended_by_its_publish_is_replaced_at_the_next_put() -> None:
+    """A publish that ends its thread (a ``BaseException`` raised in it): the batch is
+    lost to the relay, as to a killed process, and the next id still goes."""
+    taken: list[list[int]] = []
+
+    def publish(ids: list[int]) -> None:
+        if ids == [1]:
+            raise KeyboardInterrupt  # not an Exception: it ends the thread
+        taken.append(ids)
+
+    relay = Relay(publish, batch=10)
+    relay.put(1)
+    assert relay.flush()  # offered; nothing is left in flight
+    dead = relay._thread
+    assert dead is not None
+    dead.join(5)
+    relay.put(2)
+    assert relay.flush()
+    assert taken == [[2]]
+
+
 def test_the_thread_stops_when_idle_and_starts_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

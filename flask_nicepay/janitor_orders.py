@@ -1,5 +1,6 @@
 """The janitor's passes over orders and refunds: open orders reconciled, virtual
-accounts past their deadline swept, refunds whose answer was lost settled.
+accounts past their deadline swept, refunds whose answer was lost settled, and
+automatic cancels PortOne refused sent again.
 
 Each takes a batch (up to 100, one PortOne lookup), claims it, and works on the
 rows it won; the order's compare-and-swap keeps every change exactly-once
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from . import ledger
 from . import tables
+from . import truth
 from .janitor_base import JanitorBase
 from .janitor_base import PassReport
 from .janitor_base import unclaimed
@@ -23,6 +25,7 @@ from .machine import OrderState
 from .portone import PortOneError
 from .store import Order
 from .sweeps import ReconcileReport
+from .verify import OnMismatch
 
 _ORDERS = tables.orders
 _REFUNDS = tables.refunds
@@ -116,8 +119,15 @@ class OrderPasses(JanitorBase):
     def refunds(self) -> PassReport:
         """Settle refunds left ``pending`` or ``unknown`` past the refund grace
         from PortOne's ``cancel_history``: each payment is synced once, which
-        records what PortOne cancelled, and what it shows no trace of fails."""
+        records what PortOne cancelled, and what it shows no trace of fails.
+        Then send again the automatic cancels PortOne refused (:doc:`/janitor`).
+        """
         report = PassReport("refunds")
+        self._settle_open(report)
+        self._cancel_again(report)
+        return report
+
+    def _settle_open(self, report: PassReport) -> None:
         for _ in range(self.policy.max_batches):
             now = self.clock()
             open_ = _REFUNDS.c.status.in_(ledger.OPEN)
@@ -140,7 +150,6 @@ class OrderPasses(JanitorBase):
             for imp_uid in sorted({rows[i] for i in won if rows[i]}):
                 self._settle_refunds(imp_uid, report)
             self._count_settled(won, report)
-        return report
 
     def _settle_refunds(self, imp_uid: str, report: PassReport) -> None:
         try:
@@ -165,3 +174,66 @@ class OrderPasses(JanitorBase):
         with self.store.engine.connect() as conn:
             for status in conn.execute(query).scalars():
                 report.add(status if status not in ledger.OPEN else "still_open")
+
+    # -- automatic cancels PortOne refused -----------------------------------------
+
+    def _cancel_again(self, report: PassReport) -> None:
+        """Send again each automatic cancel that failed, a refund grace after it
+        failed and then on the backoff, up to ``max_attempts`` sends in all.
+
+        A payment that must not pay its order (it failed verification, or came for
+        an order that cannot take it) is money the buyer gets back: one refusal by
+        PortOne (a 500 at the wrong moment) must not keep it. Each send carries
+        the balance PortOne shows just before it as its checksum, so a cancel made
+        meanwhile elsewhere makes PortOne refuse this one rather than pay twice.
+        Nothing is sent under ``NICEPAY_ON_MISMATCH = "hold"``.
+        """
+        if self.reconciler.policy.on_mismatch is OnMismatch.HOLD:
+            return
+        column = _REFUNDS.c
+        for _ in range(self.policy.max_batches):
+            now = self.clock()
+            wanted = (
+                column.source == "auto",
+                column.status == "failed",
+                column.attempts < self.policy.max_attempts,
+                column.completed_at <= now - self.policy.refund_grace,
+            )
+            query = (
+                sa.select(column.id, column.imp_uid, column.attempts, column.reason)
+                .where(*wanted, unclaimed(_REFUNDS, now))
+                .order_by(column.id)
+                .limit(self.policy.batch_size)
+            )
+            with self.store.engine.connect() as conn:
+                rows = {row.id: row for row in conn.execute(query)}
+            if not rows:
+                break
+            won = self.claim(
+                _REFUNDS, rows, until=now + self.policy.lease, still=wanted
+            )
+            for row_id in won:
+                report.add(self._send_again(rows[row_id]))
+
+    def _send_again(self, row: t.Any) -> str:
+        """One failed automatic cancel: looked up, then sent again or let be."""
+        engine = self.store.engine
+        try:
+            payment = self.reconciler.sync(imp_uid=row.imp_uid, source="sweep").payment
+        except PortOneError:
+            return "lookup_failed"  # the claim lapses; the next pass tries again
+        now = self.clock()
+        if payment is None or not truth.was_paid(payment) or payment.balance <= 0:
+            done = "PortOne holds nothing more of this payment: not sent again."
+            ledger.hold_back(
+                engine, row.id, attempts=self.policy.max_attempts, error=done
+            )
+            return "nothing_held"
+        if not ledger.reopen_automatic(engine, row.id, amount=payment.balance, now=now):
+            return "moved_on"
+        self.reconciler.cancel_automatically(payment, row.reason or "automatic cancel")
+        status = ledger.status_of(engine, row.id) or "gone"
+        if status == "failed":
+            wait = self.policy.delay(row.attempts + 1)
+            ledger.hold_back(engine, row.id, until=self.clock() + wait)
+        return f"sent_again_{status}"

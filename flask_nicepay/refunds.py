@@ -184,8 +184,8 @@ class Refunds(Part):
     ) -> SyncResult:
         """Cancel an order: refund it in full when paid, otherwise close it.
 
-        Money held after a mismatch (``NICEPAY_ON_MISMATCH = "hold"``) is paid
-        back before the order is closed.
+        Money still held after a mismatch (``NICEPAY_ON_MISMATCH = "hold"``, or an
+        automatic cancel PortOne refused) is paid back before the order is closed.
 
         :param refund_account: where a paid virtual-account order is paid back.
         """
@@ -206,7 +206,9 @@ class Refunds(Part):
         if order.state is not OrderState.MISMATCH:
             return False
         rows = ledger.refunds_for(self.store.engine, order.merchant_uid)
-        held = sum(r.amount for r in rows if r.status == "held")
+        # Held by the policy, or kept because PortOne refused the automatic cancel.
+        kept = ("held", "failed")
+        held = sum(r.amount for r in rows if r.source == "auto" and r.status in kept)
         returned = sum(
             r.amount for r in rows if r.source != "auto" and r.status == "succeeded"
         )

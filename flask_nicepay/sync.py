@@ -163,7 +163,7 @@ class Reconciler(Part, ManyOrders):
 
     def _after_guard(self, result: SyncResult, payment: Payment, reason: str) -> None:
         """Cancel (or hold) a payment that must not pay its order, and say so once."""
-        action = self._auto_cancel(payment, reason)
+        action = self.cancel_automatically(payment, reason)
         if any(t.event == "flag_mismatch" for t in result.transitions):
             return  # its signal went out with the transition
         self.notify(
@@ -189,8 +189,12 @@ class Reconciler(Part, ManyOrders):
 
     # -- payments that must not pay the order ---------------------------------
 
-    def _auto_cancel(self, payment: Payment, reason: str) -> str:
-        """Cancel in full, with checksum, a payment that must not pay its order."""
+    def cancel_automatically(self, payment: Payment, reason: str) -> str:
+        """Cancel in full, with checksum, a payment that must not pay its order.
+
+        Its ledger row (``auto:<imp_uid>``, pending) is written first; the outcome
+        settles it. The janitor sends one that PortOne refused again.
+        """
         if self.policy.on_mismatch is OnMismatch.HOLD:
             return "hold"
         row = ledger.guard_row_id(self.store.engine, payment.imp_uid)

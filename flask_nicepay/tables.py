@@ -7,8 +7,7 @@ for the store's Alembic history, add :data:`metadata` to ``target_metadata``::
     from flask_nicepay.tables import metadata as nicepay_metadata
     target_metadata = [db.metadata, nicepay_metadata]
 
-Amounts are stored as whole hundredths in a ``BIGINT`` (:class:`Money`): exact on
-every database, SQLite included, and comparable in SQL.
+Amounts are whole hundredths in a ``BIGINT`` (:class:`Money`): exact everywhere.
 """
 
 from __future__ import annotations
@@ -153,8 +152,7 @@ orders = Table(
 Index("ix_nicepay_orders_state_updated", orders.c.state, orders.c.updated_at)
 Index("ix_nicepay_orders_updated_at", orders.c.updated_at)
 Index("ix_nicepay_orders_imp_uid", orders.c.imp_uid)
-# The operator console's list: newest first within a state or a day, and the
-# buyer searches (equality, so an index answers them).
+# The console's list: newest first per state or day; its buyer searches (equality).
 Index("ix_nicepay_orders_state_id", orders.c.state, orders.c.id)
 Index("ix_nicepay_orders_created_at", orders.c.created_at)
 Index("ix_nicepay_orders_buyer_email", orders.c.buyer_email)
@@ -247,9 +245,11 @@ refunds = Table(
     # Only the last digits of a refund account are kept.
     _text("refund_account_masked", 32),
     _text("error"),
-    Column("requested_at", UTCDateTime, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),  # of the latest attempt
     Column("completed_at", UTCDateTime),
-    # The janitor's claim: no janitor looks the refund up again before then.
+    # Cancels sent; the janitor sends a failed automatic one again, up to a bound.
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    # The janitor's claim (or its wait before that retry): untouched until then.
     Column("claimed_until", UTCDateTime),
 )
 

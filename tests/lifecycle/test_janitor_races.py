@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from flask_nicepay import signals
 from flask_nicepay.inbox import Hint
 from flask_nicepay.payments import Payments
+from flask_nicepay.portone import Card
 from flask_nicepay.portone import NoResponseError
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
@@ -42,6 +43,8 @@ class Backlog:
         self.sandbox, self.payments = sandbox, payments
         #: merchant_uid -> (the events its history must end with, its signal)
         self.expected: dict[str, tuple[list[str], str]] = {}
+        #: Payments whose automatic cancel must be sent again, exactly once.
+        self.refused: list[str] = []
 
     def paid(self, amount: int = 20_000) -> tuple[str, str]:
         uid = self.payments.orders.create(amount=amount, name="청소").merchant_uid
@@ -99,6 +102,20 @@ class Backlog:
         assert row.status == "unknown"
         self.expected[uid] = (["pay", "cancel_partially"], "payment_cancelled")
 
+    def refused_auto_cancel(self) -> None:
+        """A payment of the wrong amount whose automatic cancel PortOne refused."""
+        uid = self.payments.orders.create(amount=40_000, name="청소").merchant_uid
+        card = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
+        paid = self.payments.client.pay_onetime(
+            merchant_uid=uid, amount=1_000, card=card, name="tampered"
+        )
+        self.sandbox.inject_fault("500", path="/payments/cancel")
+        self.payments.reconciler.sync(imp_uid=paid.imp_uid)
+        self.sandbox.clear_faults()
+        [row] = self.payments.orders.refunds_of(uid)
+        assert (row.source, row.status) == ("auto", "failed")
+        self.refused.append(paid.imp_uid)
+
 
 def build(sandbox: Sandbox, payments: Payments) -> Backlog:
     backlog = Backlog(sandbox, payments)
@@ -108,6 +125,7 @@ def build(sandbox: Sandbox, payments: Payments) -> Backlog:
         backlog.unheard()
         backlog.overdue_vbank()
         backlog.refund_unanswered()
+        backlog.refused_auto_cancel()
     return backlog
 
 
@@ -152,6 +170,9 @@ def test_janitors_at_once_do_each_duty_once(
     for uid, (history, _) in backlog.expected.items():
         assert [h["event"] for h in payments.orders.history(uid)] == history
     asked = collections.Counter(named)
+    # A mismatched order is open: the orders pass asks about it, and the refunds
+    # pass once more, for the checksum of the cancel it sends again.
+    assert {asked.pop(imp_uid) for imp_uid in backlog.refused} == {2}
     assert max(asked.values()) == 1, asked.most_common(3)
     claimed = sum(
         p["counts"].get("claimed", 0)
@@ -159,7 +180,17 @@ def test_janitors_at_once_do_each_duty_once(
         for run in r["reports"]
         for p in run.values()
     )
-    assert claimed == len(backlog.expected)  # one row per order, claimed once
+    # One row per order, claimed once; a refused cancel's order and its refund row.
+    assert claimed == len(backlog.expected) + len(backlog.refused)
+    for imp_uid in backlog.refused:  # sent again by one janitor, accepted once
+        assert sandbox.cancel_checksums(imp_uid) == [1_000]
+    sent_again = sum(
+        p["counts"].get("sent_again_succeeded", 0)
+        for r in reports
+        for run in r["reports"]
+        for p in run.values()
+    )
+    assert sent_again == len(backlog.refused)
     last = Payments(
         client=client,
         engine=db_engine,

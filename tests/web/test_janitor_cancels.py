@@ -202,3 +202,30 @@ def test_nothing_is_sent_again_once_the_store_holds_such_payments(
     assert janitor.refunds().counts == {}
     assert auto_row(app, sandbox, imp_uid).status == "failed"
     assert portone_status(sandbox, imp_uid) == "paid"
+
+
+def test_an_automatic_cancel_whose_process_died_is_sent_after_all(
+    app: Flask,
+    janitor: Janitor,
+    sandbox: Sandbox,
+    nicepay_clock: testing.Clock,
+) -> None:
+    uid = new_order(app, 50_000)
+    imp_uid = tampered_payment(app, uid, 1_000)
+
+    def killed() -> None:
+        raise KeyboardInterrupt  # the process stops before PortOne hears of it
+
+    sandbox.before_next_request(killed, path="/payments/cancel")
+    with pytest.raises(KeyboardInterrupt):
+        state(app).payments.reconciler.sync(imp_uid=imp_uid)
+    assert auto_row(app, sandbox, imp_uid).status == "pending"
+    nicepay_clock.advance(minutes=11)
+    # PortOne shows no such cancel: the row fails, and waits its grace ...
+    assert janitor.refunds().counts == {"claimed": 1, "held": 0, "failed": 1}
+    nicepay_clock.advance(minutes=11)
+
+    assert janitor.refunds().counts == {"sent_again_succeeded": 1}  # ... then goes
+
+    assert portone_status(sandbox, imp_uid) == "cancelled"
+    assert sandbox.cancel_checksums(imp_uid) == [Decimal(1_000)]

@@ -26,6 +26,8 @@ from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.verify import OnMismatch
 
 from .conftest import AppFactory
+from .consoleshop import Operator
+from .consoleshop import console_app
 from .webshop import get_order
 from .webshop import new_order
 from .webshop import on_both_databases
@@ -40,7 +42,7 @@ CONFIG = {"NICEPAY_JANITOR_MAX_ATTEMPTS": 3, "NICEPAY_JANITOR_BACKOFF": [60, 360
 
 @pytest.fixture
 def app(make_app: AppFactory) -> Flask:
-    return make_app(CONFIG)
+    return console_app(make_app, **CONFIG)
 
 
 @pytest.fixture
@@ -120,6 +122,8 @@ def test_a_cancel_refused_again_waits_on_the_backoff_and_stops_at_the_bound(
     assert (row.status, row.attempts) == ("failed", 3)
     assert "HTTP 500" in (row.error or "")
     assert portone_status(sandbox, imp_uid) == "paid"
+    story = Operator(app).page(f"/orders/{row.merchant_uid}").text
+    assert f"#{row.id} 1,000 (auto, ×3)" in story and "HTTP 500" in story
 
     # The operator's cancel pays the money back before it closes the order.
     nicepay_faults.clear()

@@ -196,11 +196,18 @@ class OrderPasses(JanitorBase):
             wanted = (
                 column.source == "auto",
                 column.status == "failed",
+                column.imp_uid.is_not(None),
                 column.attempts < self.policy.max_attempts,
                 column.completed_at <= now - self.policy.refund_grace,
             )
             query = (
-                sa.select(column.id, column.imp_uid, column.attempts, column.reason)
+                sa.select(
+                    column.id,
+                    column.merchant_uid,
+                    column.imp_uid,
+                    column.attempts,
+                    column.reason,
+                )
                 .where(*wanted, unclaimed(_REFUNDS, now))
                 .order_by(column.id)
                 .limit(self.policy.batch_size)
@@ -217,18 +224,15 @@ class OrderPasses(JanitorBase):
 
     def _send_again(self, row: t.Any) -> str:
         """One failed automatic cancel: looked up, then sent again or let be."""
-        engine = self.store.engine
         try:
             payment = self.reconciler.sync(imp_uid=row.imp_uid, source="sweep").payment
         except PortOneError:
             return "lookup_failed"  # the claim lapses; the next pass tries again
-        now = self.clock()
         if payment is None or not truth.was_paid(payment) or payment.balance <= 0:
-            done = "PortOne holds nothing more of this payment: not sent again."
-            ledger.hold_back(
-                engine, row.id, attempts=self.policy.max_attempts, error=done
-            )
-            return "nothing_held"
+            return self._let_be(row.id, "nothing_held", _NOTHING_HELD)
+        if ledger.cancelled_elsewhere(self.store.engine, row.merchant_uid, row.imp_uid):
+            return self._let_be(row.id, "left_to_operator", _CANCELLED_ELSEWHERE)
+        engine, now = self.store.engine, self.clock()
         if not ledger.reopen_automatic(engine, row.id, amount=payment.balance, now=now):
             return "moved_on"
         self.reconciler.cancel_automatically(payment, row.reason or "automatic cancel")
@@ -237,3 +241,16 @@ class OrderPasses(JanitorBase):
             wait = self.policy.delay(row.attempts + 1)
             ledger.hold_back(engine, row.id, until=self.clock() + wait)
         return f"sent_again_{status}"
+
+    def _let_be(self, row_id: int, outcome: str, why: str) -> str:
+        """Send this cancel no more; the row stays ``failed``, saying why."""
+        bound = self.policy.max_attempts
+        ledger.hold_back(self.store.engine, row_id, attempts=bound, error=why)
+        return outcome
+
+
+_NOTHING_HELD = "PortOne holds nothing more of this payment: not sent again."
+_CANCELLED_ELSEWHERE = (
+    "Part of this payment was cancelled elsewhere since: the rest is the "
+    "operator's to cancel (flask nicepay cancel)."
+)

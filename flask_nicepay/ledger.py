@@ -190,6 +190,15 @@ def hold_back(
         conn.execute(query.values(values))
 
 
+def cancelled_elsewhere(engine: Engine, merchant_uid: str, imp_uid: str) -> bool:
+    """Whether a refund other than the automatic cancel took part of the payment
+    (one made here through the API, or found in PortOne's cancel_history)."""
+    return any(
+        row.imp_uid == imp_uid and row.source != "auto" and row.status == "succeeded"
+        for row in refunds_for(engine, merchant_uid)
+    )
+
+
 def status_of(engine: Engine, refund_id: int) -> str | None:
     """The refund row's status, or None if there is no such row."""
     query = sa.select(tables.refunds.c.status).where(tables.refunds.c.id == refund_id)

@@ -153,7 +153,7 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
     click.secho("refunds", bold=True)
     for refund in payments.orders.refunds_of(merchant_uid):
         click.echo(
-            f"  #{refund.id} {refund.amount} {refund.status} ({refund.source}) "
+            f"  #{refund.id} {refund.amount} {refund.status} ({refund.origin}) "
             f"{refund.reason or ''} {refund.error or ''}".rstrip()
         )
         if refund.receipt_url:

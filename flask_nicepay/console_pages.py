@@ -118,7 +118,7 @@ def story(payments: Payments, merchant_uid: str) -> list[Event]:
         Event(
             refund.requested_at,
             "refund",
-            f"#{refund.id} {refund.amount:,} ({refund.source}{_sent(refund.attempts)})",
+            f"#{refund.id} {refund.amount:,} ({refund.origin})",
             outcome=refund.status,
             detail=" · ".join(x for x in (refund.reason, refund.error) if x) or None,
             receipt=refund.receipt_url,
@@ -127,11 +127,6 @@ def story(payments: Payments, merchant_uid: str) -> list[Event]:
     ]
     events += [_action_event(row) for row in journal().on(merchant_uid)]
     return sorted(events, key=lambda event: event.at)
-
-
-def _sent(attempts: int) -> str:
-    """A cancel sent more than once (an automatic one the janitor sent again)."""
-    return f", ×{attempts}" if attempts > 1 else ""
 
 
 def _action_event(row: t.Any) -> Event:

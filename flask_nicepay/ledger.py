@@ -54,6 +54,12 @@ class RefundRow:
     #: How many times the cancel was sent (an automatic one may be sent again).
     attempts: int = 1
 
+    @property
+    def origin(self) -> str:
+        """The source, with the number of sends if the cancel went out more than
+        once: ``auto, ×3``."""
+        return f"{self.source}, ×{self.attempts}" if self.attempts > 1 else self.source
+
     @classmethod
     def from_row(cls, row: RowMapping) -> RefundRow:
         names = {f.name for f in dataclasses.fields(cls)}

@@ -124,6 +124,8 @@ def test_a_cancel_refused_again_waits_on_the_backoff_and_stops_at_the_bound(
     assert portone_status(sandbox, imp_uid) == "paid"
     story = Operator(app).page(f"/orders/{row.merchant_uid}").text
     assert f"#{row.id} 1,000 (auto, ×3)" in story and "HTTP 500" in story
+    shown = app.test_cli_runner().invoke(args=["nicepay", "show", row.merchant_uid])
+    assert f"#{row.id} 1000 failed (auto, ×3) " in shown.output
 
     # The operator's cancel pays the money back before it closes the order.
     nicepay_faults.clear()

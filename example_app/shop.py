@@ -254,6 +254,17 @@ def order(merchant_uid: str) -> str:
     )
 
 
+@bp.post("/orders/<merchant_uid>/pay")
+def pay_again(merchant_uid: str) -> t.Any:
+    """A failed order's stock taken back, then its checkout; or "sold out"."""
+    order = _nicepay().get_order(merchant_uid)
+    if order is None:
+        abort(404)
+    if order.state in (OrderState.READY, OrderState.FAILED):
+        shop_stock.hold_again(_nicepay().payments.engine, merchant_uid)
+    return redirect(url_for("nicepay.checkout", merchant_uid=merchant_uid))
+
+
 @bp.get("/_sandbox/deposit/<merchant_uid>")
 def sandbox_deposit(merchant_uid: str) -> t.Any:
     """Sandbox only: play the bank and pay into an issued virtual account."""

@@ -16,9 +16,11 @@ job run twice): every move is a compare-and-swap on the reservation's ``state``,
 and the receipt is unique by ``merchant_uid``, so a signal delivered twice, or by
 two processes at once, moves the stock once and writes one receipt.
 
-A failed order can still be paid later (the buyer tries again, or the truth
-arrives late): selling a released reservation takes its stock again, even below
-zero, because the money is already taken; the shop logs that it oversold.
+A failed order can be paid again: the order page's button takes its stock back
+first (:func:`hold_again`), or says the product is sold out. The truth can also
+arrive late (a payment PortOne approved after all): selling a released reservation
+takes its stock again, even below zero, because the money is already taken; the
+shop logs that it oversold.
 """
 
 from __future__ import annotations
@@ -101,6 +103,33 @@ def reserve(conn: Connection, merchant_uid: str, product: str, quantity: int) ->
 
     :raises SoldOut: fewer are left; nothing was taken.
     """
+    reserve_stock(conn, product, quantity)
+    conn.execute(
+        sa.insert(shop_reservations).values(
+            merchant_uid=merchant_uid, product=product, quantity=quantity, state="held"
+        )
+    )
+
+
+def hold_again(engine: Engine, merchant_uid: str) -> None:
+    """Take a released reservation's stock again, before the buyer pays again.
+
+    A reservation still held (or sold) is left as it is.
+
+    :raises SoldOut: too few are left now; the reservation stays released.
+    """
+    with write_transaction(engine) as conn:
+        row = reservation(conn, merchant_uid)
+        if row is None or not _move(conn, merchant_uid, ("released",), "held", 0):
+            return
+        reserve_stock(conn, row["product"], row["quantity"])
+
+
+def reserve_stock(conn: Connection, product: str, quantity: int) -> None:
+    """Take ``quantity`` of ``product`` off the shelf.
+
+    :raises SoldOut: fewer are left; nothing was taken.
+    """
     taken = conn.execute(
         sa.update(shop_stock)
         .where(shop_stock.c.product == product)
@@ -109,11 +138,6 @@ def reserve(conn: Connection, merchant_uid: str, product: str, quantity: int) ->
     ).rowcount
     if taken != 1:
         raise SoldOut(product)
-    conn.execute(
-        sa.insert(shop_reservations).values(
-            merchant_uid=merchant_uid, product=product, quantity=quantity, state="held"
-        )
-    )
 
 
 def release(engine: Engine, merchant_uid: str) -> bool:

@@ -189,6 +189,45 @@ def test_a_failed_payment_gives_the_stock_back_once(
     adds_up(app)
 
 
+def pay_again(app: Flask, uid: str, **headers: str) -> t.Any:
+    """The order page's "pay" button of a failed order."""
+    return app.test_client().post(f"/orders/{uid}/pay", headers=headers)
+
+
+def test_paying_a_failed_order_again_takes_its_stock_back_first(
+    app: Flask, nicepay_buyer: t.Any
+) -> None:
+    uid = bought(app, "mug", 2)
+    nicepay_buyer.checkout(uid, outcome="decline")
+    assert reservation(app, uid) == "released" and stock(app)["mug"] == 5
+    assert 'data-testid="pay-again"' in app.test_client().get(f"/orders/{uid}").text
+
+    response = pay_again(app, uid)
+
+    assert response.status_code == 302 and f"/checkout/{uid}" in response.location
+    assert reservation(app, uid) == "held" and stock(app)["mug"] == 3
+    assert pay_again(app, uid).status_code == 302  # pressed twice: taken once
+    assert stock(app)["mug"] == 3
+    nicepay_buyer.checkout(uid)
+    assert reservation(app, uid) == "sold" and stock(app)["mug"] == 3
+    adds_up(app)
+
+
+def test_a_failed_order_whose_stock_sold_meanwhile_is_not_paid_again(
+    app: Flask, nicepay_buyer: t.Any
+) -> None:
+    uid = bought(app, "mug", 2)
+    nicepay_buyer.checkout(uid, outcome="decline")
+    bought(app, "mug", 4)  # one left
+
+    response = pay_again(app, uid, **{"Accept-Language": "en"})
+
+    assert response.status_code == 409 and "Not enough" in response.text
+    assert reservation(app, uid) == "released" and stock(app)["mug"] == 1
+    assert app.test_client().post("/orders/nope/pay").status_code == 404
+    adds_up(app)
+
+
 def test_a_full_refund_gives_the_stock_back_a_partial_one_does_not(
     app: Flask, nicepay_buyer: t.Any
 ) -> None:

@@ -79,6 +79,29 @@ def parse_args(
     return parser.parse_args(argv)
 
 
+def add_load_options(
+    parser: argparse.ArgumentParser, *, orders: int, rounds: int
+) -> None:
+    """The load options of the scripts that race contenders under gunicorn."""
+    parser.add_argument("--orders", type=int, default=orders, help="orders per round")
+    parser.add_argument("--rounds", type=int, default=rounds, help="rounds each")
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("NICEPAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/3"),
+        help="the Celery broker, for what runs in celery mode",
+    )
+
+
+def quick_load(args: argparse.Namespace) -> argparse.Namespace:
+    """With ``--quick``, the load options cut to a few seconds' worth."""
+    if args.quick:
+        args.orders, args.rounds = min(args.orders, 40), 1
+        args.concurrency, args.workers = min(args.concurrency, 4), 2
+    return args
+
+
 def postgres_admin_url(option: str | None = None) -> str:
     """The server to make databases on: ``option``, the test URL, or the default."""
     return option or os.environ.get("NICEPAY_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL

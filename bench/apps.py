@@ -141,3 +141,16 @@ def _mark_paid(
             )
         )
     return jsonify(outcome="applied"), 200
+
+
+def trivial() -> Flask:
+    """A route that reads the JSON body and answers, and nothing else: what Flask
+    and gunicorn cost per request on their own (``POST /nicepay/webhook``)."""
+    app = Flask("bench_trivial")
+
+    @app.post("/nicepay/webhook")
+    def hook() -> tuple[t.Any, int]:
+        body = request.get_json(force=True)
+        return jsonify(outcome="received", imp_uid=body.get("imp_uid")), 200
+
+    return app

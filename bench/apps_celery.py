@@ -55,3 +55,14 @@ def __getattr__(name: str) -> t.Any:
     if name == "celery_app":
         return plugin().extensions["celery"]
     raise AttributeError(name)
+
+
+def plugin_without_hand_off() -> Flask:
+    """:func:`plugin` with the hand-off to the relay replaced by nothing: what the
+    webhook route costs when it only records the row. A measurement only (for
+    ``bench/intake_cpu.py``): such an app queues nothing, and its rows wait for
+    the janitor."""
+    import flask_nicepay.doors
+
+    flask_nicepay.doors.hand_off = lambda entry_id, app=None: True
+    return plugin()

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import os
 import statistics
 import sys
 import typing as t
@@ -79,10 +78,7 @@ class Checks:
 
 def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
     parser = _stack.parser(__doc__)
-    parser.add_argument("--orders", type=int, default=1000, help="orders per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
-    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    _stack.add_load_options(parser, orders=1000, rounds=3)
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -91,16 +87,7 @@ def parse_args(argv: t.Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--celery", action="store_true", help="the route in celery mode instead"
     )
-    parser.add_argument(
-        "--broker",
-        default=os.environ.get("NICEPAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/3"),
-        help="the Celery broker for --celery",
-    )
-    args = _stack.parse_args(parser, argv)
-    if args.quick:
-        args.orders, args.rounds = min(args.orders, 40), 1
-        args.concurrency, args.workers = min(args.concurrency, 4), 2
-    return args
+    return _stack.quick_load(_stack.parse_args(parser, argv))
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:

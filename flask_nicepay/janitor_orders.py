@@ -15,6 +15,7 @@ import typing as t
 import sqlalchemy as sa
 
 from . import ledger
+from . import ledger_auto
 from . import tables
 from . import truth
 from .janitor_base import JanitorBase
@@ -29,6 +30,10 @@ from .verify import OnMismatch
 
 _ORDERS = tables.orders
 _REFUNDS = tables.refunds
+#: What sending an automatic cancel again reads of its row.
+_RETRIED = [
+    _REFUNDS.c[name] for name in ("id", "merchant_uid", "imp_uid", "attempts", "reason")
+]
 
 
 class OrderPasses(JanitorBase):
@@ -201,13 +206,7 @@ class OrderPasses(JanitorBase):
                 column.completed_at <= now - self.policy.refund_grace,
             )
             query = (
-                sa.select(
-                    column.id,
-                    column.merchant_uid,
-                    column.imp_uid,
-                    column.attempts,
-                    column.reason,
-                )
+                sa.select(*_RETRIED)
                 .where(*wanted, unclaimed(_REFUNDS, now))
                 .order_by(column.id)
                 .limit(self.policy.batch_size)
@@ -230,22 +229,26 @@ class OrderPasses(JanitorBase):
             return "lookup_failed"  # the claim lapses; the next pass tries again
         if payment is None or not truth.was_paid(payment) or payment.balance <= 0:
             return self._let_be(row.id, "nothing_held", _NOTHING_HELD)
-        if ledger.cancelled_elsewhere(self.store.engine, row.merchant_uid, row.imp_uid):
+        if ledger_auto.cancelled_elsewhere(
+            self.store.engine, row.merchant_uid, row.imp_uid
+        ):
             return self._let_be(row.id, "left_to_operator", _CANCELLED_ELSEWHERE)
         engine, now = self.store.engine, self.clock()
-        if not ledger.reopen_automatic(engine, row.id, amount=payment.balance, now=now):
+        if not ledger_auto.reopen_automatic(
+            engine, row.id, amount=payment.balance, now=now
+        ):
             return "moved_on"
         self.reconciler.cancel_automatically(payment, row.reason or "automatic cancel")
-        status = ledger.status_of(engine, row.id) or "gone"
+        status = ledger_auto.status_of(engine, row.id) or "gone"
         if status == "failed":
             wait = self.policy.delay(row.attempts + 1)
-            ledger.hold_back(engine, row.id, until=self.clock() + wait)
+            ledger_auto.hold_back(engine, row.id, until=self.clock() + wait)
         return f"sent_again_{status}"
 
     def _let_be(self, row_id: int, outcome: str, why: str) -> str:
         """Send this cancel no more; the row stays ``failed``, saying why."""
         bound = self.policy.max_attempts
-        ledger.hold_back(self.store.engine, row_id, attempts=bound, error=why)
+        ledger_auto.hold_back(self.store.engine, row_id, attempts=bound, error=why)
         return outcome
 
 

@@ -152,67 +152,6 @@ def settle(
         conn.execute(query)
 
 
-def reopen_automatic(
-    engine: Engine, refund_id: int, *, amount: Decimal, now: dt.datetime
-) -> bool:
-    """Make a failed automatic cancel ``pending`` again, for ``amount`` (what
-    PortOne holds now, which is also the new checksum), one more attempt counted.
-
-    :returns: whether the row was still a failed automatic cancel to take.
-    """
-    column = tables.refunds.c
-    query = (
-        sa.update(tables.refunds)
-        .where(column.id == refund_id)
-        .where(column.source == "auto", column.status == "failed")
-        .values(
-            status="pending",
-            amount=amount,
-            checksum=amount,
-            attempts=column.attempts + 1,
-            error=None,
-            requested_at=now,
-            completed_at=None,
-        )
-    )
-    with write_transaction(engine) as conn:
-        return bool(conn.execute(query).rowcount == 1)
-
-
-def hold_back(
-    engine: Engine,
-    refund_id: int,
-    *,
-    until: dt.datetime | None = None,
-    attempts: int | None = None,
-    error: str | None = None,
-) -> None:
-    """Leave a failed row alone until ``until``; with ``attempts`` at the janitor's
-    bound, for good. ``error`` (if given) says why."""
-    given = {"claimed_until": until, "attempts": attempts, "error": error}
-    values = {k: v for k, v in given.items() if v is not None}
-    query = sa.update(tables.refunds).where(tables.refunds.c.id == refund_id)
-    with write_transaction(engine) as conn:
-        conn.execute(query.values(values))
-
-
-def cancelled_elsewhere(engine: Engine, merchant_uid: str, imp_uid: str) -> bool:
-    """Whether a refund other than the automatic cancel took part of the payment
-    (one made here through the API, or found in PortOne's cancel_history)."""
-    return any(
-        row.imp_uid == imp_uid and row.source != "auto" and row.status == "succeeded"
-        for row in refunds_for(engine, merchant_uid)
-    )
-
-
-def status_of(engine: Engine, refund_id: int) -> str | None:
-    """The refund row's status, or None if there is no such row."""
-    query = sa.select(tables.refunds.c.status).where(tables.refunds.c.id == refund_id)
-    with engine.connect() as conn:
-        found = conn.execute(query).scalar()
-    return None if found is None else str(found)
-
-
 def import_cancellations(
     conn: Connection, *, order_id: int, payment: Payment, now: dt.datetime
 ) -> list[int]:

@@ -66,3 +66,17 @@ def test_memory_bench_samples_one_worker_and_passes_its_checks() -> None:
     assert re.search(r"^growth from 50 to 200 webhooks: [+-]\d+ KiB", out, re.M), out
     assert "CHECK FAILED" not in out
     assert "correctness: ok" in out
+
+
+def test_intake_cpu_bench_prints_every_app_and_passes_its_checks() -> None:
+    out = run_bench("intake_cpu.py")
+    for who in ("trivial", "recorded", "celery", "handwritten"):
+        assert re.search(rf"^{who}\s+{NUMBER}\s+{NUMBER}$", out, re.MULTILINE), out
+    assert re.search(
+        rf"^recording the row adds -?{NUMBER} ms, the hand-off -?{NUMBER} ms$",
+        out,
+        re.M,
+    )
+    assert re.search(rf"^CPU ratio handwritten/celery intake: {NUMBER}$", out, re.M)
+    assert "CHECK FAILED" not in out
+    assert "correctness: ok" in out

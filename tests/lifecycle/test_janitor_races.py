@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from flask_nicepay import signals
 from flask_nicepay.inbox import Hint
 from flask_nicepay.payments import Payments
-from flask_nicepay.portone import Card
 from flask_nicepay.portone import NoResponseError
 from flask_nicepay.portone import PortOneClient
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.store import utcnow
 
+from ..web.webshop import paid_by_key_in
 from . import janitor_worker
 from .test_races import PROCESSES
 from .test_races import db_url
@@ -105,16 +105,13 @@ class Backlog:
     def refused_auto_cancel(self) -> None:
         """A payment of the wrong amount whose automatic cancel PortOne refused."""
         uid = self.payments.orders.create(amount=40_000, name="청소").merchant_uid
-        card = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
-        paid = self.payments.client.pay_onetime(
-            merchant_uid=uid, amount=1_000, card=card, name="tampered"
-        )
+        imp_uid = paid_by_key_in(self.payments.client, uid, 1_000)
         self.sandbox.inject_fault("500", path="/payments/cancel")
-        self.payments.reconciler.sync(imp_uid=paid.imp_uid)
+        self.payments.reconciler.sync(imp_uid=imp_uid)
         self.sandbox.clear_faults()
         [row] = self.payments.orders.refunds_of(uid)
         assert (row.source, row.status) == ("auto", "failed")
-        self.refused.append(paid.imp_uid)
+        self.refused.append(imp_uid)
 
 
 def build(sandbox: Sandbox, payments: Payments) -> Backlog:

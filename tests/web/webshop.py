@@ -379,14 +379,19 @@ def tampered_payment(app: Flask, merchant_uid: str, amount: int) -> str:
     The window refuses a tampered amount (it was registered), but PortOne's
     key-in API has no such check, which is how a wrong amount gets in.
     """
-    client = state(app).payments.client
+    return paid_by_key_in(state(app).payments.client, merchant_uid, amount)
+
+
+def paid_by_key_in(client: t.Any, merchant_uid: str, amount: int) -> str:
+    """A key-in payment of ``amount`` for ``merchant_uid``, whatever the order
+    asked for; its imp_uid."""
     payment = client.pay_onetime(
         merchant_uid=merchant_uid,
         amount=amount,
         card=Card("4242-4242-4242-4242", "2030-12", "900101", "12"),
         name="tampered",
     )
-    return payment.imp_uid
+    return str(payment.imp_uid)
 
 
 # -- hostile input: a shop with orders that nothing bad may touch -------------------

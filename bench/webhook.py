@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import dataclasses
 import statistics
 import sys
@@ -44,10 +45,17 @@ import sqlalchemy as sa
 from flask import Flask
 
 TARGETS = {"first": 0.75, "duplicate": 0.9}
-CONTENDERS = {"plugin": "/nicepay/webhook", "handwritten": "/hook"}
+CONTENDERS = {"plugin": "/nicepay/webhook", "handwritten": "/hook", "floor": "/hook"}
+APPS = {
+    "plugin": "apps:plugin()",
+    "handwritten": "apps:handwritten()",
+    "floor": "apps_floor:floor()",
+}
 #: What each contender answers when it applies a webhook, and for a duplicate.
-APPLIED = {"plugin": "applied", "handwritten": "applied"}
-DUPLICATE = {"plugin": "noop", "handwritten": "duplicate"}
+APPLIED = {"plugin": "applied", "handwritten": "applied", "floor": "applied"}
+DUPLICATE = {"plugin": "noop", "handwritten": "duplicate", "floor": "duplicate"}
+#: The contenders that keep a history row per transition and an inbox row per hit.
+RECORDING = ("plugin", "floor")
 
 
 @dataclasses.dataclass
@@ -128,15 +136,17 @@ def _measure(
     args: argparse.Namespace,
     checks: Checks,
 ) -> dict[tuple[str, str], Tally]:
-    """Both contenders under gunicorn, in interleaved rounds."""
+    """Every contender under gunicorn, in interleaved rounds."""
     tallies = {
         (who, kind): Tally() for who in CONTENDERS for kind in ("first", "duplicate")
     }
-    with (
-        _stack.gunicorn("apps:plugin()", env, workers=args.workers) as plugin,
-        _stack.gunicorn("apps:handwritten()", env, workers=args.workers) as hand,
-    ):
-        urls = {"plugin": plugin.url, "handwritten": hand.url}
+    with contextlib.ExitStack() as servers:
+        urls = {
+            who: servers.enter_context(
+                _stack.gunicorn(APPS[who], env, workers=args.workers)
+            ).url
+            for who in CONTENDERS
+        }
         for who in CONTENDERS:  # each worker: a token, a pooled connection
             _round(maker, sandbox_url, urls, who, args, None, checks)
         for _ in range(args.rounds):
@@ -191,10 +201,10 @@ def _check_first(
     checks.expect(
         states == {"paid": len(uids)}, f"{who}: orders after first deliveries {states}"
     )
-    if who == "plugin":  # the hand-written handler keeps no history
+    if who in RECORDING:  # the hand-written handler keeps no history
         checks.expect(
             histories == {1: len(uids)},
-            f"plugin: history rows per order {histories} (want exactly one each)",
+            f"{who}: history rows per order {histories} (want exactly one each)",
         )
 
 
@@ -247,14 +257,24 @@ def _table(tallies: dict[tuple[str, str], Tally], args: argparse.Namespace) -> N
 
 
 def _ratios(tallies: dict[tuple[str, str], Tally], label: str) -> None:
-    ratios = {
-        kind: tallies["plugin", kind].rate() / tallies["handwritten", kind].rate()
-        for kind in TARGETS
-    }
+    def ratio(who: str, against: str, kind: str) -> float:
+        return tallies[who, kind].rate() / tallies[against, kind].rate()
+
+    first, again = (ratio("plugin", "handwritten", kind) for kind in TARGETS)
     print(
-        f"ratio plugin/handwritten{label}: first deliveries {ratios['first']:.2f} "
-        f"(target >= {TARGETS['first']}), duplicates {ratios['duplicate']:.2f} "
+        f"ratio plugin/handwritten{label}: first deliveries {first:.2f} "
+        f"(target >= {TARGETS['first']}), duplicates {again:.2f} "
         f"(target >= {TARGETS['duplicate']})"
+    )
+    first, again = (ratio("floor", "handwritten", kind) for kind in TARGETS)
+    print(
+        f"ratio floor/handwritten{label} (the most the design allows here): "
+        f"first deliveries {first:.2f}, duplicates {again:.2f}"
+    )
+    first, again = (ratio("plugin", "floor", kind) for kind in TARGETS)
+    print(
+        f"ratio plugin/floor{label} (the plugin's own cost): "
+        f"first deliveries {first:.2f}, duplicates {again:.2f}"
     )
 
 

@@ -42,19 +42,29 @@ def run_bench(script: str) -> str:
     return done.stdout
 
 
-def test_webhook_bench_prints_both_contenders_and_passes_its_checks() -> None:
+def test_webhook_bench_prints_every_contender_and_passes_its_checks() -> None:
     out = run_bench("webhook.py")
-    for who in ("plugin", "handwritten"):
+    for who in ("plugin", "handwritten", "floor"):
         for kind in ("first", "duplicate"):
             row = rf"^{who}\s+{kind}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$"
             assert re.search(row, out, re.MULTILINE), out
     assert "CHECK FAILED" not in out
     assert "correctness: ok" in out
-    last = out.strip().splitlines()[-1]
+    *_, against_hand, floor, own = out.strip().splitlines()
     assert re.fullmatch(
         rf"ratio plugin/handwritten: first deliveries {NUMBER} \(target >= 0.75\), "
         rf"duplicates {NUMBER} \(target >= 0.9\)",
-        last,
+        against_hand,
+    ), out
+    assert re.fullmatch(
+        r"ratio floor/handwritten \(the most the design allows here\): "
+        rf"first deliveries {NUMBER}, duplicates {NUMBER}",
+        floor,
+    ), out
+    assert re.fullmatch(
+        r"ratio plugin/floor \(the plugin's own cost\): "
+        rf"first deliveries {NUMBER}, duplicates {NUMBER}",
+        own,
     ), out
 
 

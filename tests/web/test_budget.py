@@ -4,7 +4,8 @@ Persist before process needs the inbox row committed before PortOne is asked: on
 statement that commits by itself. The order is read on its own too (the
 compare-and-swap, not a lock, makes the write safe): after the fetch on SQLite, and
 on PostgreSQL in the very statement that records the row. One short transaction
-then swaps it (``RETURNING`` the row) and writes its history and the inbox outcome.
+then swaps it (building the row as written, not reading it back) and writes its
+history and the inbox outcome.
 A duplicate changes nothing, so it opens no transaction at all. Nothing is read
 twice. These counts are the budget of ``../shared/design.md``; if one grows,
 this fails.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import typing as t
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +27,9 @@ from sqlalchemy.engine import Engine
 
 from flask_nicepay import OrderState
 from flask_nicepay import db
+from flask_nicepay import signals
 from flask_nicepay import testing
+from flask_nicepay.store import Plan
 
 from .webshop import PORTONE_IP
 from .webshop import get_order
@@ -102,7 +107,7 @@ def _hook(client: FlaskClient, body: dict[str, str]) -> int:
 FIRST_DELIVERY = [
     ("INSERT nicepay_inbox", ALONE),  # committed before PortOne is asked
     ("SELECT nicepay_orders", ALONE),
-    ("UPDATE nicepay_orders", IN_TRANSACTION),  # compare-and-swap, RETURNING
+    ("UPDATE nicepay_orders", IN_TRANSACTION),  # compare-and-swap
     ("INSERT nicepay_history", IN_TRANSACTION),
     ("UPDATE nicepay_inbox", IN_TRANSACTION),  # the outcome, with the change
 ]
@@ -259,3 +264,66 @@ def test_the_request_connection_switches_to_autocommit_once(
         assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
     outcomes = [e.outcome for e in inbox(app, merchant_uid=body["merchant_uid"])]
     assert outcomes == ["applied", "noop"]
+
+
+ORDER_SIGNALS = (
+    signals.payment_paid,
+    signals.vbank_issued,
+    signals.payment_cancelled,
+)
+
+
+def _fields(order: t.Any) -> dict[str, str]:
+    """Every field as its repr: a time in another zone, or an amount with another
+    exponent, differs here though it would compare equal."""
+    return {f.name: repr(getattr(order, f.name)) for f in dataclasses.fields(order)}
+
+
+@on_both_databases
+def test_the_order_a_change_hands_out_is_the_order_as_stored(app: Flask) -> None:
+    """The swap reads nothing back: the order each signal carries is built from the
+    row as read and the values written. It must be the very row a read gives:
+    times in UTC, amounts as stored, the new version, the new state."""
+    handed_out: list[tuple[dict[str, str], dict[str, str]]] = []
+
+    def compare(sender: Flask, order: t.Any, **extra: t.Any) -> None:
+        stored = get_order(app, order.merchant_uid)
+        handed_out.append((_fields(order), _fields(stored)))
+
+    for signal in ORDER_SIGNALS:
+        signal.connect(compare, app)
+    try:
+        card = new_order(app, 30_000)
+        testing.pay(card, app=app)
+        with app.app_context():
+            state(app).extension.refund(card, Decimal("10000.00"), reason="part")
+            state(app).extension.refund(card)
+        bank = new_order(app, 41_000)
+        testing.pay(bank, pay_method="vbank", app=app)
+        testing.deposit(bank, app=app)
+    finally:
+        for signal in ORDER_SIGNALS:
+            signal.disconnect(compare, app)
+
+    assert len(handed_out) == 5  # paid, cancelled (part, full), issued, paid
+    for signalled, stored in handed_out:
+        assert signalled == stored
+
+
+@on_both_databases
+def test_values_written_come_back_as_a_read_gives_them(app: Flask) -> None:
+    """A time written in another zone and an amount written with cents are handed
+    out as a read of the row gives them (UTC; the amount's stored hundredths)."""
+    uid = new_order(app, 30_000)
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    paid_at = dt.datetime(2026, 12, 2, 9, 30, tzinfo=seoul)
+    updates = {"paid_at": paid_at, "paid_amount": Decimal("30000.00")}
+
+    def decide(conn: t.Any, order: t.Any) -> Plan:
+        return Plan(updates=updates)
+
+    applied = state(app).payments.store.apply(uid, decide, source="api")
+
+    assert applied.changed
+    assert _fields(applied.order) == _fields(get_order(app, uid))
+    assert applied.order.paid_at.tzinfo == dt.UTC

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from . import ledger
 from . import truth
+from .fused import Companion
 from .inbox import Outcome
 from .machine import OrderState
 from .portone import Payment
@@ -32,6 +33,20 @@ from .verify import verify
 
 #: ``record(connection, result)``: keeps what a snapshot did, in its transaction.
 Record = t.Callable[[Connection, "SyncResult"], None]
+
+
+@t.runtime_checkable
+class Fusable(t.Protocol):
+    """A :data:`Record` that can also hand its write over, to be sent with the
+    order's change in one statement (see :mod:`flask_nicepay.fused`)."""
+
+    def __call__(self, connection: Connection, result: SyncResult) -> None: ...
+
+    def companion(self, result: SyncResult) -> Companion:
+        """The write ``__call__`` makes, not made; ``result`` is what it records."""
+        ...
+
+
 #: A step the plan runs in its transaction, after the order is written.
 Also = t.Callable[[Connection, Order], None]
 
@@ -89,6 +104,7 @@ class Decision:
             source=source,
             inbox_id=inbox_id,
             finish=self.finish,
+            fuse=self.fuse if self.record is None or _fusable(self.record) else None,
             connection=connection,
             known=known,
         )
@@ -113,6 +129,15 @@ class Decision:
         self.result = _result(applied, self.payment, self.verdict)
         if self.record is not None:
             self.record(conn, self.result)
+
+    def fuse(self, applied: Applied) -> Companion | None:
+        """What :meth:`finish` would write, to go in the change's own statement."""
+        assert self.verdict is not None
+        self.result = _result(applied, self.payment, self.verdict)
+        if self.record is None:
+            return None
+        assert _fusable(self.record)
+        return self.record.companion(self.result)
 
     def outcome(self) -> SyncResult:
         """What the snapshot did, once the store has applied it."""
@@ -183,6 +208,10 @@ def _result(applied: Applied, payment: Payment, verdict: Verdict) -> SyncResult:
     else:
         outcome = Outcome.APPLIED if applied.changed else Outcome.NOOP
     return SyncResult(outcome, applied.order, payment, applied.transitions)
+
+
+def _fusable(record: Record) -> t.TypeGuard[Fusable]:
+    return isinstance(record, Fusable)
 
 
 def _extra_reason(order: Order) -> str:

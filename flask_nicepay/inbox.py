@@ -20,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import execute_alone
+from .fused import Companion
 from .portone.redact import redact
 from .portone.redact import redact_bytes
 from .tables import UTCDateTime
@@ -224,30 +225,42 @@ class Inbox:
         entry_id: int,
         outcome: Outcome,
         *,
-        imp_uid: str | None = None,
-        merchant_uid: str | None = None,
-        dedupe_key: str | None = None,
-        error: str | None = None,
         connection: Connection | None = None,
+        **found: str | None,
     ) -> None:
         """Record what processing came to (called again by each replay).
 
         :param connection: the connection to write on: inside its open
             transaction (the one that changed the order) if it has one.
+        :param found: what :meth:`outcome_write` takes besides the outcome.
         """
+        write = self.outcome_write(entry_id, outcome, **found)
+        if connection is not None and connection.in_transaction():
+            connection.execute(write.statement, write.params)
+        else:
+            execute_alone(connection or self.engine, write.statement, write.params)
+
+    def outcome_write(
+        self,
+        entry_id: int,
+        outcome: Outcome,
+        *,
+        imp_uid: str | None = None,
+        merchant_uid: str | None = None,
+        dedupe_key: str | None = None,
+        error: str | None = None,
+    ) -> Companion:
+        """The write :meth:`finish` makes, not made: to go with an order's change."""
         params = {
             "_id": entry_id,
-            "outcome": str(outcome),
-            "error": storable(error),
-            "processed_at": self.clock(),
-            "imp_uid": storable(imp_uid),
-            "merchant_uid": storable(merchant_uid),
-            "dedupe_key": storable(dedupe_key),
+            "_outcome": str(outcome),
+            "_error": storable(error),
+            "_processed_at": self.clock(),
+            "_imp_uid": storable(imp_uid),
+            "_merchant_uid": storable(merchant_uid),
+            "_dedupe_key": storable(dedupe_key),
         }
-        if connection is not None and connection.in_transaction():
-            connection.execute(_FINISH, params)
-        else:
-            execute_alone(connection or self.engine, _FINISH, params)
+        return Companion(_FINISH, params)
 
     def get(self, entry_id: int) -> Entry | None:
         """One notification by id."""
@@ -317,26 +330,15 @@ _INSERT_AHEAD = _INSERT.returning(
     tables.inbox.c.id,
     sa.text("set_config('synchronous_commit', 'off', true)"),
 )
+# What a row holds when recorded: all but what processing and the janitor add.
+_LATER = {"id", "imp_uid", "merchant_uid", "dedupe_key", "processed_at"}
+_RECORDED = tuple(
+    c.name for c in tables.inbox.c if c.name not in _LATER | {"claimed_until"}
+)
 # The same, reading the notification's order in the statement that records it: a
 # first delivery or a duplicate then saves a round trip. The order is read from the
 # snapshot taken before the insert; a stale read only costs the compare-and-swap a
 # retry, as any read of an order does.
-_RECORDED = (
-    "kind",
-    "received_at",
-    "remote_addr",
-    "method",
-    "path",
-    "content_type",
-    "body",
-    "body_truncated",
-    "hint_imp_uid",
-    "hint_merchant_uid",
-    "hint_status",
-    "outcome",
-    "error",
-    "attempts",
-)
 _ENTRY = (
     sa.insert(tables.inbox)
     .values(
@@ -359,17 +361,19 @@ _INSERT_READING = sa.select(
 )
 # Built once, as the hot path runs it for every notification. What a snapshot
 # said is only ever added: a replay that cannot reach PortOne keeps what was found.
+# No parameter is named as a column: one that was would be added to the SET clause
+# of every UPDATE in the statement, the order's too when it goes with its change.
 _FINISH = (
     sa.update(tables.inbox)
     .where(tables.inbox.c.id == sa.bindparam("_id"))
     .values(
-        outcome=sa.bindparam("outcome"),
-        error=sa.bindparam("error"),
-        processed_at=sa.bindparam("processed_at", type_=UTCDateTime()),
+        outcome=sa.bindparam("_outcome"),
+        error=sa.bindparam("_error"),
+        processed_at=sa.bindparam("_processed_at", type_=UTCDateTime()),
         attempts=tables.inbox.c.attempts + 1,
         **{
             name: sa.func.coalesce(
-                sa.bindparam(name, type_=tables.inbox.c[name].type),
+                sa.bindparam(f"_{name}", type_=tables.inbox.c[name].type),
                 tables.inbox.c[name],
             )
             for name in ("imp_uid", "merchant_uid", "dedupe_key")

@@ -16,6 +16,7 @@ import typing as t
 from sqlalchemy.engine import Connection
 
 from .db import keep_autocommit
+from .fused import Companion
 from .inbox import REPLAYABLE
 from .inbox import Hint
 from .inbox import Inbox
@@ -204,6 +205,13 @@ class _RecordOutcome:
             connection=connection,
         )
         self.done = True
+
+    def companion(self, result: SyncResult) -> Companion:
+        """The same write, handed over to go with the order's change."""
+        self.done = True  # a change that loses its race is decided and sent again
+        return self.inbox.outcome_write(
+            self.entry_id, result.outcome, **_found(result), error=result.detail
+        )
 
 
 def _found(result: SyncResult | None) -> dict[str, t.Any]:

@@ -124,6 +124,16 @@ class Applied:
     changed: bool = False
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Change:
+    """What a plan writes to an order: the columns, and what writing them does."""
+
+    values: dict[str, t.Any]
+    applied: Applied
+    #: The moment of the change, in the order and its history rows.
+    now: dt.datetime
+
+
 Decide = t.Callable[[Connection, Order], "Plan | None"]
 Hook = t.Callable[[Connection, Transition], None]
 Finish = t.Callable[[Connection, "Applied"], None]

@@ -29,12 +29,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
 from . import db
+from . import fused
 from . import migrations
 from . import tables
 from .db import write_transaction
+from .fused import Fuse
 from .machine import OrderState
 from .machine import fire
 from .order_values import Applied as Applied
+from .order_values import Change as Change
 from .order_values import ConcurrencyError as ConcurrencyError
 from .order_values import Decide as Decide
 from .order_values import Finish as Finish
@@ -200,6 +203,7 @@ class Store:
         source: str,
         inbox_id: int | None = None,
         finish: Finish | None = None,
+        fuse: Fuse | None = None,
         connection: Connection | None = None,
         known: Order | None = None,
     ) -> Applied:
@@ -207,21 +211,19 @@ class Store:
 
         :param decide: given the connection and the order as just read, returns a
             :class:`Plan`, or ``None`` when nothing is to be done. It may read
-            through the connection (before the write transaction: only the
-            order's own row is guarded by its version, so rows that every change
-            of the order also writes are the ones to decide on), must not write or
-            do network I/O, and may be called several times (once per lost race).
+            through the connection (only the order's own row is guarded by its
+            version), must not write or do network I/O, and may be called several
+            times (once per lost race).
         :param source: what caused the change, recorded in the history.
         :param inbox_id: the inbox row that caused it, if any.
         :param finish: called with the connection and the result, inside the same
-            transaction, just before it commits, whether or not anything changed
-            (the inbox records the outcome of a notification this way).
-        :param connection: a connection with no transaction open to work on,
-            instead of one checked out of the engine's pool.
+            transaction, just before it commits, whether or not anything changed.
+        :param fuse: what ``finish`` would write, as a ``Companion``: then the
+            change goes as one statement where it can (:mod:`~flask_nicepay.fused`).
+        :param connection: a connection with no transaction open to work on.
         :param known: the order as read a moment ago, to decide on first instead
             of reading it again. If it is stale, the swap fails on its version and
-            the order is read; only a plan of nothing trusts it as it is (the
-            order was in the state the caller's news leaves it in).
+            the order is read; only a plan of nothing trusts it as it is.
         :raises UnknownOrderError: no such order.
         :raises InvalidTransitionError: the plan asks for an illegal move.
         :raises ConcurrencyError: the order kept changing under us.
@@ -229,8 +231,14 @@ class Store:
         with db.connection(connection or self.engine) as conn:
             for order, plan in _decisions(conn, merchant_uid, decide, known):
                 with contextlib.suppress(_LostRace):
-                    return self._apply_plan(conn, order, plan, source, inbox_id, finish)
+                    return self._apply_plan(
+                        conn, order, plan, source, inbox_id, finish, fuse
+                    )
         raise ConcurrencyError(f"Order {merchant_uid} kept changing; gave up.")
+
+    def _fuses(self, conn: Connection, plan: Plan) -> bool:
+        """Whether the change can go as one statement: nothing else shares it."""
+        return self.on_transition is None and plan.also is None and fused.fusable(conn)
 
     def _apply_plan(
         self,
@@ -240,6 +248,7 @@ class Store:
         source: str,
         inbox_id: int | None,
         finish: Finish | None,
+        fuse: Fuse | None,
     ) -> Applied:
         """Write ``plan`` by compare-and-swap on the version ``order`` was read at.
 
@@ -250,6 +259,13 @@ class Store:
             if finish is not None:
                 finish(conn, applied)
             return applied
+        if fuse is not None and self._fuses(conn, plan):
+            change = self._change(conn, order, plan, source)
+            if change is not None:
+                companion = fuse(change.applied)
+                if not fused.write(conn, order, change, inbox_id, companion):
+                    raise _LostRace
+                return change.applied
         with db.write_transaction(conn):
             applied = self._write(conn, order, plan, source, inbox_id)
             if finish is not None:
@@ -264,6 +280,26 @@ class Store:
         source: str,
         inbox_id: int | None,
     ) -> Applied:
+        change = self._change(conn, order, plan, source)
+        if change is None:
+            return Applied(order)
+        _swap(conn, order, change.values)
+        if plan.also is not None:
+            plan.also(conn, order)
+        for transition in change.applied.transitions:
+            _record(conn, transition, inbox_id, change.now)
+            if self.on_transition is not None:
+                self.on_transition(conn, transition)
+        return change.applied
+
+    def _change(
+        self, conn: Connection, order: Order, plan: Plan, source: str
+    ) -> Change | None:
+        """The values ``plan`` writes and what writing them does, or ``None`` when
+        it writes nothing.
+
+        :raises InvalidTransitionError: the plan asks for an illegal move.
+        """
         changes = plan.changes(order)
         state, steps = order.state, []
         for event in plan.events:
@@ -271,13 +307,11 @@ class Store:
             steps.append((event, state, dest))
             state = dest
         if not steps and not changes and plan.also is None:
-            return Applied(order)
+            return None
         now = self.clock()
         values = {**changes, "state": state.value, "updated_at": now}
         values["version"] = order.version + 1
-        after = _swap(conn, order, values)
-        if plan.also is not None:
-            plan.also(conn, order)
+        after = _as_written(order, values, conn.dialect)
         transitions = tuple(
             Transition(
                 event=event,
@@ -291,26 +325,22 @@ class Store:
             )
             for event, before, dest in steps
         )
-        for transition in transitions:
-            _record(conn, transition, inbox_id, now)
-            if self.on_transition is not None:
-                self.on_transition(conn, transition)
-        return Applied(after, transitions, changed=True)
+        return Change(values, Applied(after, transitions, changed=True), now)
 
 
-def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> Order:
+def _swap(conn: Connection, order: Order, values: dict[str, t.Any]) -> None:
     """The compare-and-swap: write ``values`` if the row is still at our version.
 
-    Returns the row as written, built from ``order`` and ``values`` rather than read
-    back: nothing but this write changes the row at the new version, and reading
-    it back (``RETURNING`` every column) cost more than the write itself.
+    The row as written is built from ``order`` and ``values`` (:func:`_as_written`)
+    rather than read back: nothing but this write changes the row at the new
+    version, and reading it back (``RETURNING`` every column) cost more than the
+    write itself.
 
     :raises _LostRace: another writer changed the row first.
     """
     params = {**values, "_id": order.id, "_version": order.version}
     if conn.execute(_SWAP, params).rowcount != 1:
         raise _LostRace
-    return _as_written(order, values, conn.dialect)
 
 
 def _as_written(order: Order, values: dict[str, t.Any], dialect: sa.Dialect) -> Order:
@@ -359,18 +389,4 @@ def _read(conn: Connection, merchant_uid: str) -> Order | None:
 def _record(
     conn: Connection, transition: Transition, inbox_id: int | None, now: dt.datetime
 ) -> None:
-    conn.execute(
-        _HISTORY,
-        {
-            "order_id": transition.order.id,
-            "merchant_uid": transition.order.merchant_uid,
-            "from_state": transition.from_state.value,
-            "to_state": transition.to_state.value,
-            "event": transition.event,
-            "source": transition.source,
-            "imp_uid": transition.imp_uid,
-            "detail": transition.detail,
-            "inbox_id": inbox_id,
-            "created_at": now,
-        },
-    )
+    conn.execute(_HISTORY, fused.history_row(transition, inbox_id, now))

@@ -14,7 +14,6 @@ from decimal import Decimal
 from decimal import InvalidOperation
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -27,7 +26,6 @@ from .cli_notes import uses_portone
 from .doctor import run_checks
 from .inbox import Outcome
 from .ledger import RefundInProgressError
-from .machine import OPEN_STATES
 from .machine import InvalidTransitionError
 from .portone import PortOneError
 from .portone import RefundAccount
@@ -176,7 +174,7 @@ def _show_history(payments: Payments, merchant_uid: str) -> None:
 def reconcile(since: dt.datetime | None) -> None:
     """Bring orders in line with PortOne (open ones, or all changed --since)."""
     payments = _nicepay().payments
-    total = _count_orders(since)
+    total = payments.reconciler.to_reconcile(since=since)
     with click.progressbar(length=total, label="Reconciling", show_pos=True) as bar:
         report = payments.reconciler.reconcile(since=since, progress=bar.update)
     click.echo(
@@ -188,16 +186,6 @@ def reconcile(since: dt.datetime | None) -> None:
         click.secho(f"  error: {error}", fg="red", err=True)
     if report.errors:
         raise SystemExit(1)
-
-
-def _count_orders(since: dt.datetime | None) -> int:
-    query = sa.select(sa.func.count()).select_from(tables.orders)
-    if since is not None:
-        query = query.where(tables.orders.c.updated_at >= since)
-    else:
-        query = query.where(tables.orders.c.state.in_([s.value for s in OPEN_STATES]))
-    with _nicepay().payments.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
 
 
 @nicepay_cli.command("replay")

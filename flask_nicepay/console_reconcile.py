@@ -15,10 +15,10 @@ process died, stays ``started`` and goes on from its cursor when continued.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import typing as t
 
-import sqlalchemy as sa
 from flask import Response
 from flask import abort
 from flask import redirect
@@ -26,7 +26,7 @@ from flask import request
 from flask import url_for
 from sqlalchemy.engine import RowMapping
 
-from . import tables
+from .checkout import KST
 from .console_base import BadForm
 from .console_base import begin
 from .console_base import console_bp
@@ -37,7 +37,6 @@ from .console_journal import REFUSED
 from .console_journal import STARTED
 from .console_journal import STOPPED
 from .console_journal import SUCCEEDED
-from .machine import OPEN_STATES
 from .state import app_state
 from .sweeps import ReconcileReport
 
@@ -51,9 +50,16 @@ COUNTS = ("orders", "lookups", "changed", "unchanged", "not_at_portone", "errors
 
 @console_bp.post("/reconcile")
 def reconcile() -> Response:
-    """Start a run over every open order, as ``flask nicepay reconcile`` does."""
-    total = _open_orders()
-    run_id = begin("reconcile", "orders", detail={"total": total}, resume_after=0)
+    """Start a run over every open order, or with ``since`` (a time in KST) over
+    every order changed since then, as ``flask nicepay reconcile [--since]`` does."""
+    since = _since(request.form.get("since", ""))
+    total = app_state().payments.reconciler.to_reconcile(since=since)
+    detail: dict[str, t.Any] = {"total": total}
+    target = "orders"
+    if since is not None:
+        detail["since"] = since.isoformat()
+        target = f"orders changed since {since.astimezone(KST):%Y-%m-%d %H:%M} KST"
+    run_id = begin("reconcile", target, detail=detail, resume_after=0)
     return _to_run(run_id, go=True)
 
 
@@ -68,6 +74,7 @@ def reconcile_run(run_id: int) -> Response:
     return page(
         "nicepay/console/reconcile.html",
         run=run,
+        since=_run_since(run),
         counts=json.loads(run["detail"] or "{}"),
         count_names=COUNTS,
         batches=batches,
@@ -91,7 +98,9 @@ def reconcile_next(run_id: int) -> Response:
     )
     reconciler = app_state().payments.reconciler
     try:
-        report = reconciler.reconcile(after=cursor, batches=1, batch_size=BATCH)
+        report = reconciler.reconcile(
+            since=_run_since(run), after=cursor, batches=1, batch_size=BATCH
+        )
     except Exception as exc:
         journal().finish(batch_id, FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -150,10 +159,20 @@ def _to_run(run_id: int, *, go: bool = False) -> Response:
     return t.cast(Response, redirect(target, code=303))
 
 
-def _open_orders() -> int:
-    column = tables.orders.c
-    query = sa.select(sa.func.count()).where(
-        column.state.in_([s.value for s in OPEN_STATES])
-    )
-    with app_state().payments.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+def _since(text: str) -> dt.datetime | None:
+    """The form's ``since``: empty, or a date and time (``2026-12-02T09:30``, as a
+    ``datetime-local`` field sends it) read in KST unless it names its zone."""
+    if not text.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip()[:40])
+    except ValueError:
+        raise BadForm(
+            "since must be a date and time, such as 2026-12-02T09:30"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=KST)
+
+
+def _run_since(run: RowMapping) -> dt.datetime | None:
+    since = json.loads(run["detail"] or "{}").get("since")
+    return None if since is None else dt.datetime.fromisoformat(since)

@@ -12,8 +12,10 @@ import dataclasses
 import datetime as dt
 import typing as t
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import tables
 from . import truth
 from .inbox import Outcome
 from .machine import OPEN_STATES
@@ -102,6 +104,17 @@ class ManyOrders:
             if number == batches:
                 break
         return report
+
+    def to_reconcile(self: _Road, *, since: dt.datetime | None = None) -> int:
+        """How many orders :meth:`reconcile` with ``since`` would go through."""
+        column = tables.orders.c
+        if since is not None:
+            wanted = column.updated_at >= since
+        else:
+            wanted = column.state.in_([state.value for state in OPEN_STATES])
+        query = sa.select(sa.func.count()).select_from(tables.orders).where(wanted)
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def expire_vbanks(self: _Road, *, batch_size: int = 100) -> list[Order]:
         """Expire virtual accounts past their deadline that PortOne shows unpaid.

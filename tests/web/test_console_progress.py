@@ -3,6 +3,7 @@ whose counts an operator sees advance, and can stop."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from .consoleshop import actions
 from .consoleshop import console_app
 from .consoleshop import named_operator
 from .dying_operator import DIED
+from .test_console_orders import KST
 from .test_console_orders import seed
 from .webshop import AppFactory
 from .webshop import checkout_new_order
@@ -281,3 +283,46 @@ def test_an_action_that_raises_is_recorded_failed_with_its_error_redacted(
     assert row["error"].startswith("RuntimeError: store hook broke on card")
     assert "4242424242424242" not in row["error"] and row["error"].endswith("4242")
     assert row["finished_at"] is not None
+
+
+@on_both_databases
+def test_reconcile_since_goes_through_every_order_changed_since_in_any_state(
+    app: Flask, sandbox: Sandbox
+) -> None:
+    """The console's "changed since" run is the CLI's ``--since``: every order
+    changed since then, paid ones too, and only those."""
+    seed(app, 30)  # open, but last changed long before
+    uid, _, payment = checkout_new_order(app, app.test_client(), sandbox)
+    sandbox.console_cancel(payment["imp_uid"], reason="환불")  # the store was not told
+    operator = Operator(app)
+    an_hour_ago = dt.datetime.now(KST) - dt.timedelta(hours=1)
+    since = an_hour_ago.strftime("%Y-%m-%dT%H:%M")  # as a datetime-local field sends
+
+    assert 'data-testid="reconcile-since"' in operator.get("/").get_data(True)
+    started = operator.post("/reconcile", {"since": since})
+    run_path = _path(started.location)
+    shown = operator.page(run_path).by_testid("run-since")
+    assert since.replace("T", " ") in shown and shown.endswith("KST")
+    assert _run_counts(operator, run_path)["total"] == "1"
+    _next(operator, run_path)
+
+    counts = _run_counts(operator, run_path)
+    assert (counts["done"], counts["changed"], counts["status"]) == (
+        "1",
+        "1",
+        "succeeded",
+    )
+    assert get_order(app, uid).state is OrderState.CANCELLED
+    [run] = [r for r in actions(app) if r["action"] == "reconcile"]
+    assert str(run["target"]).startswith("orders changed since ")
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-40T99:00", "\x00", "9" * 500])
+def test_reconcile_since_that_is_no_time_is_refused_and_starts_nothing(
+    app: Flask, since: str
+) -> None:
+    operator = Operator(app)
+    refused = operator.post("/reconcile", {"since": since})
+    assert refused.status_code == 400
+    assert "2026-12-02T09:30" in refused.get_data(as_text=True)
+    assert [r for r in actions(app) if r["action"] == "reconcile"] == []

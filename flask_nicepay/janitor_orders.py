@@ -229,6 +229,9 @@ class OrderPasses(JanitorBase):
             return "lookup_failed"  # the claim lapses; the next pass tries again
         if payment is None or not truth.was_paid(payment) or payment.balance <= 0:
             return self._let_be(row.id, "nothing_held", _NOTHING_HELD)
+        if payment.pay_method == "vbank":  # refused without the buyer's account
+            why = ledger_auto.NEEDS_REFUND_ACCOUNT
+            return self._let_be(row.id, "refund_by_hand", why)
         if ledger_auto.cancelled_elsewhere(
             self.store.engine, row.merchant_uid, row.imp_uid
         ):

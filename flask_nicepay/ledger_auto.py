@@ -16,6 +16,12 @@ from . import tables
 from .db import write_transaction
 from .ledger import refunds_for
 
+#: Why an automatic cancel of a deposit into a virtual account is not sent.
+NEEDS_REFUND_ACCOUNT = (
+    "A deposit into a virtual account is refunded only to an account the buyer "
+    "names, so it is not cancelled automatically: refund it to the buyer's account."
+)
+
 
 def reopen_automatic(
     engine: Engine, refund_id: int, *, amount: Decimal, now: dt.datetime

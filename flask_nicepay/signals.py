@@ -46,7 +46,9 @@ payment_failed = _signals.signal("payment-failed")
 payment_cancelled = _signals.signal("payment-cancelled")
 
 #: A payment failed verification and the order was not marked paid. Also passes
-#: ``reasons``, ``imp_uid`` and ``action`` (``"cancel"`` or ``"hold"``).
+#: ``reasons``, ``imp_uid`` and ``action`` (``"cancel"``, ``"hold"``, or
+#: ``"refund_by_hand"`` for a deposit into a virtual account, which PortOne refunds
+#: only to an account the buyer names).
 payment_mismatch = _signals.signal("payment-mismatch")
 
 #: A virtual account's deadline passed with no deposit.

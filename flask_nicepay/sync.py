@@ -28,6 +28,7 @@ from .decision import Record as Record
 from .decision import SyncResult as SyncResult
 from .decision import changes_nothing
 from .inbox import Outcome
+from .ledger_auto import NEEDS_REFUND_ACCOUNT
 from .machine import InvalidTransitionError
 from .machine import OrderState
 from .machine import can_fire
@@ -193,11 +194,18 @@ class Reconciler(Part, ManyOrders):
         """Cancel in full, with checksum, a payment that must not pay its order.
 
         Its ledger row (``auto:<imp_uid>``, pending) is written first; the outcome
-        settles it. The janitor sends one that PortOne refused again.
+        settles it. The janitor sends one that PortOne refused again. A deposit
+        into a virtual account is not sent at all: PortOne refunds it only to an
+        account the buyer names, so its row fails at once, saying so, and the
+        operator refunds it (``"refund_by_hand"``).
         """
         if self.policy.on_mismatch is OnMismatch.HOLD:
             return "hold"
         row = ledger.guard_row_id(self.store.engine, payment.imp_uid)
+        if payment.pay_method == "vbank":
+            self._settle(row, "failed", NEEDS_REFUND_ACCOUNT)
+            logger.error("Payment %s: %s", payment.imp_uid, NEEDS_REFUND_ACCOUNT)
+            return "refund_by_hand"
         try:
             cancelled = self.client.cancel(
                 imp_uid=payment.imp_uid,

@@ -20,6 +20,7 @@ from flask import Flask
 
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay import signals
 from flask_nicepay import testing
 from flask_nicepay.janitor import Janitor
 from flask_nicepay.sandbox import Sandbox
@@ -244,3 +245,41 @@ def test_an_automatic_cancel_whose_process_died_is_sent_after_all(
 
     assert portone_status(sandbox, imp_uid) == "cancelled"
     assert sandbox.cancel_checksums(imp_uid) == [Decimal(1_000)]
+
+
+def test_a_deposit_that_must_not_pay_is_left_to_a_refund_by_hand(
+    app: Flask,
+    janitor: Janitor,
+    sandbox: Sandbox,
+    nicepay_clock: testing.Clock,
+) -> None:
+    """A deposit into a virtual account for an order already paid by card is an
+    extra payment. PortOne refunds a deposit only to an account the buyer names,
+    so no cancel is sent, now or by the janitor: the row says why, at once."""
+    uid = new_order(app, 30_000)
+    testing.pay(uid, pay_method="vbank", app=app)  # an account is issued
+    card = testing.pay(uid, app=app)  # the buyer pays by card instead
+    assert get_order(app, uid).imp_uid == card["imp_uid"]
+    actions: list[str] = []
+
+    def flagged(sender: Flask, **extra: t.Any) -> None:
+        actions.append(extra["action"])
+
+    with signals.payment_mismatch.connected_to(flagged, app):
+        deposit = testing.deposit(uid, app=app)  # and deposits into it too
+
+    assert actions == ["refund_by_hand"]
+    assert sandbox.cancel_checksums(deposit["imp_uid"]) == []  # nothing sent
+    assert portone_status(sandbox, deposit["imp_uid"]) == "paid"
+    row = auto_row(app, sandbox, deposit["imp_uid"])
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "refunded only to an account the buyer names" in (row.error or "")
+    order = get_order(app, uid)
+    assert order.state is OrderState.PAID and order.paid_amount == 30_000
+
+    nicepay_clock.advance(minutes=11)
+    assert janitor.refunds().counts == {"refund_by_hand": 1}
+    nicepay_clock.advance(days=2)
+    assert janitor.refunds().counts == {}  # looked up once, then let be
+    assert sandbox.cancel_checksums(deposit["imp_uid"]) == []
+    assert auto_row(app, sandbox, deposit["imp_uid"]).attempts == 3

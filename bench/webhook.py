@@ -1,15 +1,19 @@
 """Webhooks per second: the plugin's route against a hand-written handler.
 
 Both run under gunicorn (sync workers) on a fresh PostgreSQL database and look the
-payment up at a standalone sandbox over HTTP; see ``apps.py`` for the two. The
-load is the same for both: C threads, one ``requests.Session`` each, sending the
+payment up at a standalone sandbox over HTTP; see ``apps.py`` for the two. A third
+contender, the floor (``apps_floor.py``), is the plugin's design written by hand in
+the fewest statements: it keeps every delivery and its outcome as the plugin does,
+so the floor against the hand-written handler is what the invariants themselves
+cost, and the plugin against the floor is the plugin's own cost. The load is the
+same for all: C threads writing prepared requests to sockets (``_wire.py``), the
 webhooks of freshly paid orders (first deliveries), then the same webhooks again
-(duplicates). Rounds alternate, plugin then hand-written, each on fresh orders,
-so that machine noise hits both alike.
+(duplicates). Rounds alternate between the contenders, each on fresh orders, so
+that machine noise hits them alike.
 
-The run also checks the plugin's result: after the first deliveries every order is
-paid with exactly one history row, and every answer was 2xx. It exits 1 when a
-check fails; the speed targets are reported, never enforced.
+The run also checks the results: after the first deliveries every order is paid
+(with exactly one history row, for the plugin and the floor), and every answer was
+2xx. It exits 1 when a check fails; the speed targets are reported, never enforced.
 
 Run:  python bench/webhook.py [--orders 1000] [--rounds 3] [--concurrency 16]
       [--explain] [--celery [--broker redis://127.0.0.1:6379/3]]

@@ -26,7 +26,8 @@ def kept_receipt_url(value: t.Any) -> str | None:
     """
     if not isinstance(value, str) or not 0 < len(value) <= MAX_RECEIPT_URL:
         return None
-    if not value.isprintable() or any(c.isspace() for c in value):
+    # split() drops every kind of space: a value without any is its one piece.
+    if not value.isprintable() or value.split() != [value]:
         return None
     return value
 

@@ -9,6 +9,7 @@ import typing as t
 from decimal import Decimal
 
 import pytest
+import requests
 
 from flask_nicepay.portone import ConnectError
 from flask_nicepay.portone import NoResponseError
@@ -184,3 +185,94 @@ def test_no_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "elsewhere.example")
     proxies = PortOneClient(KEY, SECRET).session.proxies
     assert proxies["https"] == "http://127.0.0.1:9"
+
+
+class _Recorder:
+    """An HTTP server that keeps each request's head and answers a token."""
+
+    ANSWER = (
+        b'{"code":0,"message":null,"response":'
+        b'{"access_token":"tok","now":1,"expired_at":4102444800}}'
+    )
+
+    def __init__(self, answers: int, *, cut: bool = False) -> None:
+        self.heads: list[str] = []
+        self.cut = cut
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, args=(answers,))
+        self.thread.start()
+
+    def _serve(self, answers: int) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            for _ in range(answers):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(_header(head.decode(), "content-length") or 0)
+                while len(body) < length:
+                    body += conn.recv(65536)
+                self.heads.append(head.decode())
+                if self.cut:  # promise the whole answer, send a part, hang up
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{")
+                    break
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Set-Cookie: sticky=1\r\n"
+                    + f"Content-Length: {len(self.ANSWER)}\r\n\r\n".encode()
+                    + self.ANSWER
+                )
+        self.listener.close()
+
+
+def _header(head: str, name: str) -> str | None:
+    for line in head.split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return None
+
+
+def test_own_session_sends_the_same_headers_on_one_connection() -> None:
+    server = _Recorder(answers=2)
+    client = PortOneClient(KEY, SECRET, base_url=server.url, max_retries=0)
+    client.fetch_token()
+    client.fetch_token()
+    server.thread.join(5)
+    first, second = server.heads
+    assert first.split("\r\n")[0] == "POST /users/getToken HTTP/1.1"
+    assert _header(first, "user-agent") == "Flask-NicePay"
+    assert _header(first, "accept") == "application/json"
+    assert _header(first, "content-type") == "application/json"
+    assert _header(first, "accept-encoding") == "gzip, deflate"
+    assert _header(first, "content-length") is not None
+    # PortOne's API is signed by token: a cookie it sets is not sent back.
+    assert _header(second, "cookie") is None
+
+
+def test_a_session_passed_in_keeps_its_own_settings() -> None:
+    server = _Recorder(answers=1)
+    session = requests.Session()
+    session.headers["X-Store"] = "shop-1"
+    seen: list[int] = []
+    session.hooks["response"].append(lambda got, **_: seen.append(got.status_code))
+    client = PortOneClient(
+        KEY, SECRET, base_url=server.url, max_retries=0, session=session
+    )
+    client.fetch_token()
+    server.thread.join(5)
+    assert _header(server.heads[0], "x-store") == "shop-1"
+    assert seen == [200]
+
+
+def test_an_answer_cut_off_mid_body_is_no_response() -> None:
+    # The body is read inside the attempt, as Session.request reads it: a cut is
+    # PortOne not answering, never an error of requests' own.
+    server = _Recorder(answers=1, cut=True)
+    client = PortOneClient(KEY, SECRET, base_url=server.url, max_retries=0)
+    with pytest.raises(NoResponseError):
+        client.fetch_token()
+    server.thread.join(5)
+    assert len(server.heads) == 1

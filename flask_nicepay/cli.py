@@ -232,6 +232,12 @@ def replay(entry_id: int | None, failed: bool) -> None:
 @click.option("--refund-holder", help="Virtual account refunds: the account holder.")
 @click.option("--refund-bank", help="Virtual account refunds: 3-digit KFTC bank code.")
 @click.option("--refund-account", help="Virtual account refunds: the account number.")
+@click.option(
+    "--payment",
+    metavar="IMP_UID",
+    help="Pay back this extra payment of the order (its ledger row says auto) in "
+    "full, instead of refunding the order's own.",
+)
 @with_appcontext
 @uses_portone
 def cancel(
@@ -243,36 +249,42 @@ def cancel(
     refund_holder: str | None,
     refund_bank: str | None,
     refund_account: str | None,
+    payment: str | None,
 ) -> None:
     """Refund an order in part or in full, or close it if it holds no money."""
     nicepay = _nicepay()
     account = _refund_account(refund_holder, refund_bank, refund_account)
     if nicepay.get_order(merchant_uid) is None:
         raise click.ClickException(f"No order {merchant_uid!r}.")
+    if payment is not None and amount is not None:
+        raise click.UsageError("--payment pays back all of it: leave out --amount.")
+    parts = {"tax_free": tax_free, "vat_amount": vat_amount}
     try:
-        if amount is not None or tax_free is not None or vat_amount is not None:
+        if payment is not None:
+            result = nicepay.refund_extra(
+                merchant_uid, payment, reason=reason, refund_account=account
+            ).sync
+        elif amount is not None or any(v is not None for v in parts.values()):
             result = nicepay.refund(
-                merchant_uid,
-                amount,
-                tax_free=tax_free,
-                vat_amount=vat_amount,
-                reason=reason,
-                refund_account=account,
+                merchant_uid, amount, reason=reason, refund_account=account, **parts
             ).sync
         else:
             result = nicepay.cancel(merchant_uid, reason=reason, refund_account=account)
-    except (
-        RefundError,
-        RefundInProgressError,
-        InvalidTransitionError,
-        UnknownOrderError,
-    ) as exc:
+    except _REFUSED as exc:
         raise click.ClickException(str(exc)) from None
     except PortOneError as exc:
         raise click.ClickException(f"PortOne: {exc}") from None
     after = result.order
-    state = after.state.value if after else "?"
-    click.echo(f"{merchant_uid}: {state}")
+    click.echo(f"{merchant_uid}: {after.state.value if after else '?'}")
+
+
+#: What ``cancel`` refuses to do as asked, said in one line.
+_REFUSED = (
+    RefundError,
+    RefundInProgressError,
+    InvalidTransitionError,
+    UnknownOrderError,
+)
 
 
 def _refund_account(

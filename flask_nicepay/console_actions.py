@@ -168,6 +168,31 @@ def refund(merchant_uid: str) -> Response:
     return act("refund", merchant_uid, detail, call, back)
 
 
+@console_bp.post("/orders/<merchant_uid>/extra")
+def refund_extra(merchant_uid: str) -> Response:
+    """Pay back an extra payment of the order, all PortOne holds of it: ``flask
+    nicepay cancel MERCHANT_UID --payment IMP_UID``."""
+    imp_uid = _text("imp_uid", 64)
+    if imp_uid is None:
+        raise BadForm("imp_uid: the extra payment to pay back")
+    reason, account = _text("reason", 200), _refund_account()
+    nicepay = app_state().extension
+    if nicepay.get_order(merchant_uid) is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+    detail: dict[str, t.Any] = {"imp_uid": imp_uid, "reason": reason}
+    if account is not None:
+        detail["refund_account"] = f"{account.bank} {mask(account.account)}"
+
+    def call() -> dict[str, t.Any]:
+        result = nicepay.refund_extra(
+            merchant_uid, imp_uid, reason=reason, refund_account=account
+        )
+        return {"amount": result.amount}
+
+    back = url_for(".order", merchant_uid=merchant_uid)
+    return act("refund_extra", merchant_uid, detail, call, back)
+
+
 @console_bp.post("/orders/<merchant_uid>/sync")
 def sync(merchant_uid: str) -> Response:
     """Apply PortOne's record of the order's payment now."""

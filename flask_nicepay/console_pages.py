@@ -23,9 +23,11 @@ from .console_queries import awaiting_deposit
 from .console_queries import list_orders
 from .console_queries import notifications_page
 from .console_queries import page_number
+from .extra_refunds import TAKEN_BACK
 from .inbox import REPLAYABLE
 from .inbox import Kind
 from .inbox import Outcome
+from .ledger import RefundRow
 from .machine import OrderState
 from .payments import Payments
 from .portone import NotFoundError
@@ -89,6 +91,8 @@ class Event:
     entry_id: int | None = None
     #: A refund's receipt address, as kept.
     receipt: str | None = None
+    #: An extra payment an operator may pay back (its automatic cancel's row).
+    extra: str | None = None
 
 
 def story(payments: Payments, merchant_uid: str) -> list[Event]:
@@ -122,11 +126,17 @@ def story(payments: Payments, merchant_uid: str) -> list[Event]:
             outcome=refund.status,
             detail=" · ".join(x for x in (refund.reason, refund.error) if x) or None,
             receipt=refund.receipt_url,
+            extra=refund.imp_uid if _taken_back(refund) else None,
         )
         for refund in payments.orders.refunds_of(merchant_uid)
     ]
     events += [_action_event(row) for row in journal().on(merchant_uid)]
     return sorted(events, key=lambda event: event.at)
+
+
+def _taken_back(refund: RefundRow) -> bool:
+    """An automatic cancel that did not pay the money back, nor is being sent."""
+    return refund.source == "auto" and refund.status in TAKEN_BACK
 
 
 def _action_event(row: t.Any) -> Event:

@@ -121,6 +121,8 @@ class Decision:
             self.reason = _extra_reason(current) if extra else str(verdict)
             hold = self.policy.on_mismatch is OnMismatch.HOLD
             plan = _guarded(plan, payment, self.reason, hold=hold, now=self.clock())
+        if plan is None and _settles_elsewhere(conn, current, payment):
+            plan = Plan(detail=f"payment {payment.imp_uid}: cancel recorded")
         return _with_ledger(plan, payment, self.clock)
 
     def finish(self, conn: Connection, applied: Applied) -> None:
@@ -151,6 +153,18 @@ def changes_nothing(order: Order, payment: Payment, policy: Policy) -> bool:
         return False
     verdict = verify(order, payment, policy)
     return truth.plan(order, payment, verdict) is None
+
+
+def _settles_elsewhere(conn: Connection, order: Order, payment: Payment) -> bool:
+    """Whether a cancel of a payment that is not the order's settles a row here.
+
+    Such a payment changes nothing of the order, so it has no plan to carry the
+    import of its cancel_history; a cancel the operator or the automatic cancel
+    sent for it would stay open until it is failed for want of news.
+    """
+    if not payment.cancel_history or truth.follows(order, payment):
+        return False
+    return ledger.open_for(conn, payment.imp_uid)
 
 
 def _with_ledger(

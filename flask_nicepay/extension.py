@@ -29,6 +29,7 @@ from .billing import Billing
 from .cli import nicepay_cli
 from .db import make_engine
 from .embedded_sandbox import embedded_sandbox
+from .extra_refunds import ExtraPayments
 from .inbox import Inbox
 from .janitor import Janitor
 from .notifications import Notifications
@@ -96,11 +97,11 @@ class NicePay:
         moves the plugin too), else the real time.
 
     The parts of the current app's payments are attributes: :attr:`orders`,
-    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`billing`,
-    :attr:`subscriptions`, :attr:`janitor` and :attr:`client`; :attr:`payments`
-    holds them all. A few of their methods are shortcuts here: :meth:`create_order`,
-    :meth:`get_order`, :meth:`sync`, :meth:`refund`, :meth:`cancel`,
-    :meth:`reconcile` and :meth:`expire_vbanks`.
+    :attr:`notifications`, :attr:`reconciler`, :attr:`refunds`, :attr:`extras`,
+    :attr:`billing`, :attr:`subscriptions`, :attr:`janitor` and :attr:`client`;
+    :attr:`payments` holds them all. A few of their methods are shortcuts here:
+    :meth:`create_order`, :meth:`get_order`, :meth:`sync`, :meth:`refund`,
+    :meth:`cancel`, :meth:`refund_extra`, :meth:`reconcile` and :meth:`expire_vbanks`.
     """
 
     def __init__(
@@ -240,6 +241,11 @@ class NicePay:
         return self.payments.refunds
 
     @property
+    def extras(self) -> ExtraPayments:
+        """Extra payments an operator pays back."""
+        return self.payments.extras
+
+    @property
     def billing(self) -> Billing:
         """Billing keys, key-in, charges with a key, schedules."""
         return self.payments.billing
@@ -295,6 +301,7 @@ class NicePay:
     sync = Shortcut("reconciler", Reconciler.sync)
     refund = Shortcut("refunds", Refunds.refund)
     cancel = Shortcut("refunds", Refunds.cancel)
+    refund_extra = Shortcut("extras", ExtraPayments.refund_extra)
     reconcile = Shortcut("reconciler", Reconciler.reconcile)
     expire_vbanks = Shortcut("reconciler", Reconciler.expire_vbanks)
 

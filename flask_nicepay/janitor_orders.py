@@ -258,5 +258,5 @@ class OrderPasses(JanitorBase):
 _NOTHING_HELD = "PortOne holds nothing more of this payment: not sent again."
 _CANCELLED_ELSEWHERE = (
     "Part of this payment was cancelled elsewhere since: the rest is the "
-    "operator's to cancel (flask nicepay cancel)."
+    "operator's to pay back (flask nicepay cancel ORDER --payment IMP_UID)."
 )

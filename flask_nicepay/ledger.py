@@ -113,10 +113,10 @@ def open_refund(
         "guard_key": guard_key,
         "requested_at": now,
     }
-    return _insert(conn, values | _refund_account(refund))
+    return _insert(conn, values | refund_account(refund))
 
 
-def _refund_account(refund: t.Any) -> dict[str, t.Any]:
+def refund_account(refund: t.Any) -> dict[str, t.Any]:
     """Where a virtual-account refund goes, the account number masked."""
     if refund is None:
         return {}
@@ -283,6 +283,17 @@ def _known_keys(conn: Connection, merchant_uid: str) -> set[str]:
         .where(tables.refunds.c.cancellation_id.is_not(None))
     )
     return {str(key) for key in conn.execute(query).scalars()}
+
+
+def open_for(conn: Connection, imp_uid: str) -> bool:
+    """Whether a refund of the payment ``imp_uid`` is still open here."""
+    query = (
+        sa.select(tables.refunds.c.id)
+        .where(tables.refunds.c.imp_uid == imp_uid)
+        .where(tables.refunds.c.status.in_(OPEN))
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
 
 
 def _match_open(conn: Connection, payment: Payment, amount: Decimal) -> int | None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from . import signals
 from .billing import Billing
+from .extra_refunds import ExtraPayments
 from .inbox import Inbox
 from .janitor import Janitor
 from .janitor_policy import JanitorPolicy
@@ -79,17 +80,17 @@ class Payments(Part):
         janitor: JanitorPolicy | None = None,
     ) -> None:
         self.sender, prefix = sender, merchant_uid_prefix
+        adopt = adopt or self._adopt
         store = store or Store(engine, on_transition=on_transition, clock=clock)
         super().__init__(Parts(client=client, store=store, clock=clock))
         self.inbox = inbox or Inbox(engine, clock=clock)
-        notify = self._notify
-        adopt = adopt or self._adopt
         self.reconciler = Reconciler(
-            self.parts, policy=policy or Policy(), notify=notify, adopt=adopt
+            self.parts, policy=policy or Policy(), notify=self._notify, adopt=adopt
         )
         self.orders = Orders(self.parts, prepare=prepare, merchant_uid_prefix=prefix)
         self.notifications = Notifications(self.inbox, self.reconciler)
         self.refunds = Refunds(self.parts, self.reconciler)
+        self.extras = ExtraPayments(self.parts, self.reconciler)
         self.billing = self._billing(sender, channel_key, pg, notice_url)
         self.subscriptions = Subscriptions(self.parts, self.billing, sender=sender)
         self.janitor = Janitor(

@@ -192,8 +192,7 @@ class Transport:
         once (:func:`read_environment`), it has no hooks, and PortOne's API needs no
         cookie sent back. So the call is prepared by requests' own
         :class:`~requests.PreparedRequest` and sent by the adapter mounted for the
-        address. A session passed in goes through ``Session.request``, with all it
-        holds.
+        address. A session passed in goes through ``Session.request``, as it is.
         """
         session = self.session
         request = requests.PreparedRequest()

@@ -125,9 +125,8 @@ class ExtraPayments(Part):
                 reason=f"flask-nicepay: {reason or 'extra payment'}"[:200],
                 refund=refund_account,
             )
-        except (NoResponseError, PortOneError) as exc:
-            sent = isinstance(exc, NoResponseError)
-            status = "unknown" if sent else "failed"
+        except PortOneError as exc:
+            status = "unknown" if isinstance(exc, NoResponseError) else "failed"
             ledger.settle(engine, row_id, status, now=now, error=str(exc))
             raise
 

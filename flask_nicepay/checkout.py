@@ -9,6 +9,10 @@ row; the browser never supplies them. What the store may choose per checkout
   (``niceMobileV2``), which is therefore switched on for every USD checkout;
 * card companies named by their KFTC codes;
 * a virtual-account deadline in the future.
+
+What a checkout offers the buyer (:class:`Offer`: the methods, the installment
+months, escrow) is recorded on the order, since the browser can change any
+parameter it hands to ``IMP.request_pay``; verification holds the payment to it.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from marshmallow import post_load
 from marshmallow import validate
 
 from .i18n import LANGUAGES
+from .offers import PAY_METHODS
+from .offers import Offer
 from .store import Order
 
 KST = ZoneInfo("Asia/Seoul")
 #: Installments are offered only from this many won (NICE code 3024).
 INSTALLMENT_MINIMUM = Decimal(50_000)
-PAY_METHODS = ("card", "trans", "vbank", "phone", "kakaopay")
 #: KFTC card-company codes PortOne uses for NICE (``card_code``).
 CARD_CODES = {
     "361": "BC",
@@ -90,9 +95,12 @@ class CheckoutOptionsSchema(Schema):
     )
     escrow = fields.Boolean(load_default=False)
     nice_mobile_v2 = fields.Boolean(load_default=None, allow_none=True)
-    #: Installment months offered besides the lump sum, e.g. ``[2, 3, 6]``.
+    #: Installment months offered besides the lump sum, e.g. ``[2, 3, 6]``;
+    #: ``None`` leaves NICE's own installment menu in place (no ``display``).
     card_quota = fields.List(
-        fields.Integer(validate=validate.Range(min=2, max=36)), load_default=list
+        fields.Integer(validate=validate.Range(min=2, max=36)),
+        load_default=list,
+        allow_none=True,
     )
     card_direct = fields.Nested(_CardDirect, load_default=None, allow_none=True)
     card_detail = fields.List(fields.Nested(_CardDetail), load_default=list)
@@ -117,7 +125,7 @@ class CheckoutOptions(t.NamedTuple):
     language: str | None = None
     escrow: bool = False
     nice_mobile_v2: bool | None = None
-    card_quota: list[int] = []  # noqa: RUF012 - NamedTuple defaults are never mutated
+    card_quota: list[int] | None = []  # noqa: RUF012 - defaults are never mutated
     card_direct: dict[str, t.Any] | None = None
     card_detail: list[dict[str, t.Any]] = []  # noqa: RUF012
     vbank_due: dt.datetime | None = None
@@ -126,6 +134,21 @@ class CheckoutOptions(t.NamedTuple):
 
 
 OPTIONS = CheckoutOptionsSchema()
+
+
+def offer(options: CheckoutOptions) -> Offer:
+    """What one checkout's options show the buyer, to hold its payment to."""
+    months: set[int] | None = None
+    if options.card_quota is not None:
+        months = set(options.card_quota)
+        direct = options.card_direct["quota"] if options.card_direct else 0
+        if direct >= 2:
+            months.add(direct)
+    return Offer(
+        frozenset(options.pay_methods),
+        None if months is None else frozenset(months),
+        frozenset({options.escrow}),
+    )
 
 
 def defaults(order: Order) -> dict[str, t.Any]:
@@ -248,9 +271,9 @@ def _option_fields(
 def _card(options: CheckoutOptions) -> dict[str, t.Any]:
     if options.pay_method != "card":
         return {}
-    params: dict[str, t.Any] = {
-        "display": {"card_quota": sorted(set(options.card_quota))}
-    }
+    params: dict[str, t.Any] = {}
+    if options.card_quota is not None:
+        params["display"] = {"card_quota": sorted(set(options.card_quota))}
     card: dict[str, t.Any] = {}
     if options.card_direct:
         card["direct"] = dict(options.card_direct)

@@ -12,6 +12,10 @@ from flask import Flask
 
 from . import migrations
 from . import tables
+from .channels import API
+from .channels import USD
+from .channels import WINDOW
+from .channels import Channels
 from .inbox import REPLAYABLE
 from .machine import OPEN_STATES
 from .portone import AuthenticationError
@@ -99,6 +103,7 @@ def _live_setup(app: Flask, state: t.Any) -> list[Check]:
         return []
     return [
         *_live_identity(settings),
+        *_channels(settings.channels),
         _allowlist(settings),
         _VBANK_NOTICE,
         *_live_safety(app, settings),
@@ -145,6 +150,52 @@ def _live_identity(settings: t.Any) -> list[Check]:
                 "Set NICEPAY_PUBLIC_URL = 'https://shop.example.com'.",
             )
         )
+    return checks
+
+
+#: Each purpose's configuration keys: the channel key's, then the MIDs'.
+_CHANNEL_KEYS = {
+    WINDOW: ("NICEPAY_CHANNEL_KEY", "NICEPAY_CHANNEL_MIDS"),
+    API: ("NICEPAY_API_CHANNEL_KEY", "NICEPAY_API_CHANNEL_MIDS"),
+    USD: ("NICEPAY_USD_CHANNEL_KEY", "NICEPAY_USD_CHANNEL_MIDS"),
+}
+_WHERE_MIDS = (
+    "the PortOne console lists each channel's MID (가맹점 ID) under 결제 연동 > "
+    "연동 정보 > 채널 관리"
+)
+
+
+def _channels(channels: Channels) -> list[Check]:
+    """Whether each purpose's payments can be told to be the store's live money."""
+    checks = []
+    for channel in channels.unconfigured():
+        key, mids = _CHANNEL_KEYS[channel.purpose]
+        checks.append(
+            Check(
+                "error",
+                f"The {channel.purpose} channel's live MIDs are not configured.",
+                "A payment through another MID of the account, a test-mode one "
+                "included, would pay an order; NICE cancels test payments every "
+                "night and PortOne never hears of it.",
+                f"Set {mids} to the MID(s) of the channel {key} names: {_WHERE_MIDS}.",
+            )
+        )
+    if channels.api.channel_key == channels.window.channel_key and not (
+        channels.api.mids and channels.api.mids != channels.window.mids
+    ):
+        key, mids = _CHANNEL_KEYS[API]
+        checks.append(
+            Check(
+                "warn",
+                "Key-in, billing-key and scheduled payments use the window's channel.",
+                "NICE sets non-authenticated billing up as a PG setting of its own, "
+                "with its own MID.",
+                f"Set {key} and {mids} to the billing channel's.",
+            )
+        )
+    if not checks:
+        purposes = ", ".join(c.purpose for c in channels.configured())
+        checks.append(Check("ok", f"Live MIDs configured for: {purposes}."))
     return checks
 
 

@@ -163,14 +163,15 @@ class NicePay:
             policy=Policy(
                 pg_providers=settings.pg_providers,
                 on_mismatch=OnMismatch(settings.on_mismatch),
+                channels=settings.channels,
             ),
             on_transition=self._on_transition,
             adopt=self._adopt,
             prepare=settings.prepare,
             merchant_uid_prefix=settings.merchant_uid_prefix,
             notice_url=lambda: _api_notice_url(settings),
-            channel_key=settings.channel_key,
-            pg=settings.pg,
+            channel_key=settings.channels.api.channel_key,
+            pg=settings.channels.api.pg,
             store=self._store,
             inbox=self._inbox,
             clock=self._clock or (sandbox.moment if sandbox else utcnow),
@@ -311,8 +312,9 @@ class NicePay:
         """The URL of the hosted checkout page for an order.
 
         :param order: the order or its ``merchant_uid``.
-        :param options: per-checkout choices (validated now, and signed into the
-            URL so the browser cannot change them): ``pay_methods``,
+        :param options: per-checkout choices (validated now, signed into the URL,
+            and recorded on the order: a payment beyond what the order's links
+            offered is a mismatch, whatever the browser sent): ``pay_methods``,
             ``pay_method``, ``language``, ``escrow``, ``card_quota``,
             ``card_direct``, ``card_detail``, ``vbank_due``, ``nice_mobile_v2``,
             ``digital``, ``custom_data``.
@@ -324,6 +326,7 @@ class NicePay:
             raise LookupError(f"No order {uid!r}.")
         loaded = checkout.OPTIONS.load({**checkout.defaults(found), **options})
         checkout.check(found, loaded, now=self.payments.clock())
+        self.orders.offer(uid, checkout.offer(loaded))
         values: dict[str, t.Any] = {"merchant_uid": uid, "_external": _external}
         if options:
             values["o"] = self.state().signer.dumps(checkout.OPTIONS.dump(loaded))
@@ -335,6 +338,8 @@ def _read_settings(app: Flask) -> config.Settings:
     for key, value in config.DEFAULTS.items():
         app.config.setdefault(key, value)
     settings = config.read(app.config, app.instance_path)
+    for channel in settings.channels.unconfigured():
+        logger.warning(config.UNCHECKED_CHANNEL_WARNING, channel.purpose)
     if settings.mode.implicit and click.get_current_context(silent=True) is None:
         logger.warning(config.IMPLICIT_SANDBOX_WARNING)
     elif settings.mode.implicit:  # loaded by `flask`: not on --help, said once

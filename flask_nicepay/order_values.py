@@ -54,6 +54,9 @@ class Order:
     fail_reason: str | None = None
     cancel_reason: str | None = None
     mismatch_reason: str | None = None
+    #: What the order's checkout links offered
+    #: (:meth:`flask_nicepay.checkout.Offer.dumps`); None before any was made.
+    terms: str | None = None
     late_payment: bool = False
     prepared: bool = False
     custom_data: str | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .inbound import ORDER_REQUEST
 from .ledger import RefundRow
 from .ledger import refunds_for
+from .offers import Offer
 from .parts import Part
 from .parts import Parts
 from .portone import APIError
@@ -141,6 +142,25 @@ class Orders(Part):
             source="api",
         )
         return applied.order
+
+    def offer(self, merchant_uid: str, offer: Offer) -> Order:
+        """Record what a checkout link offers, beside what earlier links offered.
+
+        A payment of the order is then held to the union of every offer
+        (:func:`flask_nicepay.verify.verify`); a link whose offer is recorded
+        already writes nothing.
+
+        :raises UnknownOrderError: no order has this ``merchant_uid``.
+        """
+
+        def decide(conn: Connection, current: Order) -> Plan | None:
+            terms = offer.dumps()
+            if current.terms is not None:
+                kept = Offer.loads(current.terms, current.currency)
+                terms = kept.merged(offer).dumps()
+            return None if terms == current.terms else Plan(updates={"terms": terms})
+
+        return self.store.apply(merchant_uid, decide, source="api").order
 
     def get(self, merchant_uid: str) -> Order | None:
         """The order, or ``None``."""

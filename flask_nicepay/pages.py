@@ -133,13 +133,14 @@ def _request_pay(
     state: State, order: Order, options: checkout.CheckoutOptions, token: str | None
 ) -> dict[str, t.Any]:
     due = state.payments.clock() + dt.timedelta(days=state.settings.vbank_due_days)
+    channel = state.settings.channels.for_window(order.currency)
     return checkout.request_pay_params(
         order,
         options,
         m_redirect_url=_absolute("nicepay.mobile_return", o=token),
         notice_url=_absolute("nicepay.webhook"),
-        channel_key=state.settings.channel_key,
-        pg=state.settings.pg,
+        channel_key=channel.channel_key,
+        pg=channel.pg,
         nice_mobile_v2=state.settings.nice_mobile_v2,
         vbank_due=due,
     )

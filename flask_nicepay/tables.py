@@ -134,8 +134,8 @@ orders = Table(
     Column("expired_at", UTCDateTime),
     _text("fail_reason"),
     _text("cancel_reason"),
-    # Why a payment failed verification; kept after the order moves on.
-    _text("mismatch_reason"),
+    _text("mismatch_reason"),  # why a payment failed verification, kept for good
+    _text("terms"),  # what its checkout links offered: a checkout.Offer's JSON
     # Paid after the virtual account's deadline.
     Column("late_payment", Boolean, nullable=False),
     Column("prepared", Boolean, nullable=False),

@@ -1,8 +1,12 @@
 """Verification: does a payment PortOne reports match what the store asked for?
 
 Checked before an order can become paid: the amount, the currency, the PG provider
-and the ``merchant_uid``. Any difference means the order is never marked paid; what
-happens to the money then is :attr:`Policy.on_mismatch`'s call.
+and the ``merchant_uid``; that it is the store's own live money (the MID, ``pg_id``,
+a live one of the channel the order is paid through: :mod:`flask_nicepay.channels`);
+that a window payment was made as its checkout offered (method, installments,
+escrow: :mod:`flask_nicepay.offers`); that a billing-key charge came from the key
+charged. Any difference means the order is never marked paid; what happens to the
+money then is :attr:`Policy.on_mismatch`'s call.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import dataclasses
 import enum
 import typing as t
 
+from .channels import WINDOW_ORIGINS
+from .channels import Channels
+from .offers import Offer
 from .portone import Payment
 
 if t.TYPE_CHECKING:
@@ -32,10 +39,14 @@ class Policy:
 
     :param pg_providers: PG providers a payment may come through.
     :param on_mismatch: cancel the payment (default) or hold it for review.
+    :param channels: the store's live PG settings by purpose; a payment through
+        a MID that is not a live one of its order's purpose is a mismatch. None
+        checks no MID.
     """
 
     pg_providers: frozenset[str] = frozenset({"nice"})
     on_mismatch: OnMismatch = OnMismatch.CANCEL
+    channels: Channels | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,7 +68,7 @@ def verify(order: Order, payment: Payment, policy: Policy) -> Verdict:
 
     :param order: what the store asked for.
     :param payment: what PortOne's API says was paid.
-    :param policy: which PG providers are acceptable.
+    :param policy: which PG providers and MIDs are acceptable.
     """
     reasons = []
     if payment.merchant_uid != order.merchant_uid:
@@ -71,4 +82,45 @@ def verify(order: Order, payment: Payment, policy: Policy) -> Verdict:
     if payment.pg_provider not in policy.pg_providers:
         allowed = ", ".join(sorted(policy.pg_providers))
         reasons.append(f"pg_provider is {payment.pg_provider!r}, expected {allowed}")
+    if policy.channels is not None:
+        reasons.extend(_whose_money(order, payment, policy.channels))
+    reasons.extend(_as_asked(order, payment))
     return Verdict(tuple(reasons))
+
+
+def _whose_money(order: Order, payment: Payment, channels: Channels) -> list[str]:
+    """Whether the payment went through a live MID of its order's channel."""
+    channel = channels.of(order)
+    if not channel.mids or payment.pg_id in channel.mids:
+        return []
+    live = ", ".join(sorted(channel.mids))
+    return [
+        f"pg_id is {payment.pg_id!r}, not a live MID of the {channel.purpose} "
+        f"channel ({live})"
+    ]
+
+
+def _as_asked(order: Order, payment: Payment) -> list[str]:
+    """Whether the payment was made the way the order asked to be paid.
+
+    A window payment is held to what its checkout links offered, since the buyer
+    can change every parameter the browser sends. An API payment is made by the
+    store's server with the parameters it chose, so only what PortOne could still
+    get wrong is checked: a card payment, not escrowed, from the key charged.
+    """
+    if order.origin in WINDOW_ORIGINS:
+        method = payment.pay_method
+        if method == "point" and payment.emb_pg_provider:  # an easy-pay brand
+            method = payment.emb_pg_provider
+        offer = Offer.loads(order.terms, order.currency)
+        return offer.refusals(method, payment.card_quota, payment.escrow)
+    if order.origin == "adopted":  # made from this very payment
+        return []
+    reasons = Offer(frozenset({"card"}), None, frozenset({False})).refusals(
+        payment.pay_method, payment.card_quota, payment.escrow
+    )
+    if order.customer_uid is not None and payment.customer_uid != order.customer_uid:
+        reasons.append(
+            f"customer_uid is {payment.customer_uid!r}, expected {order.customer_uid!r}"
+        )
+    return reasons

@@ -479,6 +479,31 @@ def test_doctor_on_a_healthy_live_app(make_live_app: LiveFactory) -> None:
     assert "Webhooks accepted only from 52.78.100.19/32" in result.output
 
 
+def test_doctor_names_the_channel_keys_a_one_key_store_must_add(
+    make_live_app: LiveFactory,
+) -> None:
+    app = make_live_app(
+        {
+            "NICEPAY_CHANNEL_MIDS": None,
+            "NICEPAY_API_CHANNEL_KEY": None,
+            "NICEPAY_API_CHANNEL_MIDS": None,
+        }
+    )
+    result = run(app, "doctor")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    for purpose, key in (("window", "NICEPAY_CHANNEL_MIDS"),
+                         ("api", "NICEPAY_API_CHANNEL_MIDS")):  # fmt: skip
+        at = lines.index(
+            f"[ERROR] The {purpose} channel's live MIDs are not configured."
+        )
+        assert lines[at + 2].strip().startswith(f"fix: Set {key} to the MID(s)")
+    assert (
+        "[WARN ] Key-in, billing-key and scheduled payments use the window's channel."
+        in lines
+    )
+
+
 def test_doctor_finds_missing_tables_and_a_backlog(
     make_live_app: LiveFactory, portone: Sandbox
 ) -> None:

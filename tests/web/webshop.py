@@ -321,6 +321,10 @@ LIVE = {
     "NICEPAY_IMP_SECRET": LIVE_SECRET,
     "NICEPAY_MERCHANT_CODE": "imp12345678",
     "NICEPAY_CHANNEL_KEY": "channel-key-nice-0001",
+    # The sandbox account's live MIDs: its window's, and its API's.
+    "NICEPAY_CHANNEL_MIDS": "nictest00m",
+    "NICEPAY_API_CHANNEL_KEY": "channel-key-nice-0002",
+    "NICEPAY_API_CHANNEL_MIDS": ["nictest04m"],
     "NICEPAY_CREATE_TABLES": True,
 }
 #: PortOne's first published webhook address.

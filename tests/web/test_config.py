@@ -389,3 +389,79 @@ def test_bad_setting_is_refused_by_name(
 )
 def test_good_settings_start(make_app: AppFactory, key: str, value: t.Any) -> None:
     make_app({key: value})
+
+
+# -- the live channels by purpose --------------------------------------------------
+
+
+def test_each_purpose_has_its_channel_and_live_mids(make_app: AppFactory) -> None:
+    app = make_app(
+        {
+            **LIVE,
+            "NICEPAY_CHANNEL_MIDS": "nicepay01m, nicepay02m",
+            "NICEPAY_API_CHANNEL_KEY": "channel-key-billing",
+            "NICEPAY_API_CHANNEL_MIDS": ["nictest04m"],
+            "NICEPAY_USD_CHANNEL_MIDS": "niceusd01m",
+        }
+    )
+    channels = state(app).settings.channels
+    assert channels.window.selector() == {"channel_key": "channel-key-nice-0001"}
+    assert channels.window.mids == {"nicepay01m", "nicepay02m"}
+    assert channels.api.selector() == {"channel_key": "channel-key-billing"}
+    assert channels.api.mids == {"nictest04m"}
+    assert channels.usd is not None and channels.usd.mids == {"niceusd01m"}
+    # A USD channel with MIDs but no key is named by its MID, as PortOne selects.
+    assert channels.for_window("USD").selector() == {"pg": "nice.niceusd01m"}
+    assert channels.for_window("KRW") is channels.window
+    assert channels.unconfigured() == []
+
+
+def test_api_payments_are_named_by_their_mid_without_their_own_key(
+    make_app: AppFactory,
+) -> None:
+    app = make_app({**LIVE, "NICEPAY_API_CHANNEL_KEY": None})
+    api = state(app).settings.channels.api
+    assert api.selector() == {"pg": "nice.nictest04m"} and api.mids == {"nictest04m"}
+
+
+def test_a_store_with_one_channel_key_keeps_working_and_is_told(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    one_key = {
+        **LIVE,
+        "NICEPAY_CHANNEL_MIDS": None,
+        "NICEPAY_API_CHANNEL_KEY": None,
+        "NICEPAY_API_CHANNEL_MIDS": None,
+    }
+    with caplog.at_level(logging.WARNING, logger="flask_nicepay"):
+        app = make_app(one_key)
+    channels = state(app).settings.channels
+    # API payments go through the window's channel, as before there were purposes.
+    assert channels.api.selector() == {"channel_key": "channel-key-nice-0001"}
+    assert [c.purpose for c in channels.unconfigured()] == ["window", "api"]
+    warned = [r.getMessage() for r in caplog.records if "live MIDs" in r.getMessage()]
+    assert len(warned) == 2 and "the window channel's live MIDs" in warned[0]
+
+
+def test_the_sandbox_account_s_live_mids_are_the_default(app: Flask) -> None:
+    channels = state(app).settings.channels
+    assert channels.window.mids == {"nictest00m"} and channels.api.mids == {
+        "nictest04m"
+    }
+    assert channels.window.selector() == {"pg": "nice"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("NICEPAY_CHANNEL_MIDS", ["nice 01"]),
+        ("NICEPAY_API_CHANNEL_MIDS", 42),
+        ("NICEPAY_USD_CHANNEL_MIDS", ["x" * 81]),
+        ("NICEPAY_CHANNEL_MIDS", ["ok01m", ""]),
+    ],
+)
+def test_a_mid_that_cannot_be_one_names_its_key(
+    make_app: AppFactory, key: str, value: t.Any
+) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        make_app({**LIVE, key: value})

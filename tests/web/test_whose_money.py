@@ -24,6 +24,9 @@ from flask_nicepay import signals
 from flask_nicepay.portone import Card
 from flask_nicepay.sandbox import Sandbox
 
+from .consoleshop import Operator
+from .consoleshop import console_app
+from .webshop import AppFactory
 from .webshop import checkout_url
 from .webshop import complete
 from .webshop import get_order
@@ -216,7 +219,7 @@ def test_nice_s_own_menu_accepts_the_installments_nice_offers(
 
 @on_both_databases
 def test_a_key_in_payment_through_another_mid_never_pays(
-    make_app: t.Callable[..., Flask], sandbox: Sandbox
+    make_app: AppFactory, sandbox: Sandbox
 ) -> None:
     """An API payment is held to the API channel's live MIDs, not the window's."""
     app = make_app({"NICEPAY_API_CHANNEL_MIDS": ["nictest99m"]})
@@ -234,7 +237,7 @@ def test_a_key_in_payment_through_another_mid_never_pays(
 
 @on_both_databases
 def test_a_key_in_payment_through_the_api_mid_is_paid(
-    make_app: t.Callable[..., Flask],
+    make_app: AppFactory,
 ) -> None:
     app = make_app()
     with app.app_context():
@@ -243,3 +246,20 @@ def test_a_key_in_payment_through_the_api_mid_is_paid(
         )
 
     assert order.state is OrderState.PAID
+
+
+def test_the_reason_is_shown_in_the_console_and_by_show(make_app: AppFactory) -> None:
+    app = console_app(make_app)
+    client, box = app.test_client(), state(app).sandbox
+    assert box is not None
+    uid = new_order(app, AMOUNT)
+    url = checkout_url(app, uid, **OFFER)
+    edit = {"display": {"card_quota": [2, 3, 6]}}
+    params, payment = _pay(client, box, url, edit, "pc", card_quota=6)
+    _report(client, "pc", params, payment)
+
+    reason = "card_quota is 6, offered 0, 2, 3"
+    page = Operator(app).get(f"/orders/{uid}").get_data(as_text=True)
+    assert reason in page
+    shown = app.test_cli_runner().invoke(args=["nicepay", "show", uid])
+    assert shown.exit_code == 0 and reason in shown.output

@@ -11,18 +11,14 @@ import dataclasses
 import hashlib
 import ipaddress
 import os
-import re
 import typing as t
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from . import channels
 from . import config_checks as check
 from . import janitor_policy
-from .channels import API
-from .channels import USD
-from .channels import WINDOW
-from .channels import Channel
 from .channels import Channels
 from .config_checks import ConfigurationError as ConfigurationError
 from .janitor_policy import JanitorPolicy
@@ -80,14 +76,6 @@ IMPLICIT_SANDBOX_WARNING = (
     "OFFLINE SANDBOX. Nobody is charged. Set NICEPAY_IMP_KEY, "
     "NICEPAY_IMP_SECRET, NICEPAY_MERCHANT_CODE and NICEPAY_CHANNEL_KEY "
     "for real payments, and NICEPAY_REQUIRE_LIVE = True in production."
-)
-
-
-#: Logged at start-up for each purpose whose live MIDs are not configured.
-UNCHECKED_CHANNEL_WARNING = (
-    "flask-nicepay: the %s channel's live MIDs are not configured, so its payments "
-    "are not checked to be the store's live money (a test-mode MID of the account "
-    "would pay an order). `flask nicepay doctor` says which key to set."
 )
 
 
@@ -174,64 +162,8 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
         **_rules(config, mode),
         **_checkout(config),
         janitor=janitor_policy.from_config(config),
-        channels=channels(config, mode),
+        channels=channels.read(config, sandbox=mode.sandbox),
     )
-
-
-def channels(config: t.Mapping[str, t.Any], mode: Mode) -> Channels:
-    """The live PG settings by purpose, from the ``NICEPAY_*CHANNEL*`` keys.
-
-    API payments go through ``NICEPAY_API_CHANNEL_KEY``; without it, through the
-    ``pg`` that names the first API MID, and only then (as before there were
-    purposes) through the window's channel. On the sandbox the sandbox account's
-    own live MIDs are the defaults, so the check is on wherever it runs.
-    """
-    window_mids = _mids(config, "NICEPAY_CHANNEL_MIDS")
-    api_mids = _mids(config, "NICEPAY_API_CHANNEL_MIDS")
-    if mode.sandbox:  # the sandbox is imported only by apps that run on it
-        from .sandbox.model import codes
-
-        window_mids = window_mids or frozenset({codes.WINDOW_MID})
-        api_mids = api_mids or frozenset({codes.API_MID})
-    window_key = config["NICEPAY_CHANNEL_KEY"] or None
-    window_pg = config["NICEPAY_PG"] or (None if window_key else "nice")
-    window = Channel(WINDOW, window_key, window_pg, window_mids)
-    api_key = config["NICEPAY_API_CHANNEL_KEY"] or None
-    if api_key or api_mids:
-        api = Channel(API, api_key, _pg_of(api_mids, window_pg), api_mids)
-    else:
-        api = Channel(API, window_key, window_pg)  # the window's: not checked
-    usd = None
-    usd_key = config["NICEPAY_USD_CHANNEL_KEY"] or None
-    usd_mids = _mids(config, "NICEPAY_USD_CHANNEL_MIDS")
-    if usd_key or usd_mids:
-        usd = Channel(USD, usd_key, _pg_of(usd_mids, window_pg), usd_mids)
-    return Channels(window, api, usd)
-
-
-def _pg_of(mids: frozenset[str], fallback: str | None) -> str | None:
-    """``pg`` naming a purpose's setting by its MID, as PortOne selects one."""
-    return f"nice.{min(mids)}" if mids else fallback
-
-
-def _mids(config: t.Mapping[str, t.Any], key: str) -> frozenset[str]:
-    value = config[key]
-    if value is None or value == "":
-        return frozenset()
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list | tuple | set | frozenset) or not all(
-        isinstance(v, str) and _MID.fullmatch(v) for v in value
-    ):
-        raise ConfigurationError(
-            f"{key} is the channel's NICE merchant ids (MIDs), such as "
-            f"'nicepay01m' or a list of them, as the PortOne console shows them "
-            f"under the channel; not {value!r}."
-        )
-    return frozenset(value)
-
-
-_MID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 def _places(

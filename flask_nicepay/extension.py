@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from . import card_pages
+from . import channels
 from . import checkout
 from . import cli_billing  # noqa: F401  (registers ``flask nicepay billing``)
 from . import cli_db  # noqa: F401  (``flask nicepay db``)
@@ -339,7 +340,7 @@ def _read_settings(app: Flask) -> config.Settings:
         app.config.setdefault(key, value)
     settings = config.read(app.config, app.instance_path)
     for channel in settings.channels.unconfigured():
-        logger.warning(config.UNCHECKED_CHANNEL_WARNING, channel.purpose)
+        logger.warning(channels.UNCHECKED_CHANNEL_WARNING, channel.purpose)
     if settings.mode.implicit and click.get_current_context(silent=True) is None:
         logger.warning(config.IMPLICIT_SANDBOX_WARNING)
     elif settings.mode.implicit:  # loaded by `flask`: not on --help, said once

@@ -89,8 +89,8 @@ def verify(order: Order, payment: Payment, policy: Policy) -> Verdict:
 
 
 def _whose_money(order: Order, payment: Payment, channels: Channels) -> list[str]:
-    """Whether the payment went through a live MID of its order's channel."""
-    channel = channels.of(order)
+    """Whether the payment went through a live MID of the channel it used."""
+    channel = channels.through(payment.channel, order.currency)
     if not channel.mids or payment.pg_id in channel.mids:
         return []
     live = ", ".join(sorted(channel.mids))
@@ -103,20 +103,32 @@ def _whose_money(order: Order, payment: Payment, channels: Channels) -> list[str
 def _as_asked(order: Order, payment: Payment) -> list[str]:
     """Whether the payment was made the way the order asked to be paid.
 
-    A window payment is held to what its checkout links offered, since the buyer
-    can change every parameter the browser sends. An API payment is made by the
-    store's server with the parameters it chose, so only what PortOne could still
-    get wrong is checked: a card payment, not escrowed, from the key charged.
+    A window payment is held to what the order's checkout links offered, since
+    the buyer can change every parameter the browser sends; an order made for
+    the API is never paid in a window. An API payment (``channel`` ``api``) can
+    only be made with the store's REST secret, by the store's server, with the
+    parameters it chose (a key-in of a checkout order included), so only what
+    PortOne could still get wrong is checked: a card, not escrowed, from the key
+    the order charged.
     """
-    if order.origin in WINDOW_ORIGINS:
+    reasons = []
+    if payment.sandbox:  # PortOne's own word that no money moved
+        reasons.append("paid through a test-mode channel (sandbox is true)")
+    if payment.channel != "api":
+        if order.origin not in WINDOW_ORIGINS:
+            reasons.append(
+                f"paid in the payment window ({payment.channel}), but the order is "
+                f"paid through the API ({order.origin})"
+            )
+            return reasons
         method = payment.pay_method
         if method == "point" and payment.emb_pg_provider:  # an easy-pay brand
             method = payment.emb_pg_provider
         offer = Offer.loads(order.terms, order.currency)
-        return offer.refusals(method, payment.card_quota, payment.escrow)
+        return reasons + offer.refusals(method, payment.card_quota, payment.escrow)
     if order.origin == "adopted":  # made from this very payment
-        return []
-    reasons = Offer(frozenset({"card"}), None, frozenset({False})).refusals(
+        return reasons
+    reasons += _API_OFFER.refusals(
         payment.pay_method, payment.card_quota, payment.escrow
     )
     if order.customer_uid is not None and payment.customer_uid != order.customer_uid:
@@ -124,3 +136,8 @@ def _as_asked(order: Order, payment: Payment) -> list[str]:
             f"customer_uid is {payment.customer_uid!r}, expected {order.customer_uid!r}"
         )
     return reasons
+
+
+#: What the store's server pays through the API: a card, no escrow, installments
+#: as it chose them.
+_API_OFFER = Offer(frozenset({"card"}), None, frozenset({False}))

@@ -112,7 +112,7 @@ def test_an_easy_pay_reported_as_point_is_taken_by_its_brand() -> None:
 
 def test_a_billing_key_charge_is_held_to_the_api_mid_and_the_key_charged() -> None:
     o = order(origin="again", customer_uid="cust-1", pay_method="card")
-    api = {"pg_id": "api01m", "customer_uid": "cust-1"}
+    api = {"pg_id": "api01m", "customer_uid": "cust-1", "channel": "api"}
     assert reasons(o, payment(**api)) == ()
     assert reasons(o, payment(**{**api, "customer_uid": "cust-2"})) == (
         "customer_uid is 'cust-2', expected 'cust-1'",
@@ -126,6 +126,26 @@ def test_a_billing_key_charge_is_held_to_the_api_mid_and_the_key_charged() -> No
     )
     # The store's own key-in chooses its installments: they are not the buyer's.
     assert reasons(o, payment(**api, card_quota=12)) == ()
+    # Only the store's server can pay through the API; a window payment of such an
+    # order is a buyer's, through whatever MID the buyer named.
+    assert reasons(o, payment(channel="pc", customer_uid="cust-1")) == (
+        "paid in the payment window (pc), but the order is paid through the API "
+        "(again)",
+    )
+
+
+def test_a_checkout_order_paid_by_the_store_s_key_in_is_held_to_the_api() -> None:
+    o = order(terms=Offer(frozenset({"trans"}), frozenset(), frozenset()).dumps())
+    keyed = payment(channel="api", pg_id="api01m", card_quota=6)
+    assert reasons(o, keyed) == ()
+    assert reasons(o, payment(channel="api", pg_id="win01m")) == (
+        "pg_id is 'win01m', not a live MID of the api channel (api01m)",
+    )
+
+
+def test_portone_s_word_that_no_money_moved_is_a_mismatch_unconfigured_too() -> None:
+    verdict = verify(order(), payment(sandbox=True), Policy())
+    assert verdict.reasons == ("paid through a test-mode channel (sandbox is true)",)
 
 
 def test_a_usd_order_is_held_to_the_usd_channel_when_there_is_one() -> None:

@@ -55,7 +55,7 @@ class Order:
     cancel_reason: str | None = None
     mismatch_reason: str | None = None
     #: What the order's checkout links offered
-    #: (:meth:`flask_nicepay.checkout.Offer.dumps`); None before any was made.
+    #: (:meth:`flask_nicepay.offers.Offer.dumps`); None before any was made.
     terms: str | None = None
     late_payment: bool = False
     prepared: bool = False

@@ -50,6 +50,11 @@ class SubscriptionStateError(SubscriptionError):
     """The subscription's state does not allow this call."""
 
 
+class PlanChangeError(SubscriptionError, ValueError):
+    """The new plan differs in more than its price and name: another interval or
+    currency would change when the periods begin, or what the key is charged in."""
+
+
 _CHARGES = tables.subscription_charges
 
 

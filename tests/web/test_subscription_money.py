@@ -256,8 +256,9 @@ def test_a_plan_change_charges_the_new_price_from_the_next_period(
 def test_a_plan_change_keeps_the_price_of_the_period_under_way_and_its_retries(
     app: Flask, nicepay: NicePay, sandbox: Sandbox
 ) -> None:
-    """Period 2 began at 9,900 and was declined: its retry, made after the
-    change, still costs 9,900; period 3 costs the new price."""
+    """Period 2 began at 9,900 and was declined; the plan changes then. The
+    retry scheduled before the change and the one scheduled after it both cost
+    9,900; period 3 costs the new price."""
     sub = subscribe(app, nicepay, "cust-retry-dearer")
     uid = sub.subscription_uid
     with app.app_context():
@@ -267,9 +268,12 @@ def test_a_plan_change_keeps_the_price_of_the_period_under_way_and_its_retries(
     assert retrying.status is SubscriptionState.RETRYING
     with app.app_context():
         changed = nicepay.subscriptions.change_plan(uid, DEARER)
-        nicepay.billing.issue_key("cust-retry-dearer", GOOD_CARD)
     assert changed.pending_merchant_uid == retrying.pending_merchant_uid
-    pass_next_charge(app, nicepay, sandbox, uid)  # the retry of period 2, paid
+    assert changed.amount == 12_900
+    pass_next_charge(app, nicepay, sandbox, uid)  # the first retry, declined
+    with app.app_context():
+        nicepay.billing.issue_key("cust-retry-dearer", GOOD_CARD)
+    pass_next_charge(app, nicepay, sandbox, uid)  # the second retry, paid
     pass_next_charge(app, nicepay, sandbox, uid)  # period 3
 
     found = taken(app, nicepay, sandbox, uid)
@@ -277,12 +281,14 @@ def test_a_plan_change_keeps_the_price_of_the_period_under_way_and_its_retries(
     assert got == [
         (1, 0, "paid", 9_900),
         (2, 0, "failed", 9_900),
-        (2, 1, "paid", 9_900),
+        (2, 1, "failed", 9_900),
+        (2, 2, "paid", 9_900),
         (3, 0, "paid", 12_900),
         (4, 0, "ready", 12_900),
     ]
-    assert [c.at_portone for c in found[:4]] == [
+    assert [c.at_portone for c in found[:5]] == [
         [at_portone(MONTHLY)],
+        [at_portone(MONTHLY, "failed")],
         [at_portone(MONTHLY, "failed")],
         [at_portone(MONTHLY)],
         [at_portone(DEARER)],

@@ -387,3 +387,37 @@ def test_a_plan_change_refuses_what_it_cannot_do(app: Flask, nicepay: NicePay) -
             nicepay.subscriptions.change_plan(uid, DEARER)
     assert unchanged is not None
     assert (unchanged.amount, unchanged.pending_merchant_uid) == (9_900, pending)
+
+
+@on_both_databases
+def test_a_retry_moved_to_another_card_keeps_its_price(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    """Period 2 was declined at 9,900 and the plan changed to 12,900: the
+    customer's new card pays the retry at 9,900, as the old card was asked."""
+    sub = subscribe(app, nicepay, "cust-move-old")
+    uid = sub.subscription_uid
+    with app.app_context():
+        nicepay.billing.issue_key("cust-move-old", EMPTY_CARD)
+    pass_next_charge(app, nicepay, sandbox, uid)
+    with app.app_context():
+        nicepay.subscriptions.change_plan(uid, DEARER)
+        nicepay.billing.issue_key("cust-move-new", GOOD_CARD)
+        moved = nicepay.subscriptions.change_card(uid, "cust-move-new")
+        schedule = nicepay.client.get_schedule(moved.pending_merchant_uid)
+    assert (schedule.customer_uid, schedule.amount) == ("cust-move-new", 9_900)
+    pass_next_charge(app, nicepay, sandbox, uid)  # the retry, on the new card
+    pass_next_charge(app, nicepay, sandbox, uid)  # period 3
+
+    found = taken(app, nicepay, sandbox, uid)
+    got = [(c.period, c.attempt, c.state, c.ordered[0]) for c in found]
+    assert got == [
+        (1, 0, "paid", 9_900),
+        (2, 0, "failed", 9_900),
+        (2, 1, "cancelled", 9_900),
+        (2, 1, "paid", 9_900),
+        (3, 0, "paid", 12_900),
+        (4, 0, "ready", 12_900),
+    ]
+    took = [p.amount for p in key_payments(app, nicepay, "cust-move-new")]
+    assert sorted(took) == [9_900, 12_900]

@@ -421,3 +421,42 @@ def test_a_retry_moved_to_another_card_keeps_its_price(
     ]
     took = [p.amount for p in key_payments(app, nicepay, "cust-move-new")]
     assert sorted(took) == [9_900, 12_900]
+
+
+@on_both_databases
+def test_a_renewal_portone_runs_during_a_plan_change_keeps_the_old_price(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    """PortOne runs period 2's schedule just before the change revokes it: that
+    payment is period 2's, at the old price, and period 3 is the first at the
+    new one. Nothing is charged twice."""
+    sub = subscribe(app, nicepay, "cust-race-change")
+    uid, due = sub.subscription_uid, get_order(app, sub.pending_merchant_uid)
+
+    def portone_runs_it() -> None:
+        sandbox.set_clock(due.scheduled_at.timestamp() + 1)
+
+    sandbox.before_next_request(portone_runs_it, path="/subscribe/payments/unschedule")
+    with app.app_context():
+        changed = nicepay.subscriptions.change_plan(uid, DEARER)
+    assert (changed.period, changed.amount) == (2, 12_900)
+    sandbox.deliver_webhooks()  # period 2's webhook, late: changes nothing
+    pass_next_charge(app, nicepay, sandbox, uid)
+
+    found = taken(app, nicepay, sandbox, uid)
+    got = [(c.period, c.state, c.ordered[0]) for c in found]
+    assert got == [
+        (1, "paid", 9_900),
+        (2, "paid", 9_900),
+        (3, "cancelled", 9_900),
+        (3, "paid", 12_900),
+        (4, "ready", 12_900),
+    ]
+    assert [c.at_portone for c in found[:4]] == [
+        [at_portone(MONTHLY)],
+        [at_portone(MONTHLY)],
+        [],
+        [at_portone(DEARER)],
+    ]
+    took = [p.amount for p in key_payments(app, nicepay, "cust-race-change")]
+    assert sorted(took) == [9_900, 9_900, 12_900]

@@ -105,7 +105,9 @@ class Subscription:
 
     @property
     def plan(self) -> Plan:
-        """The plan this subscription charges."""
+        """The plan this subscription charges from its next period on; a period
+        already begun costs what its first charge did
+        (:meth:`~flask_nicepay.subscriptions.Subscriptions.charges`)."""
         return Plan(
             name=self.name,
             amount=self.amount,

@@ -310,8 +310,9 @@ class Subscriptions(DueWork):
             if sub.interval != plan.interval or sub.currency != plan.currency:
                 raise PlanChangeError(
                     f"{subscription_uid} is charged {sub.currency} "
-                    f"{describe(sub.interval)}; a new plan changes only the price "
-                    "and name (start a new subscription for another interval)."
+                    f"{describe(sub.interval)}; a new plan changes only the price, "
+                    "name and tax parts (start a new subscription for another "
+                    "interval)."
                 )
             if self._reprice(sub, columns):
                 return self._require(subscription_uid)
@@ -349,8 +350,8 @@ class Subscriptions(DueWork):
         """The charge expected next, with its ``(period, attempt)``, when it is
         the scheduled first try at a period that has not begun."""
         pending = sub.pending_merchant_uid
-        if pending is None:
-            return None
+        if pending is None or sub.cancel_at_period_end:
+            return None  # the due work revokes what a cancelled one still expects
         order = self.store.get(pending)
         charge = table.charge_of(self.store.engine, pending)
         if order is None or order.scheduled_at is None or charge is None:

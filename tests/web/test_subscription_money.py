@@ -23,6 +23,7 @@ from flask_nicepay import NicePay
 from flask_nicepay import Plan
 from flask_nicepay import SubscriptionState
 from flask_nicepay.portone import NotFoundError
+from flask_nicepay.portone import PortOneError
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.subscription_table import SubscriptionNotFoundError
 from flask_nicepay.subscriptions import PlanChangeError
@@ -460,3 +461,29 @@ def test_a_renewal_portone_runs_during_a_plan_change_keeps_the_old_price(
     ]
     took = [p.amount for p in key_payments(app, nicepay, "cust-race-change")]
     assert sorted(took) == [9_900, 9_900, 12_900]
+
+
+@on_both_databases
+def test_a_plan_change_schedules_nothing_for_a_subscription_being_cancelled(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    """The cancel could not reach PortOne, so the next charge is still expected:
+    a plan change does not schedule it again, and the due work revokes it."""
+    sub = subscribe(app, nicepay, "cust-leaving-dearer")
+    uid, pending = sub.subscription_uid, sub.pending_merchant_uid
+    sandbox.inject_fault(
+        "connect_error", path="/subscribe/payments/unschedule", times=10
+    )
+    with app.app_context(), pytest.raises(PortOneError):
+        nicepay.subscriptions.cancel(uid)
+    sandbox.clear_faults()
+    with app.app_context():
+        changed = nicepay.subscriptions.change_plan(uid, DEARER)
+    assert (changed.amount, changed.pending_merchant_uid) == (12_900, pending)
+    assert run_due(app, nicepay).done == {uid: "revoked"}
+    sandbox.advance_clock(70 * 86400)
+    sandbox.deliver_webhooks()
+    run_due(app, nicepay)
+    assert current(app, nicepay, uid).status is SubscriptionState.CANCELLED
+    took = [p.amount for p in key_payments(app, nicepay, "cust-leaving-dearer")]
+    assert took == [9_900]

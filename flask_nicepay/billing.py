@@ -11,6 +11,7 @@ payment whose answer was lost is looked up rather than repeated.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -39,6 +40,7 @@ from .portone import ServerError
 from .schedule_book import ScheduleBook
 from .schedule_book import ScheduleGap
 from .schedule_book import ScheduleRepair
+from .schedule_book import schedule_request
 from .store import Order
 from .store import Plan
 
@@ -331,15 +333,10 @@ class Billing(ApiPayments):
         return list(orders)
 
     def _schedule_request(self, order: Order, buyer: Buyer | None) -> ScheduleRequest:
-        return ScheduleRequest(
-            merchant_uid=order.merchant_uid,
-            schedule_at=t.cast(dt.datetime, order.scheduled_at),
-            amount=order.amount,
-            name=order.name,
-            currency=order.currency,
-            buyer=buyer,
-            notice_url=self.notice_url(),
-        )
+        # The order's own request, tax parts included: a renewal charged without
+        # them would be invoiced as fully taxable whatever the plan says.
+        request = schedule_request(order, self.notice_url())
+        return request if buyer is None else dataclasses.replace(request, buyer=buyer)
 
     def unschedule(
         self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None

@@ -49,19 +49,29 @@ def _nicepay() -> NicePay:
 
 
 class Money(click.ParamType):  # type: ignore[type-arg]
-    """An exact amount: digits, optionally with up to 2 decimals."""
+    """An exact amount: digits, optionally with up to 2 decimals.
+
+    :param zero: 0 is an amount too (a tax part: a zero-rated VAT).
+    """
 
     name = "amount"
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero
 
     def convert(self, value: t.Any, param: t.Any, ctx: t.Any) -> Decimal:
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
             self.fail(f"{value!r} is not an amount", param, ctx)
-        if amount <= 0 or amount != round(amount, 2):
-            self.fail(
-                f"{value!r} must be more than 0, with at most 2 decimals", param, ctx
-            )
+        low = "0 or more" if self.zero else "more than 0"
+        if (
+            not amount.is_finite()
+            or amount < 0
+            or (amount == 0 and not self.zero)
+            or amount != round(amount, 2)
+        ):
+            self.fail(f"{value!r} must be {low}, with at most 2 decimals", param, ctx)
         return amount
 
 

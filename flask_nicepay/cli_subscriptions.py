@@ -1,21 +1,25 @@
 """``flask nicepay subscriptions …``: subscriptions, as an operator looks at them.
 
 Times are printed in Korea's time (KST), the time the periods are counted in.
-``cancel`` and ``run-due`` ask PortOne, so they first say which PortOne that is
-when it matters (:func:`~flask_nicepay.cli_notes.uses_portone`).
+``cancel``, ``change-plan`` and ``run-due`` ask PortOne, so they first say which
+PortOne that is when it matters (:func:`~flask_nicepay.cli_notes.uses_portone`).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import click
 from flask.cli import with_appcontext
 
+from .cli import Money
 from .cli import nicepay_cli
 from .cli_notes import kst
 from .cli_notes import uses_portone
 from .portone import PortOneError
 from .state import app_state
 from .subscription_machine import SubscriptionState
+from .subscription_plan import Plan
 from .subscription_plan import describe
 from .subscription_table import SubscriptionError
 from .subscriptions import Subscriptions
@@ -27,7 +31,7 @@ def _subscriptions() -> Subscriptions:
 
 @nicepay_cli.group("subscriptions")
 def subscriptions() -> None:
-    """Subscriptions: list, show, cancel, and the due work."""
+    """Subscriptions: list, show, cancel, change the price, and the due work."""
 
 
 @subscriptions.command("list")
@@ -101,6 +105,70 @@ def cancel(subscription_uid: str, at_once: bool, yes: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     ends = kst(sub.ended_at or sub.period_end)
     click.echo(f"{sub.subscription_uid}: {sub.status.value}, ends {ends}")
+
+
+@subscriptions.command("change-plan")
+@click.argument("subscription_uid")
+@click.option(
+    "--amount",
+    type=Money(),
+    required=True,
+    help="What each period costs from the next one on.",
+)
+@click.option("--name", help="The payment's name at PortOne (default: the current).")
+@click.option("--tax-free", type=Money(zero=True), help="The tax-free part.")
+@click.option("--vat-amount", type=Money(zero=True), help="The VAT part.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+@uses_portone
+def change_plan(
+    subscription_uid: str,
+    amount: Decimal,
+    name: str | None,
+    tax_free: Decimal | None,
+    vat_amount: Decimal | None,
+    yes: bool,
+) -> None:
+    """Charge another price from the next period on.
+
+    The period under way keeps its price, and so do the retries of its charge.
+    The tax parts are those given here (none by default), not the current ones.
+    """
+    sub = _subscriptions().get(subscription_uid)
+    if sub is None:
+        raise click.ClickException(f"No subscription {subscription_uid!r}.")
+    try:
+        plan = Plan(
+            name=name or sub.name,
+            amount=amount,
+            interval=sub.interval,
+            currency=sub.currency,
+            tax_free=tax_free,
+            vat_amount=vat_amount,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if not yes:
+        click.confirm(
+            f"Charge {subscription_uid} {_price(plan)} from the next period "
+            f"(now {_price(sub.plan)})?",
+            abort=True,
+        )
+    try:
+        changed = _subscriptions().change_plan(subscription_uid, plan)
+    except (PortOneError, SubscriptionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    nxt = changed.pending_merchant_uid or "none until it is resumed"
+    click.echo(f"{subscription_uid}: {_price(changed.plan)}; next charge {nxt}")
+
+
+def _price(plan: Plan) -> str:
+    parts = [f"{plan.amount:,} {plan.currency}", plan.name]
+    if plan.tax_free is not None:
+        parts.append(f"tax-free {plan.tax_free:,}")
+    if plan.vat_amount is not None:
+        parts.append(f"VAT {plan.vat_amount:,}")
+    return ", ".join(parts)
 
 
 @subscriptions.command("run-due")

@@ -37,6 +37,7 @@ from .portone.redact import mask
 from .refunds import RefundError
 from .state import app_state
 from .store import UnknownOrderError
+from .subscription_plan import Plan
 from .subscription_table import SubscriptionError
 
 #: What the plugin refuses to do as asked: answered 409, nothing changed.
@@ -98,7 +99,9 @@ def _answer(status: int, message: str, exc: Exception, back: str) -> Response:
 # -- refunds ------------------------------------------------------------------------
 
 
-def _money(name: str) -> Decimal | None:
+def _money(name: str, *, zero: bool = False) -> Decimal | None:
+    """The amount in the form field ``name``; with ``zero``, 0 is one too (a tax
+    part: a zero-rated VAT)."""
     text = request.form.get(name, "").strip().replace(",", "")
     if not text:
         return None
@@ -106,8 +109,14 @@ def _money(name: str) -> Decimal | None:
         amount = Decimal(text)
     except InvalidOperation:
         raise BadForm(f"{name}: {text!r} is not an amount") from None
-    if not amount.is_finite() or amount <= 0 or amount != round(amount, 2):
-        raise BadForm(f"{name} must be more than 0, with at most 2 decimals")
+    if (
+        not amount.is_finite()
+        or amount < 0
+        or (amount == 0 and not zero)
+        or amount != round(amount, 2)
+    ):
+        low = "0 or more" if zero else "more than 0"
+        raise BadForm(f"{name} must be {low}, with at most 2 decimals")
     return amount
 
 
@@ -276,3 +285,45 @@ def cancel_subscription(subscription_uid: str) -> Response:
     detail = {"at_period_end": at_end}
     back = url_for(".subscriptions")
     return act("cancel_subscription", subscription_uid, detail, call, back)
+
+
+@console_bp.post("/subscriptions/<subscription_uid>/plan")
+def change_plan(subscription_uid: str) -> Response:
+    """Charge another price from the next period on (``Subscriptions.change_plan``).
+
+    The form holds the whole new price: ``amount``, and optionally ``name``
+    (the current one when empty), ``tax_free`` and ``vat_amount`` (none when
+    empty, as in a :class:`~flask_nicepay.Plan`).
+    """
+    subscriptions = app_state().payments.subscriptions
+    sub = subscriptions.get(subscription_uid)
+    if sub is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
+    amount = _money("amount")
+    if amount is None:
+        raise BadForm("amount is required")
+    try:
+        plan = Plan(
+            name=_text("name", 200) or sub.name,
+            amount=amount,
+            interval=sub.interval,
+            currency=sub.currency,
+            tax_free=_money("tax_free", zero=True),
+            vat_amount=_money("vat_amount", zero=True),
+        )
+    except ValueError as exc:
+        raise BadForm(str(exc)) from None
+
+    def call() -> dict[str, t.Any]:
+        changed = subscriptions.change_plan(subscription_uid, plan)
+        return {"next_charge": changed.pending_merchant_uid}
+
+    detail = {
+        "from": str(sub.amount),
+        "amount": str(plan.amount),
+        "name": plan.name,
+        "tax_free": None if plan.tax_free is None else str(plan.tax_free),
+        "vat_amount": None if plan.vat_amount is None else str(plan.vat_amount),
+    }
+    back = url_for(".subscriptions")
+    return act("change_plan", subscription_uid, detail, call, back)

@@ -42,6 +42,10 @@ RETRY_AFTER: tuple[dt.timedelta, ...] = (dt.timedelta(days=1), dt.timedelta(days
 #: PortOne schedules only in the future: a charge due now is scheduled this late.
 LEAD = dt.timedelta(minutes=1)
 
+#: The columns a charge's order takes from its price: a subscription's plan, or
+#: the order of an earlier try at the same period.
+PRICE = ("name", "amount", "currency", "tax_free", "vat_amount")
+
 #: The order events a subscription follows: paid, or not paid.
 _FOLLOWED = frozenset({"pay", "fail", "flag_mismatch"})
 
@@ -92,18 +96,20 @@ class Charging(Part):
         *,
         at: dt.datetime | None,
         customer_uid: str | None = None,
+        price: Subscription | Order | None = None,
     ) -> Order:
         """Write the order of a charge (scheduled ``at``, or made now) and link it
-        to the ``(period, attempt)`` it pays, in the transaction on ``conn``."""
+        to the ``(period, attempt)`` it pays, in the transaction on ``conn``.
+
+        :param price: what the charge costs: the order it repeats (a retry, a
+            charge moved or replaced), since a period costs what it cost when it
+            began; the plan of ``sub`` by default.
+        """
         merchant_uid = self.billing.make_merchant_uid()
         order = self.store.insert_order(
             conn,
             merchant_uid=merchant_uid,
-            amount=sub.amount,
-            currency=sub.currency,
-            tax_free=sub.tax_free,
-            vat_amount=sub.vat_amount,
-            name=sub.name,
+            **{name: getattr(price or sub, name) for name in PRICE},
             origin="again" if at is None else "schedule",
             pay_method="card",
             customer_uid=customer_uid or sub.customer_uid,
@@ -240,7 +246,7 @@ class Charging(Part):
             nonlocal nxt
             if retry_at is not None:
                 again = (charge.period, charge.attempt + 1)
-                nxt = self._add_charge(conn, sub, again, at=retry_at)
+                nxt = self._add_charge(conn, sub, again, at=retry_at, price=order)
             return {
                 "status": status.value,
                 "pending_merchant_uid": nxt.merchant_uid if nxt else None,

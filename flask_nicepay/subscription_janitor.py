@@ -209,7 +209,7 @@ class DueWork(Charging):
 
         def make(conn: Connection) -> dict[str, t.Any]:
             if at is not None:
-                nxt.append(self._add_charge(conn, sub, key, at=at))
+                nxt.append(self._add_charge(conn, sub, key, at=at, price=order))
             return {"pending_merchant_uid": nxt[0].merchant_uid if nxt else None}
 
         if not self._write(sub, make):

@@ -77,10 +77,23 @@ class Plan:
     vat_amount: Decimal | int | None = None
 
     def __post_init__(self) -> None:
-        if Decimal(self.amount) <= 0:
+        amount = Decimal(self.amount)
+        if amount <= 0:
             raise ValueError("A plan's amount must be more than zero.")
         if not self.name.strip():
             raise ValueError("A plan needs a name.")
+        # PortOne refuses parts larger than what they are parts of: every charge
+        # of the plan would be refused, period after period.
+        tax_free = Decimal(self.tax_free or 0)
+        if not 0 <= tax_free <= amount:
+            raise ValueError("A plan's tax_free must be from 0 to its amount.")
+        if self.vat_amount is not None and not (
+            0 <= Decimal(self.vat_amount) <= amount - tax_free
+        ):
+            raise ValueError(
+                "A plan's vat_amount must be from 0 to its taxable part "
+                "(amount - tax_free)."
+            )
 
 
 def boundary(anchor: dt.datetime, interval: Interval, periods: int) -> dt.datetime:

@@ -50,6 +50,11 @@ class SubscriptionStateError(SubscriptionError):
     """The subscription's state does not allow this call."""
 
 
+class PlanChangeError(SubscriptionError, ValueError):
+    """The new plan differs in more than its price and name: another interval or
+    currency would change when the periods begin, or what the key is charged in."""
+
+
 _CHARGES = tables.subscription_charges
 
 
@@ -100,7 +105,9 @@ class Subscription:
 
     @property
     def plan(self) -> Plan:
-        """The plan this subscription charges."""
+        """The plan this subscription charges from its next period on; a period
+        already begun costs what its first charge did
+        (:meth:`~flask_nicepay.subscriptions.Subscriptions.charges`)."""
         return Plan(
             name=self.name,
             amount=self.amount,

@@ -14,6 +14,9 @@ other, and the subscription follows its orders
   :data:`~flask_nicepay.subscription_charging.RETRY_AFTER` (``retrying``); when
   the last try is declined too the subscription is ``past_due`` and nothing more
   is charged until it is resumed.
+* **Change of plan**: a new price is charged from the first period that has not
+  begun; the period under way, and the retries of its charge, keep the price it
+  began with.
 * **Change of card, cancel, resume**: see :class:`Subscriptions`.
 
 What a crash or a lost answer leaves half done is finished by
@@ -22,6 +25,7 @@ What a crash or a lost answer leaves half done is finished by
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import typing as t
@@ -39,7 +43,9 @@ from .subscription_janitor import DueWork
 from .subscription_machine import SubscriptionState
 from .subscription_machine import fire
 from .subscription_plan import Plan
+from .subscription_plan import describe
 from .subscription_table import NoBillingKeyError
+from .subscription_table import PlanChangeError
 from .subscription_table import Subscription
 from .subscription_table import SubscriptionStateError
 from .subscription_table import SubscriptionUidInUseError
@@ -263,7 +269,9 @@ class Subscriptions(DueWork):
                 key = (charge.period, charge.attempt)
                 at = old.scheduled_at
                 nxt.append(
-                    self._add_charge(conn, sub, key, at=at, customer_uid=customer_uid)
+                    self._add_charge(
+                        conn, sub, key, at=at, customer_uid=customer_uid, price=old
+                    )
                 )
                 values["pending_merchant_uid"] = nxt[0].merchant_uid
             return values
@@ -273,6 +281,84 @@ class Subscriptions(DueWork):
         if nxt:
             self._launch(nxt[0])
         return True
+
+    # -- changing the plan -----------------------------------------------------
+
+    def change_plan(self, subscription_uid: str, plan: Plan) -> Subscription:
+        """Charge ``plan``'s price (and name and tax parts) from the next period on.
+
+        The period under way keeps the price it began with: it is not charged
+        again, and a declined renewal's retries charge what that renewal did.
+        The charge scheduled for a period that has not begun (the next renewal,
+        or the first charge after a trial) is revoked at PortOne and scheduled
+        again, at the same time, at the new price. When PortOne has already run
+        it, it belongs to the period under way, and the one after it is charged
+        at the new price. ``incomplete``, ``past_due`` and cancelled-at-period-end
+        subscriptions charge the new price when they are resumed.
+
+        :param plan: the new plan; its ``interval`` and ``currency`` must be the
+            subscription's.
+        :raises PlanChangeError: the plan has another interval or currency.
+        :raises SubscriptionStateError: the subscription is ``cancelled``, or kept
+            changing meanwhile.
+        """
+        columns = table.plan_columns(plan)
+        for _ in range(8):
+            sub = self._require(subscription_uid)
+            if sub.status is S.CANCELLED:
+                raise SubscriptionStateError(f"{subscription_uid} is cancelled.")
+            if sub.interval != plan.interval or sub.currency != plan.currency:
+                raise PlanChangeError(
+                    f"{subscription_uid} is charged {sub.currency} "
+                    f"{describe(sub.interval)}; a new plan changes only the price, "
+                    "name and tax parts (start a new subscription for another "
+                    "interval)."
+                )
+            if self._reprice(sub, columns):
+                return self._require(subscription_uid)
+        raise SubscriptionStateError(f"{subscription_uid} kept changing; retry.")
+
+    def _reprice(self, sub: Subscription, columns: dict[str, t.Any]) -> bool:
+        """Write the new plan's ``columns`` and re-price the charge of a period
+        that has not begun; whether it was done."""
+        ahead = self._ahead(sub)
+        if ahead is not None:
+            old = ahead[0]
+            if old.state is not OrderState.READY and not _closed(old):
+                self.follow("pay" if old.paid_at else "fail", old)
+                return False  # its result came first: it paid the period under way
+            if old.state is OrderState.READY and not self._revoke(old):
+                return False  # PortOne ran it first
+        priced = dataclasses.replace(sub, **columns)
+        nxt: list[Order] = []
+
+        def make(conn: Connection) -> dict[str, t.Any]:
+            if ahead is None:
+                return columns
+            old, key = ahead
+            at = old.scheduled_at
+            nxt.append(self._add_charge(conn, sub, key, at=at, price=priced))
+            return {**columns, "pending_merchant_uid": nxt[0].merchant_uid}
+
+        if not self._write(sub, make):
+            return False
+        if nxt:
+            self._launch(nxt[0])
+        return True
+
+    def _ahead(self, sub: Subscription) -> tuple[Order, tuple[int, int]] | None:
+        """The charge expected next, with its ``(period, attempt)``, when it is
+        the scheduled first try at a period that has not begun."""
+        pending = sub.pending_merchant_uid
+        if pending is None or sub.cancel_at_period_end:
+            return None  # the due work revokes what a cancelled one still expects
+        order = self.store.get(pending)
+        charge = table.charge_of(self.store.engine, pending)
+        if order is None or order.scheduled_at is None or charge is None:
+            return None
+        if charge.attempt != 0 or sub.starts(charge.period) <= self.clock():
+            return None
+        return order, (charge.period, 0)
 
 
 def _closed(order: Order) -> bool:

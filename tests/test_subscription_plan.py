@@ -121,3 +121,29 @@ def test_bad_plans_are_refused() -> None:
     assert describe(Monthly(31)) == "monthly on day 31"
     assert describe(Monthly(months=3)) == "every 3 months"
     assert describe(EveryDays(14)) == "every 14 days"
+
+
+@pytest.mark.parametrize(
+    ("tax_free", "vat_amount"),
+    [(-1, None), (10_001, None), (None, -1), (None, 10_001), (4_000, 6_001)],
+)
+def test_a_plan_refuses_tax_parts_larger_than_their_whole(
+    tax_free: int | None, vat_amount: int | None
+) -> None:
+    with pytest.raises(ValueError, match=r"tax_free|vat_amount"):
+        Plan(
+            name="p",
+            amount=10_000,
+            interval=Monthly(),
+            tax_free=tax_free,
+            vat_amount=vat_amount,
+        )
+
+
+def test_a_plan_takes_tax_parts_up_to_their_whole() -> None:
+    whole = Plan(name="p", amount=10_000, interval=Monthly(), tax_free=10_000)
+    split = Plan(
+        name="p", amount=10_000, interval=Monthly(), tax_free=4_000, vat_amount=6_000
+    )
+    zero = Plan(name="p", amount=10_000, interval=Monthly(), tax_free=0, vat_amount=0)
+    assert (whole.tax_free, split.vat_amount, zero.vat_amount) == (10_000, 6_000, 0)

@@ -85,3 +85,34 @@ def test_run_due_reports_what_it_did(
     ended = run(app, "run-due")
     assert ended.exit_code == 0 and "sub-a: ended" in ended.output
     assert run(app, "run-due").output == "0 done, 0 failed.\n"
+
+
+def test_change_plan_asks_then_charges_the_new_price_next(
+    app: Flask, nicepay: NicePay, sandbox: Sandbox
+) -> None:
+    two(app, nicepay)
+    refused = run(app, "change-plan", "sub-a", "--amount", "12900", input="n\n")
+    assert refused.exit_code == 1 and "Aborted" in refused.output
+    assert "12,900 KRW" in refused.output and "now 9,900 KRW" in refused.output
+    with app.app_context():
+        assert nicepay.subscriptions.get("sub-a").amount == 9_900  # type: ignore[union-attr]
+    done = run(
+        app,
+        *("change-plan", "sub-a", "--amount", "11000", "--name", "인상"),
+        *("--tax-free", "1000", "--vat-amount", "0", "--yes"),
+    )
+    assert done.exit_code == 0, done.output
+    assert "11,000 KRW, 인상, tax-free 1,000, VAT 0" in done.output
+    with app.app_context():
+        sub = nicepay.subscriptions.get("sub-a")
+        pending = nicepay.client.get_schedule(sub.pending_merchant_uid)  # type: ignore[union-attr]
+    assert (pending.amount, pending.name) == (11_000, "인상")
+    for bad in (["--amount", "0"], ["--amount", "x"], ["--tax-free", "-1"]):
+        args = ["--amount", "100", *bad] if bad[0] != "--amount" else bad
+        assert run(app, "change-plan", "sub-a", *args, "--yes").exit_code == 2
+    over = run(app, "change-plan", "sub-a", "--amount", "100", "--tax-free", "200")
+    assert over.exit_code == 2 and "tax_free" in over.output
+    assert run(app, "change-plan", "sub-x", "--amount", "1", "--yes").exit_code == 1
+    run(app, "cancel", "sub-a", "--now", "--yes")
+    gone = run(app, "change-plan", "sub-a", "--amount", "1", "--yes")
+    assert gone.exit_code == 1 and "cancelled" in gone.output

@@ -398,3 +398,56 @@ def test_subscriptions_are_cancelled_at_period_end_or_at_once(app: Flask) -> Non
     ]
     assert operator.post("/subscriptions/sub-none/cancel").status_code == 409
     assert operator.get("/subscriptions?status=bogus").status_code == 400
+
+
+@on_both_databases
+def test_a_subscription_price_is_changed_from_the_next_period(app: Flask) -> None:
+    payments = state(app).payments
+    plan = Plan(name="월간", amount=9_900, interval=Monthly())
+    with app.app_context():
+        payments.billing.issue_key("cust-a", CARD)
+        sub = payments.subscriptions.start("cust-a", plan, subscription_uid="sub-a")
+    operator = Operator(app)
+    assert operator.page("/subscriptions").find(data_testid="change-plan-sub-a")
+
+    form = {"amount": "12,900", "name": "", "tax_free": "0", "vat_amount": ""}
+    assert operator.post("/subscriptions/sub-a/plan", form).status_code == 303
+
+    with app.app_context():
+        changed = payments.subscriptions.get("sub-a")
+        [first, revoked, nxt] = payments.subscriptions.charges("sub-a")
+    assert changed is not None
+    assert (changed.amount, changed.name, changed.tax_free) == (12_900, "월간", 0)
+    assert changed.vat_amount is None
+    assert (first.amount, first.state) == (9_900, "paid")
+    assert (revoked.merchant_uid, revoked.state) == (
+        sub.pending_merchant_uid,
+        "cancelled",
+    )
+    assert (nxt.merchant_uid, nxt.amount) == (changed.pending_merchant_uid, 12_900)
+    assert json.loads(_last(app)["detail"]) == {
+        "from": "9900",
+        "amount": "12900",
+        "name": "월간",
+        "tax_free": "0",
+        "next_charge": nxt.merchant_uid,
+    }
+    assert (_last(app)["action"], _last(app)["outcome"]) == ("change_plan", "succeeded")
+
+    for bad in (
+        {},
+        {"amount": "abc"},
+        {"amount": "0"},
+        {"amount": "NaN"},
+        {"amount": "1000", "tax_free": "2000"},
+        {"amount": "1000", "vat_amount": "-1"},
+        {"amount": "1000", "tax_free": "600", "vat_amount": "500"},
+        {"amount": "1000", "name": "x" * 201},
+    ):
+        assert operator.post("/subscriptions/sub-a/plan", bad).status_code == 400, bad
+    assert operator.post("/subscriptions/sub-none/plan", form).status_code == 404
+    with app.app_context():
+        payments.subscriptions.cancel("sub-a", at_period_end=False)
+    assert operator.post("/subscriptions/sub-a/plan", form).status_code == 409
+    with app.app_context():
+        assert payments.subscriptions.get("sub-a").amount == 12_900  # type: ignore[union-attr]

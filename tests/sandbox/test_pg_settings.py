@@ -264,7 +264,6 @@ def test_added_settings_are_selected_and_outlive_a_reset(sb: Sandbox) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"mid": WINDOW_MID, "kind": "window"},  # that MID is set up
         {"mid": "other00m", "kind": "api", "channel_key": API_CHANNEL_KEY},
         {"mid": "other00m", "kind": "both"},
         {"mid": "a.b", "kind": "api"},
@@ -279,6 +278,17 @@ def test_settings_a_console_would_refuse(sb: Sandbox, bad: dict[str, Any]) -> No
     with pytest.raises(ValueError):
         sb.add_pg_setting(mid, **bad)
     assert len(sb.pg_settings()) == 4
+
+
+def test_a_mid_may_have_a_second_channel(sb: Sandbox) -> None:
+    # A store's own channel key for the account's live window MID.
+    again = sb.add_pg_setting(WINDOW_MID, kind="window", channel_key="ck-store")
+    assert pg_of(window(sb, "m-1", channelKey="ck-store")) == LIVE_WINDOW
+    # pg names the first setting with that MID.
+    assert pg_of(window(sb, "m-2", pg=f"nice.{WINDOW_MID}")) == LIVE_WINDOW
+    assert sb.pg_settings()[-1] == again
+    with pytest.raises(ValueError, match="taken"):
+        sb.add_pg_setting("other00m", kind="api", channel_key="ck-store")
 
 
 def test_settings_through_the_control_api(sb: Sandbox) -> None:

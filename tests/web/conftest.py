@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from flask_nicepay import NicePay
 from flask_nicepay.portone import PortOneClient
+from flask_nicepay.sandbox import WINDOW_MID
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 from flask_nicepay.store import utcnow
@@ -84,6 +85,10 @@ def portone(relay: Relay) -> t.Iterator[Sandbox]:
         imp_secret=LIVE_SECRET,
         webhook_url="https://shop.example.com/nicepay/webhook",
         webhook_sender=relay,
+    )
+    # The live store's channel key names a channel of this account: its window's.
+    box.add_pg_setting(
+        WINDOW_MID, kind="window", channel_key=LIVE["NICEPAY_CHANNEL_KEY"]
     )
     yield box
     box.close()

@@ -205,7 +205,7 @@ class Account:
         :param pg_provider: PortOne's PG code, e.g. ``nice`` or ``kakaopay``.
         :returns: the setting.
         :raises ValueError: for a value PortOne's console would not take, or a
-            channel key or MID the account already has.
+            channel key the account already has.
         """
         _check_code(pg_provider, "pg_provider", 16)
         _check_code(mid, "mid", 80)

@@ -80,23 +80,19 @@ class PgSettings:
         return (*BUILT_IN, *self.added)
 
     def add(self, setting: PgSetting) -> PgSetting:
-        """Add a setting, refusing a channel key or a MID of that PG already used.
+        """Add a setting, refusing a channel key the account already has.
+
+        A MID may be set up twice (two channels, one contract); ``pg`` then
+        names the first.
 
         :param setting: the new setting.
-        :raises ValueError: when it clashes with one the account has.
+        :raises ValueError: for a kind the account does not know, or a channel
+            key another setting has.
         """
         if setting.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        for other in self.all():
-            if other.channel_key == setting.channel_key:
-                raise ValueError(f"channel key {setting.channel_key!r} is taken")
-            same_mid = (other.pg_provider, other.mid, other.kind) == (
-                setting.pg_provider,
-                setting.mid,
-                setting.kind,
-            )
-            if same_mid:
-                raise ValueError(f"{setting.pg_provider}.{setting.mid} is set up")
+        if any(s.channel_key == setting.channel_key for s in self.all()):
+            raise ValueError(f"channel key {setting.channel_key!r} is taken")
         self.added = (*self.added, setting)
         return setting
 

@@ -46,7 +46,7 @@ ALREADY_PAID_CODE: Final = "F1002"
 CLOSED_MSG: Final = "[결제포기] 사용자가 결제를 취소하셨습니다"
 #: The installment menu of NICE's own window, when ``display.card_quota`` is not
 #: sent: lump sum and 2 to 12 months (the sandbox's choice; see
-#: docs/sandbox/choices.rst).
+#: docs/sandbox/pg-settings.rst).
 NICE_MENU: Final = (0, *range(2, 13))
 NOT_OFFERED: Final = "결제창에서 선택할 수 없는 할부개월입니다"
 USER_AGENTS: Final = {
@@ -164,7 +164,7 @@ def installment_menu(
 
     ``card.direct.quota`` fixes them; ``display.card_quota`` lists the months
     offered besides a lump sum (``[]`` a lump sum only, ``[6]`` a lump sum or 6
-    months: PortOne's SDK reference, see docs/sandbox/choices.rst); without it
+    months: PortOne's SDK reference, see docs/sandbox/pg-settings.rst); without it
     the window shows NICE's own menu. Under 50,000 KRW, or in dollars, a lump
     sum only.
 

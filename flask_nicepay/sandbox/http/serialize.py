@@ -225,7 +225,7 @@ def _schedule_pg(schedule: Schedule, payment: Payment | None) -> dict[str, str]:
     if payment is not None:
         return {"pg_provider": payment.pg_provider, "pg_id": payment.pg_id}
     setting = schedule.pg_setting
-    if setting is None:  # a key deleted before it was scheduled: never paid
+    if setting is None:  # not seen: every schedule keeps one when scheduled
         return {"pg_provider": "nice", "pg_id": API_MID}
     return {"pg_provider": setting.pg_provider, "pg_id": setting.mid}
 

@@ -32,13 +32,31 @@ from .http.flask_app import Sandbox
 from .http.server import serve
 from .model.cards import TEST_CARDS
 from .model.cards import TestCard
+from .model.codes import API_CHANNEL_KEY
+from .model.codes import API_MID
+from .model.codes import TEST_API_CHANNEL_KEY
+from .model.codes import TEST_API_MID
+from .model.codes import TEST_WINDOW_CHANNEL_KEY
+from .model.codes import TEST_WINDOW_MID
+from .model.codes import WINDOW_CHANNEL_KEY
+from .model.codes import WINDOW_MID
+from .model.pg_settings import PgSetting
 from .model.sandbox_errors import CheckoutRefused
 from .model.sandbox_errors import SandboxError
 
 __all__ = [
+    "API_CHANNEL_KEY",
+    "API_MID",
+    "TEST_API_CHANNEL_KEY",
+    "TEST_API_MID",
     "TEST_CARDS",
+    "TEST_WINDOW_CHANNEL_KEY",
+    "TEST_WINDOW_MID",
+    "WINDOW_CHANNEL_KEY",
+    "WINDOW_MID",
     "CheckoutOptions",
     "CheckoutRefused",
+    "PgSetting",
     "Sandbox",
     "SandboxAdapter",
     "SandboxError",

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from flask_nicepay import NicePay
 from flask_nicepay import OrderState
+from flask_nicepay.sandbox import TEST_WINDOW_MID
 from flask_nicepay.store import Order
 
 from ..chromium import Watched
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.browser
 
 OVERLAY = "[data-testid=imp-sandbox-overlay]"
 AMOUNT = 51_000
-TEST_MID = "nicepay00m"
+TEST_MID = TEST_WINDOW_MID
 #: What the buyer's console does: wrap the SDK so the page's parameters go out
 #: with the edit laid over them.
 EDIT = """(edit) => {

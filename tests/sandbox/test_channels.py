@@ -1,4 +1,8 @@
-"""Other PG channels, the checksum a cancel carried, and hooks before a request."""
+"""Other PGs' channels, the checksum a cancel carried, and hooks before a request.
+
+The account's own NICE settings, and how a request picks one, are in
+``test_pg_settings.py``.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,13 @@ def test_pg_names_another_channel_only_once_it_is_set_up(sb: Sandbox, api: Api) 
     assert (before["pg_provider"], before["pg_id"]) == ("nice", "nictest04m")
 
     sb.add_pg_channel("kakaopay")
+    sb.add_pg_channel("kakaopay")  # once is enough; again changes nothing
     other = keyed(api, "ch-2", pg="kakaopay.TC0ONETIME")
-    assert (other["pg_provider"], other["pg_id"]) == ("kakaopay", "TC0ONETIME")
+    # A MID the PG's settings lack: that PG's own setting.
+    assert (other["pg_provider"], other["pg_id"]) == ("kakaopay", "kakaopay")
+    sb.add_pg_setting("TC0ONETIME", kind="api", pg_provider="kakaopay")
+    named = keyed(api, "ch-2b", pg="kakaopay.TC0ONETIME")
+    assert (named["pg_provider"], named["pg_id"]) == ("kakaopay", "TC0ONETIME")
     assert api.ok(api.get(f"/payments/{other['imp_uid']}"))["pg_provider"] == (
         "kakaopay"
     )

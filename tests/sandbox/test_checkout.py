@@ -196,17 +196,6 @@ def test_installments_need_50000_won(sb: Sandbox) -> None:
     assert paid["status"] == "paid" and paid["card_quota"] == 3
 
 
-def test_quota_outside_the_offer_or_of_one_month_fails(sb: Sandbox) -> None:
-    opened = sb.open_checkout(
-        {"merchant_uid": "c-10", "amount": 60000, "display": {"card_quota": [2, 3]}}
-    )
-    failed = sb.complete_checkout(opened["imp_uid"], "approve", card_quota=6)
-    assert failed["fail_reason"] == "[3022]할부개월오류"
-    assert (
-        sb.checkout("c-11", 60000, card_quota=1)["fail_reason"] == "[3022]할부개월오류"
-    )
-
-
 def test_card_payments_under_1000_won_fail(sb: Sandbox) -> None:
     failed = sb.checkout("c-12", 900)
     assert failed["status"] == "failed" and failed["fail_reason"].startswith("[3041]")

@@ -202,12 +202,17 @@ def test_installments_are_offered_only_when_asked_and_allowed(
     assert rsp["success"] is True and rsp["card_quota"] == 3
 
 
-def test_a_quota_that_was_not_offered_is_declined_by_the_sandbox(
-    client: FlaskClient,
+def test_a_quota_that_was_not_offered_cannot_be_picked(
+    sb: Sandbox, client: FlaskClient
 ) -> None:
     opened = open_window(client, {"amount": 60000, "display": {"card_quota": [2]}})
-    rsp = complete(client, opened, card_quota=6)["rsp"]
-    assert rsp["success"] is False and rsp["error_code"] == "3022"
+    token = token_of(opened["window_url"])
+    tampered = post_complete(client, opened["imp_uid"], token, "approve", card_quota=6)
+    assert tampered.status_code == 400 and "0, 2" in tampered.get_json()["message"]
+    # Nothing happened: the window is still open and pays with what it offers.
+    assert stored(sb, opened["imp_uid"])["status"] == "ready"
+    rsp = complete(client, opened, card_quota=2)["rsp"]
+    assert rsp["success"] is True and rsp["card_quota"] == 2
 
 
 def test_card_direct_preselects_the_company(client: FlaskClient) -> None:

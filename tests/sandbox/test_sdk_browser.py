@@ -27,6 +27,7 @@ from flask import request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
+from flask_nicepay.sandbox import TEST_WINDOW_MID
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 
@@ -265,6 +266,39 @@ def test_pc_card_approval(
     assert payment["status"] == "paid"
     assert payment["channel"] == "pc" and "HeadlessChrome" in payment["user_agent"]
     desktop.screenshot("pc-card-approved")
+    assert desktop.violations == []
+
+
+def test_pc_installment_menu_and_test_mid(
+    sb: Sandbox, shop: Shop, shop_url: str, desktop: Buyer
+) -> None:
+    # ``[6]``: a lump sum or 6 months, through the test window setting named.
+    shop.params = order(
+        "pc-quota", 60000, display={"card_quota": [6]}, pg=f"nice.{TEST_WINDOW_MID}"
+    )
+    desktop.pay(f"{shop_url}/pay")
+    window = desktop.window()
+    quota = window.get_by_test_id("quota-select")
+    values = quota.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert values == ["0", "6"]
+    # The buyer edits the page to offer 3 months and picks it: the sandbox,
+    # like NICE's window, has no such choice and refuses it.
+    quota.evaluate(
+        "s => { const o = document.createElement('option');"
+        " o.value = '3'; o.textContent = '3개월'; s.appendChild(o); s.value = '3'; }"
+    )
+    window.get_by_test_id("approve").click()
+    status = window.get_by_test_id("status")
+    status.filter(has_text="0, 6").wait_for()
+    ready = sb.state()["payments"]
+    assert [(p["status"], p["card_quota"]) for p in ready] == [("ready", 0)]
+    desktop.screenshot("pc-quota-refused")
+    quota.select_option("6")
+    window.get_by_test_id("approve").click()
+    rsp = desktop.rsp()
+    assert rsp["success"] is True and rsp["card_quota"] == 6
+    payment = stored(sb, rsp["imp_uid"])
+    assert (payment["pg_id"], payment["sandbox"]) == (TEST_WINDOW_MID, True)
     assert desktop.violations == []
 
 

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 
 from flask_nicepay import NicePay
 from flask_nicepay.portone import PortOneClient
+from flask_nicepay.sandbox import API_MID
+from flask_nicepay.sandbox import WINDOW_MID
 from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import serve
 from flask_nicepay.store import utcnow
@@ -85,6 +87,12 @@ def portone(relay: Relay) -> t.Iterator[Sandbox]:
         webhook_url="https://shop.example.com/nicepay/webhook",
         webhook_sender=relay,
     )
+    # The live store's channel keys name channels of this account: the window's
+    # and the API's.
+    box.add_pg_setting(
+        WINDOW_MID, kind="window", channel_key=LIVE["NICEPAY_CHANNEL_KEY"]
+    )
+    box.add_pg_setting(API_MID, kind="api", channel_key=LIVE["NICEPAY_API_CHANNEL_KEY"])
     yield box
     box.close()
 

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from flask_nicepay import OrderState
 from flask_nicepay import signals
 from flask_nicepay.portone import Card
+from flask_nicepay.sandbox import TEST_WINDOW_MID
 from flask_nicepay.sandbox import Sandbox
 
 from .consoleshop import Operator
@@ -41,7 +42,7 @@ AMOUNT = 51_000
 #: What the store's checkout link offers: the card, lump sum or 2 or 3 months.
 OFFER = {"pay_methods": ["card", "vbank"], "card_quota": [2, 3]}
 #: The sandbox account's test-mode window MID (PortOne selects it by ``pg``).
-TEST_MID = "nicepay00m"
+TEST_MID = TEST_WINDOW_MID
 
 
 @dataclasses.dataclass(frozen=True)

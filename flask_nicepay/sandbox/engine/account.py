@@ -27,6 +27,8 @@ from typing import TypeVar
 
 from ..model.access_tokens import TokenStore
 from ..model.clock import Clock
+from ..model.pg_settings import KINDS
+from ..model.pg_settings import PgSetting
 from ..model.record_store import Ledger
 from ..model.shared_file import SharedFile
 from .faults import FaultBook
@@ -179,19 +181,65 @@ class Account:
 
     # The console ------------------------------------------------------------
 
-    def add_pg_channel(self, pg_provider: str) -> None:
-        """Set up another PG in the console, next to NICE.
+    def add_pg_setting(
+        self,
+        mid: str,
+        *,
+        kind: str,
+        test: bool = False,
+        channel_key: str | None = None,
+        pg_provider: str = "nice",
+    ) -> PgSetting:
+        """Add a PG setting to the account, as in PortOne's console.
+
+        A request then selects it by its channel key, or by ``pg`` as
+        ``{pg_provider}.{mid}``; the defaults (the first setting of each kind)
+        stay those the sandbox starts with. It outlives :meth:`reset`.
+
+        :param mid: the MID at the PG, reported as ``pg_id``.
+        :param kind: ``window`` (the payment window) or ``api`` (billing keys,
+            key-in, schedules, ``POST /vbanks``).
+        :param test: a test-mode setting (payments report ``sandbox: true``).
+        :param channel_key: its channel key; by default
+            ``channel-key-sandbox-{pg_provider}-{mid}``.
+        :param pg_provider: PortOne's PG code, e.g. ``nice`` or ``kakaopay``.
+        :returns: the setting.
+        :raises ValueError: for a value PortOne's console would not take, or a
+            channel key the account already has.
+        """
+        _check_code(pg_provider, "pg_provider", 16)
+        _check_code(mid, "mid", 80)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        key = channel_key or f"channel-key-sandbox-{pg_provider}-{mid}"
+        _check_code(key, "channel_key", 100)
+        setting = PgSetting(pg_provider, mid, kind, bool(test), key)
+        with self._held():
+            return self._ledger.pg_settings.add(setting)
+
+    def pg_settings(self) -> tuple[PgSetting, ...]:
+        """Every PG setting of the account, the four built-in ones first."""
+        with self._held():
+            return self._ledger.pg_settings.all()
+
+    def add_pg_channel(self, pg_provider: str) -> PgSetting:
+        """Set up another PG for API payments, next to NICE.
 
         A key-in payment whose ``pg`` names it (``kakaopay`` or
         ``kakaopay.{MID}``) then goes through that PG and reports it as its
         ``pg_provider``, as PortOne does for an account with several channels.
+        Its MID is the PG code; :meth:`add_pg_setting` sets one up in full.
+        Adding the same PG again changes nothing.
 
         :param pg_provider: PortOne's PG code, e.g. ``kakaopay``.
         """
-        if not (pg_provider.isascii() and pg_provider.isidentifier()):
-            raise ValueError("pg_provider must be a PG code such as kakaopay")
+        _check_code(pg_provider, "pg_provider", 16)
         with self._held():
-            self._ledger.pg_channels.add(pg_provider[:16])
+            settings = self._ledger.pg_settings
+            found = settings.find(pg_provider, pg_provider)
+            return found or self.add_pg_setting(
+                pg_provider, kind="api", pg_provider=pg_provider
+            )
 
     # Webhooks and faults ----------------------------------------------------
 
@@ -311,3 +359,15 @@ class Account:
                 "outbox": self._outbox.pending_count(),
                 "webhook_log": len(self._outbox.log),
             }
+
+
+def _check_code(value: str, name: str, max_len: int) -> None:
+    """Refuse what a console field would: empty, too long, not plain ASCII.
+
+    A dot is refused too: ``pg`` splits ``{provider}.{MID}`` at the first one.
+    """
+    plain = value.isascii() and value.replace("-", "").replace("_", "").isalnum()
+    if not plain or len(value) > max_len:
+        raise ValueError(
+            f"{name} must be 1 to {max_len} letters, digits, - or _: {value!r}"
+        )

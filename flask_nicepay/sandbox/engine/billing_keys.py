@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from ..model import cards
-from ..model.codes import API_MID
+from ..model.pg_settings import PgSetting
 from ..model.record_store import Ledger
 from ..model.records import Buyer
 from ..model.records import CardUse
@@ -28,6 +28,7 @@ from ..model.values import missing
 from .payment_attempts import MAX_IDS
 from .payment_attempts import Order
 from .payment_attempts import refuse_if_paid
+from .payment_attempts import setting_of
 from .payment_attempts import settle
 from .payment_attempts import sort
 from .payment_attempts import start
@@ -54,30 +55,29 @@ def customer_not_found(customer_uid: str, *, http_status: int = 404) -> Exceptio
     return not_found(message, code=1)
 
 
-def mid_of(params: Params) -> str:
-    """The MID ``pg`` names (``nice.{MID}``); anything else means the default.
+def named_setting(led: Ledger, params: Params) -> PgSetting | None:
+    """The setting ``channel_key`` or ``pg`` names exactly, None if neither does.
 
-    :param params: the request parameters.
-    """
-    pg = params.text("pg") or ""
-    provider, _, mid = pg.partition(".")
-    return mid if provider == "nice" and mid else API_MID
-
-
-def channel_of(led: Ledger, params: Params) -> tuple[str, str]:
-    """The PG provider and MID ``pg`` selects among the account's channels.
-
-    ``nice`` (or ``nice.{MID}``) is the account's own PG; another provider is
-    used only when set up with :meth:`~flask_nicepay.sandbox.Sandbox.add_pg_channel`,
-    and anything else falls back to the default, as PortOne does.
+    Only a ``{provider}.{MID}`` of a setting counts: a bare or unmatched ``pg``
+    leaves a billing key on the setting that issued it.
 
     :param led: the ledger.
     :param params: the request parameters.
     """
+    if params.text("channel_key"):
+        return setting_of(led, params)
     provider, _, mid = (params.text("pg") or "").partition(".")
-    if provider in led.pg_channels:
-        return provider, mid or provider
-    return "nice", mid_of(params)
+    return led.pg_settings.find(provider, mid) if mid else None
+
+
+def key_setting(led: Ledger, customer: Customer) -> PgSetting:
+    """The setting a billing key was issued through (the API default if gone).
+
+    :param led: the ledger.
+    :param customer: the key.
+    """
+    found = led.pg_settings.find(customer.pg_provider, customer.pg_id)
+    return found or led.pg_settings.default("api")
 
 
 def read_card(params: Params, now: int) -> cards.CardProfile:
@@ -103,25 +103,29 @@ def store_key(
     profile: cards.CardProfile,
     params: Params,
     details: Buyer,
+    setting: PgSetting,
 ) -> Customer:
     """Store (or replace) the key of a customer_uid.
 
     :param led: the ledger.
     :param customer_uid: the alias.
     :param profile: the authenticated card.
-    :param params: for ``customer_id`` and ``pg``.
+    :param params: for ``customer_id``.
     :param details: the ``customer_*`` details.
+    :param setting: the PG setting it is issued through.
     """
     now = led.now()
     old = led.customers.get(customer_uid)
     customer = Customer(
         customer_uid=customer_uid,
         card=profile,
-        pg_id=mid_of(params),
+        pg_id=setting.mid,
         inserted=old.inserted if old else now,
         updated=now,
         customer_id=params.text("customer_id") or (old.customer_id if old else None),
         details=details,
+        pg_provider=setting.pg_provider,
+        sandbox=setting.test,
     )
     led.customers.put(customer_uid, customer)
     return customer
@@ -135,13 +139,13 @@ def register(led: Ledger, customer_uid: str, params: Params) -> Customer:
     :param params: card data and ``customer_*`` details.
     """
     _check_uid(customer_uid)
+    setting = setting_of(led, params)
     try:
         profile = read_card(params, led.now())
     except cards.CardRejected as rejected:
         raise refused(f"{KEY_FAILED} {rejected.reason}", code=-1) from None
-    return store_key(
-        led, customer_uid, profile, params, Buyer.read(params, "customer_")
-    )
+    details = Buyer.read(params, "customer_")
+    return store_key(led, customer_uid, profile, params, details, setting)
 
 
 def _check_uid(customer_uid: str) -> None:
@@ -210,9 +214,8 @@ def charge(
     customer_uid: str | None,
     usage: str | None,
     quota: int,
-    mid: str = API_MID,
+    setting: PgSetting,
     failure: str | None = None,
-    pg_provider: str = "nice",
 ) -> Payment:
     """Create an API card payment and approve or decline it.
 
@@ -222,12 +225,10 @@ def charge(
     :param customer_uid: the key used, if any.
     :param usage: ``customer_uid_usage``.
     :param quota: installment months.
-    :param mid: the NICE MID.
+    :param setting: the PG setting it goes through.
     :param failure: a decline decided before asking the card company.
-    :param pg_provider: the PG the payment goes through.
     """
-    payment = start(led, order, pay_method="card", channel="api", mid=mid)
-    payment.pg_provider = pg_provider
+    payment = start(led, order, pay_method="card", channel="api", setting=setting)
     payment.customer_uid, payment.customer_uid_usage = customer_uid, usage
     if profile is not None:
         payment.card = CardUse(profile, quota)
@@ -247,14 +248,14 @@ def onetime(led: Ledger, params: Params) -> Payment:
     quota = params.integer("card_quota") or 0
     customer_uid = params.text("customer_uid")
     refuse_if_paid(led, order.merchant_uid)
-    pg_provider, mid = channel_of(led, params)
+    setting = setting_of(led, params)
     try:
         profile = read_card(params, led.now())
     except cards.CardRejected as rejected:
         raise refused(f"{AUTH_FAILED} {rejected.reason}", code=-1) from None
     if customer_uid is not None:
         _check_uid(customer_uid)
-        store_key(led, customer_uid, profile, params, order.buyer)
+        store_key(led, customer_uid, profile, params, order.buyer, setting)
     return charge(
         led,
         order,
@@ -262,13 +263,15 @@ def onetime(led: Ledger, params: Params) -> Payment:
         customer_uid=customer_uid,
         usage="issue" if customer_uid else None,
         quota=quota,
-        mid=mid,
-        pg_provider=pg_provider,
+        setting=setting,
     )
 
 
 def again(led: Ledger, params: Params) -> Payment:
     """``POST /subscribe/payments/again``: pay with a stored key.
+
+    It goes through the setting that issued the key unless ``channel_key`` (or a
+    ``pg`` the account matches) names another.
 
     :param led: the ledger.
     :param params: ``customer_uid``, ``merchant_uid``, ``amount``, ``name``, ...
@@ -279,6 +282,7 @@ def again(led: Ledger, params: Params) -> Payment:
     if record is None:
         raise refused(UNKNOWN_BUYER)
     refuse_if_paid(led, order.merchant_uid)
+    setting = named_setting(led, params) or key_setting(led, record)
     order.buyer = order.buyer.or_else(record.details)
     return charge(
         led,
@@ -287,7 +291,7 @@ def again(led: Ledger, params: Params) -> Payment:
         customer_uid=customer_uid,
         usage="payment",
         quota=params.integer("card_quota") or 0,
-        mid=record.pg_id,
+        setting=setting,
     )
 
 
@@ -304,7 +308,7 @@ def foreign(led: Ledger, params: Params) -> Payment:
     order = Order.read(params)
     number, expiry = params.required("card_number"), params.required("expiry")
     refuse_if_paid(led, order.merchant_uid)
-    pg_provider, mid = channel_of(led, params)
+    setting = setting_of(led, params)
     try:
         profile = cards.authenticate(number, expiry, None, None, led.now())
     except cards.CardRejected as rejected:
@@ -316,6 +320,5 @@ def foreign(led: Ledger, params: Params) -> Payment:
         customer_uid=None,
         usage=None,
         quota=params.integer("card_quota") or 0,
-        mid=mid,
-        pg_provider=pg_provider,
+        setting=setting,
     )

@@ -16,6 +16,9 @@ from typing import Any
 from typing import Final
 from typing import TypeVar
 
+from ..model.pg_settings import UNKNOWN_CHANNEL_KEY
+from ..model.pg_settings import PgSetting
+from ..model.pg_settings import UnknownChannelKey
 from ..model.record_store import Ledger
 from ..model.records import PAYMENT_STATUSES
 from ..model.records import Buyer
@@ -112,7 +115,7 @@ class Order:
 
 
 def start(
-    led: Ledger, order: Order, *, pay_method: str, channel: str, mid: str
+    led: Ledger, order: Order, *, pay_method: str, channel: str, setting: PgSetting
 ) -> Payment:
     """Create a ``ready`` attempt for an order.
 
@@ -120,14 +123,16 @@ def start(
     :param order: the order fields.
     :param pay_method: the payment method.
     :param channel: ``pc``, ``mobile`` or ``api``.
-    :param mid: the NICE MID the attempt runs on.
+    :param setting: the PG setting it goes through (its PG, MID and mode).
     """
     payment = Payment(
         imp_uid=led.new_imp_uid(),
         merchant_uid=order.merchant_uid,
         pay_method=pay_method,
         channel=channel,
-        pg_id=mid,
+        pg_id=setting.mid,
+        pg_provider=setting.pg_provider,
+        sandbox=setting.test,
         amount=order.amount,
         currency=order.currency,
         started_at=led.now(),
@@ -139,6 +144,26 @@ def start(
         vat_amount=order.vat_amount,
     )
     return led.add_payment(payment)
+
+
+def setting_of(led: Ledger, params: Params, kind: str = "api") -> PgSetting:
+    """The PG setting a request goes through: its channel key, else ``pg``.
+
+    ``nice.{MID}`` names the setting with that MID, ``{provider}`` another PG set
+    up with :meth:`~flask_nicepay.sandbox.Sandbox.add_pg_setting`; a ``pg`` that
+    matches none means the default setting of ``kind``, as PortOne does.
+
+    :param led: the ledger.
+    :param params: the request parameters.
+    :param kind: ``api`` (the key is ``channel_key``) or ``window``
+        (``IMP.request_pay``'s ``channelKey``).
+    :raises SandboxError: HTTP 400 for a channel key the account lacks.
+    """
+    channel_key = params.text("channelKey" if kind == "window" else "channel_key")
+    try:
+        return led.pg_settings.select(kind, channel_key, params.text("pg"))
+    except UnknownChannelKey:
+        raise bad_request(f"{UNKNOWN_CHANNEL_KEY}: {channel_key}") from None
 
 
 def refuse_if_paid(led: Ledger, merchant_uid: str) -> None:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Final
 
 from ..model import cards
-from ..model.codes import API_MID
 from ..model.record_store import Ledger
 from ..model.records import Buyer
 from ..model.records import Schedule
@@ -26,11 +25,14 @@ from ..model.values import invalid
 from ..model.values import missing
 from .billing_keys import UNKNOWN_BUYER
 from .billing_keys import charge
+from .billing_keys import key_setting
+from .billing_keys import named_setting
 from .billing_keys import read_card
 from .billing_keys import store_key
 from .payment_attempts import ALREADY_PAID
 from .payment_attempts import Order
 from .payment_attempts import custom_data_text
+from .payment_attempts import setting_of
 
 NO_CUSTOMER: Final = "등록된 고객정보가 없습니다."
 CARD_CHECK_FAILED: Final = "카드정보 확인에 실패하였습니다."
@@ -59,6 +61,9 @@ def schedule(led: Ledger, params: Params) -> list[Schedule]:
     """``POST /subscribe/payments/schedule``.
 
     Every schedule is checked before any is stored, so a refusal stores nothing.
+    Each schedule keeps the PG setting it will pay through: the one
+    ``channel_key`` (or a ``pg`` naming a setting exactly) names, else the one
+    that issued the key.
 
     :param led: the ledger.
     :param params: ``customer_uid``, ``schedules`` and optional card data.
@@ -67,7 +72,7 @@ def schedule(led: Ledger, params: Params) -> list[Schedule]:
     items = params.objects("schedules")
     if not items:
         raise missing("schedules")
-    profile = None
+    profile, chosen = None, named_setting(led, params)
     if params.has("card_number"):
         try:
             profile = read_card(params, led.now())
@@ -81,9 +86,10 @@ def schedule(led: Ledger, params: Params) -> list[Schedule]:
         given = Buyer.read(params, "customer_")
         existing = led.customers.get(customer_uid)
         details = given.or_else(existing.details) if existing else given
-        store_key(led, customer_uid, profile, params, details)
+        store_key(led, customer_uid, profile, params, details, setting_of(led, params))
     owner = led.customers.get(customer_uid)
     for record in created:
+        record.pg_setting = chosen or (key_setting(led, owner) if owner else None)
         if owner is not None:
             record.buyer = record.buyer.or_else(owner.details)
             record.customer_id = owner.customer_id
@@ -287,6 +293,9 @@ def execute(led: Ledger, record: Schedule) -> Schedule:
     :param record: the pending schedule.
     """
     customer = led.customers.get(record.customer_uid)
+    setting = record.pg_setting or (
+        key_setting(led, customer) if customer else led.pg_settings.default("api")
+    )
     failure = None
     if customer is None:
         failure = UNKNOWN_BUYER
@@ -299,7 +308,7 @@ def execute(led: Ledger, record: Schedule) -> Schedule:
         customer_uid=record.customer_uid,
         usage="payment.scheduled",
         quota=record.card_quota,
-        mid=customer.pg_id if customer else API_MID,
+        setting=setting,
         failure=failure,
     )
     if payment.status == "failed":

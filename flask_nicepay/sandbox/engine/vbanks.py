@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..model.codes import API_MID
 from ..model.codes import BANKS
 from ..model.record_store import Ledger
 from ..model.records import Payment
@@ -24,6 +23,7 @@ from ..model.values import invalid
 from ..model.values import parse_due
 from .payment_attempts import Order
 from .payment_attempts import refuse_if_paid
+from .payment_attempts import setting_of
 from .payment_attempts import settle
 from .payment_attempts import start
 
@@ -73,8 +73,8 @@ def issue_by_api(led: Ledger, params: Params) -> Payment:
     """``POST /vbanks``.
 
     :param led: the ledger.
-    :param params: merchant_uid, amount, vbank_code, vbank_due, vbank_holder and
-        the optional order fields.
+    :param params: merchant_uid, amount, vbank_code, vbank_due, vbank_holder,
+        ``channel_key`` or ``pg``, and the optional order fields.
     """
     order = Order.read(params)
     bank_code = params.required("vbank_code")
@@ -82,7 +82,8 @@ def issue_by_api(led: Ledger, params: Params) -> Payment:
     holder = params.required("vbank_holder")
     refuse_if_paid(led, order.merchant_uid)
     check_account(led, bank_code, due)
-    payment = start(led, order, pay_method="vbank", channel="api", mid=API_MID)
+    setting = setting_of(led, params)
+    payment = start(led, order, pay_method="vbank", channel="api", setting=setting)
     return issue(led, payment, bank_code, due, holder)
 
 

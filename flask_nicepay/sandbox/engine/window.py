@@ -18,7 +18,7 @@ from typing import Final
 
 from ..model import cards
 from ..model.codes import DEFAULT_BANK
-from ..model.codes import WINDOW_MID
+from ..model.pg_settings import PgSetting
 from ..model.record_store import Ledger
 from ..model.records import CardUse
 from ..model.records import Payment
@@ -30,6 +30,7 @@ from ..model.values import Params
 from ..model.values import parse_due
 from .payment_attempts import ALREADY_PAID
 from .payment_attempts import Order
+from .payment_attempts import setting_of
 from .payment_attempts import settle
 from .payment_attempts import start
 from .vbanks import DEFAULT_DUE
@@ -43,6 +44,11 @@ BAD_PARAMETER: Final = "F400"
 PREPARED_MISMATCH: Final = "F1001"
 ALREADY_PAID_CODE: Final = "F1002"
 CLOSED_MSG: Final = "[결제포기] 사용자가 결제를 취소하셨습니다"
+#: The installment menu of NICE's own window, when ``display.card_quota`` is not
+#: sent: lump sum and 2 to 12 months (the sandbox's choice; see
+#: docs/sandbox/pg-settings.rst).
+NICE_MENU: Final = (0, *range(2, 13))
+NOT_OFFERED: Final = "결제창에서 선택할 수 없는 할부개월입니다"
 USER_AGENTS: Final = {
     "pc": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
@@ -68,6 +74,9 @@ def open_window(
     :param channel: ``pc`` or ``mobile``.
     :param user_agent: the buyer's browser; a typical one when None.
     :raises CheckoutRefused: where the SDK refuses to open the window.
+
+    The attempt goes through the PG setting ``channelKey`` names, else the one
+    ``pg`` names, else the account's default window setting.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
@@ -75,11 +84,12 @@ def open_window(
     merchant_uid = request.text("merchant_uid")
     try:
         order, pay_method, window = _validate(led, request, channel)
+        setting: PgSetting = setting_of(led, request, "window")
     except _Refusal as error:
         raise CheckoutRefused(error.error_code, error.message, merchant_uid) from None
     except SandboxError as error:
         raise CheckoutRefused(BAD_PARAMETER, error.message, merchant_uid) from None
-    payment = start(led, order, pay_method=pay_method, channel=channel, mid=WINDOW_MID)
+    payment = start(led, order, pay_method=pay_method, channel=channel, setting=setting)
     payment.user_agent = user_agent or USER_AGENTS[channel]
     payment.escrow = request.flag("escrow")
     payment.window = window
@@ -109,7 +119,9 @@ def _validate(led: Ledger, request: Params, channel: str) -> tuple[Order, str, W
             "모바일 결제에서 USD는 niceMobileV2: true일 때만 사용할 수 있습니다.",
         )
     window = _window(request)
-    wants_installments = any(q >= 2 for q in window.quotas) or window.direct_quota >= 2
+    wants_installments = (
+        any(q >= 2 for q in window.quotas or ()) or (window.direct_quota or 0) >= 2
+    )
     if wants_installments and (
         order.currency != "KRW" or order.amount < cards.MIN_INSTALLMENT_KRW
     ):
@@ -129,20 +141,44 @@ class _Refusal(SandboxError):
 
 
 def _window(request: Params) -> Window:
-    display = request.mapping("display")
-    quotas = display.raw("card_quota") or []
-    if not isinstance(quotas, list) or not all(
-        isinstance(q, int) and not isinstance(q, bool) for q in quotas
+    quotas = request.mapping("display").raw("card_quota")
+    if quotas is not None and (
+        not isinstance(quotas, list)
+        or not all(isinstance(q, int) and not isinstance(q, bool) for q in quotas)
     ):
         raise SandboxError(400, -1, "display.card_quota는 숫자 배열이어야 합니다.")
     direct = request.mapping("card").mapping("direct")
     due = request.raw("vbank_due")
     return Window(
-        quotas=tuple(quotas),
+        quotas=None if quotas is None else tuple(quotas),
         direct_code=direct.text("code"),
-        direct_quota=direct.integer("quota") or 0,
+        direct_quota=direct.integer("quota"),
         vbank_due=parse_due(due) if due not in (None, "") else None,
     )
+
+
+def installment_menu(
+    window: Window, amount: Decimal | float, currency: str
+) -> tuple[int, ...]:
+    """The installments the buyer can pick in the window, 0 being a lump sum.
+
+    ``card.direct.quota`` fixes them; ``display.card_quota`` lists the months
+    offered besides a lump sum (``[]`` a lump sum only, ``[6]`` a lump sum or 6
+    months: PortOne's SDK reference, see docs/sandbox/pg-settings.rst); without it
+    the window shows NICE's own menu. Under 50,000 KRW, or in dollars, a lump
+    sum only.
+
+    :param window: what ``request_pay`` asked for.
+    :param amount: the payment amount.
+    :param currency: its currency.
+    """
+    if currency != "KRW" or Decimal(str(amount)) < cards.MIN_INSTALLMENT_KRW:
+        return (0,)
+    if window.direct_quota is not None:
+        return (window.direct_quota,)
+    if window.quotas is None:
+        return NICE_MENU
+    return (0, *sorted({q for q in window.quotas if q >= 2}))
 
 
 def _check_prepared(led: Ledger, order: Order) -> None:
@@ -180,12 +216,16 @@ def complete(
     :param outcome: ``approve``, ``decline`` or ``close``.
     :param card_number: the card typed in (a test card); decides the result.
     :param card_code: the card company picked, when no number is given.
-    :param card_quota: installment months picked (0 lump sum).
+    :param card_quota: installment months picked (0 lump sum); one the window's
+        menu offers (:func:`installment_menu`), else refused with HTTP 400 and
+        the attempt left open, as NICE's window offers no other.
     :param vbank_code: bank of the virtual account.
     """
     payment = _open_attempt(led, imp_uid)
     if outcome not in OUTCOMES:
         raise SandboxError(400, -1, f"outcome must be one of {OUTCOMES}")
+    if payment.pay_method == "card" and outcome != "close":
+        card_quota = _picked_quota(payment, card_quota)
     if outcome == "close":
         payment.window_closed = True
         led.touch(payment)
@@ -217,6 +257,16 @@ def _issue_vbank(led: Ledger, payment: Payment, vbank_code: str | None) -> Payme
     return issue(led, payment, bank_code, due, led.merchant_name)
 
 
+def _picked_quota(payment: Payment, card_quota: int | None) -> int:
+    assert payment.window is not None  # _open_attempt checked it
+    menu = installment_menu(payment.window, payment.amount, payment.currency)
+    quota = menu[0] if card_quota is None else card_quota
+    if quota not in menu:
+        offered = ", ".join(map(str, menu))
+        raise SandboxError(400, -1, f"{NOT_OFFERED}: {quota} (선택 가능: {offered})")
+    return quota
+
+
 def _attach_card(
     payment: Payment,
     card_number: str | None,
@@ -226,7 +276,7 @@ def _attach_card(
     """Put the card on the attempt; return NICE's decline text, if any."""
     assert payment.window is not None  # _open_attempt checked it
     window = payment.window
-    quota = window.direct_quota if card_quota is None else card_quota
+    quota = card_quota or 0  # _picked_quota chose it from the menu
     try:
         if card_number is not None:
             profile = cards.profile_for(card_number)
@@ -237,8 +287,6 @@ def _attach_card(
     except cards.CardRejected as rejected:
         return rejected.reason
     payment.card = CardUse(profile, quota)
-    if quota >= 2 and quota not in window.quotas and quota != window.direct_quota:
-        return cards.BAD_QUOTA
     return cards.approval_failure(profile, payment.amount, payment.currency, quota)
 
 

@@ -122,6 +122,26 @@ def add_pg_channel() -> Response:
     return envelope(None)
 
 
+@bp.get("/pg-settings")
+def pg_settings() -> Response:
+    """The account's PG settings, the four built-in ones first."""
+    return envelope([asdict(s) for s in sandbox().pg_settings()])
+
+
+@bp.post("/pg-settings")
+def add_pg_setting() -> Response:
+    """Add a PG setting: ``{"mid", "kind", "test", "channel_key", "pg_provider"}``."""
+    body = params(request)
+    setting = sandbox().add_pg_setting(
+        body.required("mid"),
+        kind=body.required("kind"),
+        test=body.flag("test"),
+        channel_key=body.text("channel_key"),
+        pg_provider=body.text("pg_provider") or "nice",
+    )
+    return envelope(asdict(setting))
+
+
 @bp.get("/clock")
 def clock() -> Response:
     """The sandbox time."""

@@ -1,10 +1,10 @@
 """What the SDK's payment window page shows: labels, the amount, the buyer's choices.
 
-Only presentation lives here. Which installments are *offered* follows what
-``request_pay`` asked for (``display.card_quota``, ``card.direct``) and the
-50,000 KRW minimum; whatever the buyer sends back is judged again by
-:func:`~flask_nicepay.sandbox.engine.window.complete`, so the page cannot make a rule
-    looser.
+Only presentation lives here. Which installments are *offered* is the engine's
+:func:`~flask_nicepay.sandbox.engine.window.installment_menu` (``display.card_quota``,
+``card.direct``, NICE's own menu, the 50,000 KRW minimum); whatever the buyer sends
+back is judged again by :func:`~flask_nicepay.sandbox.engine.window.complete`, so the
+page cannot make a rule looser.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from typing import Final
 
+from ..engine.window import installment_menu
 from ..model import cards
 from ..model.codes import BANKS
 from ..model.codes import CARD_COMPANIES
@@ -143,24 +144,23 @@ def card_choices(window: Window, labels: Mapping[str, str]) -> list[Choice]:
 def quota_choices(
     window: Window, amount: Decimal | float, currency: str, labels: Mapping[str, str]
 ) -> list[Choice]:
-    """Lump sum plus the months offered, or nothing when installments do not apply.
+    """The installment menu, first entry preselected; nothing for a lump sum only.
 
     :param window: what ``request_pay`` asked for.
     :param amount: the payment amount.
     :param currency: its currency.
     :param labels: the window's labels.
     """
-    if currency != "KRW" or Decimal(str(amount)) < cards.MIN_INSTALLMENT_KRW:
+    menu = installment_menu(window, amount, currency)
+    if menu == (0,):
         return []
-    months = {q for q in window.quotas if q >= 2}
-    if window.direct_quota >= 2:
-        months.add(window.direct_quota)
-    if not months:
-        return []
-    lump_sum = Choice("0", labels["lump_sum"], window.direct_quota < 2)
-    return [lump_sum] + [
-        Choice(str(n), labels["months"].format(n=n), n == window.direct_quota)
-        for n in sorted(months)
+    return [
+        Choice(
+            str(n),
+            labels["lump_sum"] if n == 0 else labels["months"].format(n=n),
+            i == 0,
+        )
+        for i, n in enumerate(menu)
     ]
 
 

@@ -56,8 +56,6 @@ SCHEDULE_KEYS: Final = (
     "fail_reason", "promotion_id",
 )  # fmt: skip
 PAGED_KEYS: Final = ("total", "previous", "next", "list")
-#: Every record is a live-channel record; see docs/sandbox/choices.rst for why.
-SANDBOX_FLAG: Final = False
 
 
 def payment_json(payment: Payment) -> dict[str, Any]:
@@ -91,7 +89,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "cash_receipt_issued": False,
         "customer_uid": payment.customer_uid,
         "customer_uid_usage": payment.customer_uid_usage,
-        "sandbox": SANDBOX_FLAG,
+        "sandbox": payment.sandbox,
         "deposit_history": [],
         "promotion": None,
     }
@@ -176,7 +174,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
     card = customer.card
     return {
         "customer_uid": customer.customer_uid,
-        "pg_provider": "nice",
+        "pg_provider": customer.pg_provider,
         "pg_id": customer.pg_id,
         "customer_id": customer.customer_id,
         "card_name": card.card_name,
@@ -190,7 +188,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         **buyer_json(customer.details, "customer_"),
         "inserted": customer.inserted,
         "updated": customer.updated,
-        "sandbox": SANDBOX_FLAG,
+        "sandbox": customer.sandbox,
     }
 
 
@@ -205,8 +203,7 @@ def schedule_json(schedule: Schedule, payment: Payment | None) -> dict[str, Any]
         "customer_uid": schedule.customer_uid,
         "merchant_uid": schedule.merchant_uid,
         "imp_uid": schedule.imp_uid,
-        "pg_provider": "nice",
-        "pg_id": payment.pg_id if payment else API_MID,
+        **_schedule_pg(schedule, payment),
         "customer_id": schedule.customer_id,
         "schedule_at": schedule.schedule_at,
         "executed_at": schedule.executed_at,
@@ -221,6 +218,16 @@ def schedule_json(schedule: Schedule, payment: Payment | None) -> dict[str, Any]
         "fail_reason": schedule.fail_reason,
         "promotion_id": None,
     }
+
+
+def _schedule_pg(schedule: Schedule, payment: Payment | None) -> dict[str, str]:
+    # The payment's once it ran; before, the setting it will pay through.
+    if payment is not None:
+        return {"pg_provider": payment.pg_provider, "pg_id": payment.pg_id}
+    setting = schedule.pg_setting
+    if setting is None:  # not seen: every schedule keeps one when scheduled
+        return {"pg_provider": "nice", "pg_id": API_MID}
+    return {"pg_provider": setting.pg_provider, "pg_id": setting.mid}
 
 
 def prepared_json(prepared: Prepared) -> dict[str, Any]:

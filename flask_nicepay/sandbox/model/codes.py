@@ -1,4 +1,5 @@
-"""KFTC codes PortOne uses with the NICE old module (portone-v1.md §10.3, §10.4)."""
+"""KFTC codes PortOne uses with the NICE old module (portone-v1.md §10.3, §10.4), and
+the MIDs and channel keys of the sandbox account's PG settings."""
 
 from __future__ import annotations
 
@@ -57,6 +58,20 @@ BANKS: Final[dict[str, str]] = {
 #: Bank used when a checkout names none (transfers and virtual accounts).
 DEFAULT_BANK: Final = "088"
 
-#: NICE test MIDs: the payment window's and the API (billing, key-in) one.
+# The sandbox account's four NICE PG settings (see .pg_settings). Its live ones
+# are, by definition, the sandbox's live money: a payment through them is one a
+# store may count as paid. The test ones move no money.
+
+#: The live MID of the payment window, its default setting.
 WINDOW_MID: Final = "nictest00m"
+WINDOW_CHANNEL_KEY: Final = "channel-key-sandbox-window"
+#: The live MID of API payments (billing keys, key-in, schedules, vbanks).
 API_MID: Final = "nictest04m"
+API_CHANNEL_KEY: Final = "channel-key-sandbox-api"
+#: A test-mode window MID: NICE's general test MID (portone-v1.md §12).
+TEST_WINDOW_MID: Final = "nicepay00m"
+TEST_WINDOW_CHANNEL_KEY: Final = "channel-key-sandbox-test-window"
+#: A test-mode API MID, in the pattern of NICE's public test MIDs
+#: (``nictest00m``, ``nictest04m``) and distinct from the three above.
+TEST_API_MID: Final = "nictest01m"
+TEST_API_CHANNEL_KEY: Final = "channel-key-sandbox-test-api"

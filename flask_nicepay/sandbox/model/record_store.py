@@ -17,6 +17,7 @@ from typing import Final
 from .access_tokens import TokenStore
 from .bounded_table import BoundedTable
 from .clock import Clock
+from .pg_settings import PgSettings
 from .records import Customer
 from .records import Notice
 from .records import Payment
@@ -63,9 +64,8 @@ class Ledger:
         self.prepared: BoundedTable[str, Prepared] = BoundedTable(max_records)
         self.customers: BoundedTable[str, Customer] = BoundedTable(max_records)
         self.schedules: BoundedTable[str, Schedule] = BoundedTable(max_records)
-        #: PG providers set up in the console besides ``nice`` (a setting:
-        #: :meth:`clear` keeps them).
-        self.pg_channels: set[str] = set()
+        #: The account's PG settings (settings: :meth:`clear` keeps them).
+        self.pg_settings = PgSettings()
 
     def now(self) -> int:
         """Sandbox time in UNIX seconds."""

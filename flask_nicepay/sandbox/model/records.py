@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Final
 
 from .cards import CardProfile
+from .pg_settings import PgSetting
 from .values import Params
 
 PAYMENT_STATUSES: Final = ("ready", "paid", "cancelled", "failed")
@@ -76,9 +77,11 @@ class Vbank:
 class Window:
     """What ``IMP.request_pay`` asked for, kept until the buyer finishes."""
 
-    quotas: tuple[int, ...] = ()
+    #: ``display.card_quota``; None when not given (NICE's own menu).
+    quotas: tuple[int, ...] | None = None
     direct_code: str | None = None
-    direct_quota: int = 0
+    #: ``card.direct.quota``, which fixes the installments; None when not given.
+    direct_quota: int | None = None
     vbank_due: int | None = None
 
 
@@ -119,6 +122,8 @@ class Payment:
     emb_pg_provider: str | None = None
     #: The PG the attempt went through: ``nice`` unless another channel was named.
     pg_provider: str = "nice"
+    #: Made through a test-mode PG setting (PortOne's ``sandbox`` flag).
+    sandbox: bool = False
     paid_at: int = 0
     failed_at: int = 0
     cancelled_at: int = 0
@@ -185,6 +190,10 @@ class Customer:
     updated: int
     customer_id: str | None = None
     details: Buyer = field(default_factory=Buyer)
+    #: The PG of the setting that issued it (``pg_id`` is its MID).
+    pg_provider: str = "nice"
+    #: Issued through a test-mode setting.
+    sandbox: bool = False
 
 
 @dataclass(eq=False)
@@ -204,6 +213,9 @@ class Schedule:
     tax_free: Decimal = Decimal(0)
     vat_amount: Decimal | None = None
     customer_id: str | None = None
+    #: The setting ``channel_key`` or ``pg`` named when scheduling; None: the
+    #: key's own.
+    pg_setting: PgSetting | None = None
     inserted: int = 0
     schedule_status: str = "scheduled"
     executed_at: int = 0

@@ -8,7 +8,8 @@ writes back the records the call touched and changed, one row each. The bounds
 stay those of the tables in memory: a record evicted there leaves a short-lived
 tombstone here, and the file never holds more live records than the tables.
 
-Only what PortOne remembers is kept: the records, the PG channels, the clock's
+Only what PortOne remembers is kept: the records, the PG settings added at run
+time, the clock's
 offset and the payment windows the browser SDK opened, so a window opened through
 one process can be finished through any other. A window's row is keyed by the
 SHA-256 of its token, never the token, and holds only how the result goes back
@@ -51,7 +52,9 @@ _SCHEMA: Final = (
 )
 #: What a window row holds besides its key: channel, origin, return URL, language.
 WindowRow = tuple[str, str | None, str | None, str]
-_FORMAT: Final = 2  # PRAGMA user_version of the tables below
+_FORMAT: Final = 3  # PRAGMA user_version of the tables below
+#: The ``channels`` column of a file no process added a PG setting to.
+_NO_SETTINGS: Final = pickle.dumps(())
 _COLUMNS: Final = "SELECT tbl, key, final, body FROM sandbox_records"
 
 
@@ -66,7 +69,7 @@ def _claim(conn: sqlite3.Connection, owner: str) -> None:
     if row is None:
         conn.execute(
             "INSERT INTO sandbox_meta VALUES (1, 0, 0, 0, ?, ?)",
-            (pickle.dumps(set()), owner),
+            (_NO_SETTINGS, owner),
         )
     elif row[1] != owner:
         conn.execute("DELETE FROM sandbox_records")
@@ -74,7 +77,7 @@ def _claim(conn: sqlite3.Connection, owner: str) -> None:
         conn.execute(
             "UPDATE sandbox_meta SET version = ?, horizon = ?, clock_offset = 0,"
             " channels = ?, owner = ?",
-            (row[0] + 1, row[0] + 1, pickle.dumps(set()), owner),
+            (row[0] + 1, row[0] + 1, _NO_SETTINGS, owner),
         )
     conn.execute("COMMIT")
 
@@ -169,9 +172,9 @@ class SharedFile:
         if meta is None:
             conn.execute(
                 "INSERT INTO sandbox_meta VALUES (1, 0, 0, ?, ?, NULL)",
-                (clock.offset, pickle.dumps(set())),
+                (clock.offset, _NO_SETTINGS),
             )
-            meta = (0, 0, clock.offset, pickle.dumps(set()))
+            meta = (0, 0, clock.offset, _NO_SETTINGS)
         version, horizon, offset, channels = meta
         if self._seen < 0 or self._seen < horizon:
             ledger.forget_all()
@@ -186,7 +189,8 @@ class SharedFile:
         for name, key, final, body in rows:
             self._absorb(ledger, name, key, bool(final), body)
         if channels != self._channels:
-            ledger.pg_channels = pickle.loads(channels)  # noqa: S301 - written here
+            # Written here: the settings added at run time, built-in ones apart.
+            ledger.pg_settings.added = pickle.loads(channels)  # noqa: S301
             self._channels = channels
         clock.reset(offset)
         self._seen = version
@@ -225,7 +229,7 @@ class SharedFile:
                         changed = tombstones = True
                     continue
                 changed |= self._put(conn, name, key, table.is_final(key), value)
-        channels = pickle.dumps(ledger.pg_channels)
+        channels = pickle.dumps(ledger.pg_settings.added)
         if changed or channels != self._channels or self._clock_moved(conn, clock):
             flags = (cleared, tombstones)
             self._finish(conn, version, clock.offset, channels, flags)

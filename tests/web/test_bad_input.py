@@ -718,6 +718,7 @@ Call = t.Callable[[NicePay, Shop, str], t.Any]
 #: what an unknown id gets, or InvalidIdError where it would be written or sent.
 PUBLIC_CALLS: dict[str, tuple[Call, t.Any]] = {
     "get_order": (lambda n, s, bad: n.get_order(bad), None),
+    "store.get_many": (lambda n, s, bad: n.payments.store.get_many([bad]), {}),
     "orders.history": (lambda n, s, bad: n.orders.history(bad), []),
     "orders.refunds_of": (lambda n, s, bad: n.orders.refunds_of(bad), []),
     "refund": (lambda n, s, bad: n.refund(bad, 1000), UnknownOrderError),
@@ -775,6 +776,10 @@ PUBLIC_CALLS: dict[str, tuple[Call, t.Any]] = {
     ),
     "billing.schedule": (
         lambda n, s, bad: n.billing.schedule(bad, [(LATER, 1000, "x")]),
+        InvalidIdError,
+    ),
+    "billing.schedule_orders": (
+        lambda n, s, bad: n.billing.schedule_orders(bad, []),
         InvalidIdError,
     ),
     "billing.unschedule": (lambda n, s, bad: n.billing.unschedule(bad), InvalidIdError),

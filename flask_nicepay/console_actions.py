@@ -30,7 +30,7 @@ from .console_journal import REFUSED
 from .console_journal import SUCCEEDED
 from .console_journal import clean_error
 from .inbound import ID_LENGTHS
-from .inbound import storable
+from .inbound import is_storable
 from .ledger import RefundInProgressError
 from .machine import InvalidTransitionError
 from .portone import PortOneError
@@ -117,7 +117,7 @@ def _text(name: str, length: int) -> str | None:
     text = request.form.get(name, "").strip()
     if len(text) > length:
         raise BadForm(f"{name}: at most {length} characters")
-    if not storable(text):  # the action's record could not hold it
+    if not is_storable(text):  # the action's record could not hold it
         raise BadForm(f"{name}: no NUL or lone surrogates")
     return text or None
 

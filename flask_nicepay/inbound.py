@@ -48,8 +48,9 @@ class InvalidIdError(ValueError):
         self.kind = kind
 
 
-def storable(text: str) -> bool:
-    """Whether every database the plugin runs on can hold ``text``.
+def is_storable(text: str) -> bool:
+    """Whether every database the plugin runs on can hold ``text`` as it is
+    (:func:`flask_nicepay.inbox.storable` makes any text so, for the inbox).
 
     PostgreSQL refuses NUL in text, and no driver encodes a lone surrogate (which
     is how Werkzeug versions that decode with ``surrogateescape`` hand over bytes
@@ -76,7 +77,7 @@ def can_be_id(kind: IdKind, value: object) -> bool:
     return (
         isinstance(value, str)
         and 0 < len(value) <= ID_LENGTHS[kind]
-        and storable(value)
+        and is_storable(value)
     )
 
 

@@ -96,6 +96,16 @@ def _send_refund_notice(
 # Pages.
 
 
+@bp.before_request
+def _readable_query() -> None:
+    # Werkzeug raises when request.args is first read from a query string that is
+    # not UTF-8: refused here, before a page reads it, as a 400 of the shop's.
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ShopError("error_body") from None
+
+
 @bp.get("/")
 def index() -> str:
     with _nicepay().payments.engine.connect() as conn:

@@ -12,6 +12,7 @@
 
 from .config import ConfigurationError
 from .extension import NicePay
+from .inbound import InvalidIdError
 from .key_in import PaymentInProgressError
 from .machine import InvalidTransitionError
 from .machine import OrderState
@@ -30,6 +31,7 @@ from .verify import OnMismatch
 __all__ = [
     "ConfigurationError",
     "EveryDays",
+    "InvalidIdError",
     "InvalidTransitionError",
     "MerchantUidInUseError",
     "Monthly",

@@ -6,7 +6,8 @@ plugin keeps only what PortOne returns (the masked number and the card's name).
 
 Every payment made here is an order first: the row exists before PortOne is asked
 to charge, so the answer, a webhook, or a later reconcile all find it, and a
-payment whose answer was lost is looked up rather than repeated.
+payment whose answer was lost is looked up rather than repeated. An id that no
+key or order can have raises :class:`~flask_nicepay.inbound.InvalidIdError` first.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .billing_key_table import orders_of_key
 from .billing_key_table import read_key
 from .billing_purchase import Money
 from .billing_purchase import Purchase
+from .inbound import check_id
 from .key_in import pay_once
 from .machine import OrderState
 from .portone import APIError
@@ -74,6 +76,7 @@ class Billing(ApiPayments):
 
         :raises CardError: PortOne could not authenticate the card.
         """
+        check_id("customer_uid", customer_uid)
         issued = self.client.issue_billing_key(
             customer_uid,
             card,
@@ -85,6 +88,7 @@ class Billing(ApiPayments):
 
     def delete_key(self, customer_uid: str, *, reason: str | None = None) -> BillingKey:
         """Delete a billing key at PortOne, and mark it deleted here."""
+        check_id("customer_uid", customer_uid)
         try:
             deleted = self.client.delete_billing_key(customer_uid, reason=reason)
         except NotFoundError:  # gone at PortOne already: say so only if it was ours
@@ -238,6 +242,8 @@ class Billing(ApiPayments):
         :raises InvalidTransitionError: the order cannot be paid from its state.
         :raises UnknownOrderError: no such order.
         """
+        if customer_uid:
+            check_id("customer_uid", customer_uid)
         charged: list[Payment] = []
 
         def call(order: Order) -> Payment:
@@ -321,6 +327,7 @@ class Billing(ApiPayments):
 
         :raises PortOneError: PortOne refused, or could not be asked.
         """
+        check_id("customer_uid", customer_uid)
         requests = [self._schedule_request(o, buyer) for o in orders]
         try:
             self.client.schedule(customer_uid, requests, channel_key=self.channel_key)
@@ -342,6 +349,7 @@ class Billing(ApiPayments):
         self, customer_uid: str, merchant_uids: t.Sequence[str] | None = None
     ) -> list[Order]:
         """Revoke scheduled payments at PortOne and close their orders."""
+        check_id("customer_uid", customer_uid)
         revoked = self.client.unschedule(
             customer_uid=customer_uid, merchant_uids=merchant_uids
         )

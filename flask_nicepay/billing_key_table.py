@@ -16,6 +16,7 @@ from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import write_transaction
+from .inbound import can_be_id
 from .portone import Customer
 
 _KEYS = tables.billing_keys
@@ -43,7 +44,9 @@ class BillingKey:
 
 
 def read_key(engine: Engine, customer_uid: str) -> BillingKey | None:
-    """The key as last kept, or ``None``."""
+    """The key as last kept, or ``None`` (also for a value no key can have)."""
+    if not can_be_id("customer_uid", customer_uid):
+        return None
     query = sa.select(_KEYS).where(_KEYS.c.customer_uid == customer_uid)
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
@@ -61,6 +64,8 @@ def list_keys(engine: Engine, status: str | None = None) -> list[BillingKey]:
 
 def orders_of_key(engine: Engine, customer_uid: str) -> list[RowMapping]:
     """The orders charged (or to be charged) to a key, oldest first."""
+    if not can_be_id("customer_uid", customer_uid):
+        return []
     orders = tables.orders
     query = (
         sa.select(

@@ -39,6 +39,9 @@ from . import tables
 from .db import execute_alone
 from .display import Display
 from .i18n import texts
+from .inbound import IdKind
+from .inbound import can_be_id
+from .inbound import check_id
 from .state import State
 
 #: How long a link to a card page works, unless its maker says otherwise.
@@ -60,6 +63,14 @@ CARD_PAGE_CSP = (
 )
 
 
+#: The fields of a link that name an id, and the kind of id each names.
+LINK_IDS: t.Final[t.Mapping[str, IdKind]] = {
+    "c": "customer_uid",
+    "m": "merchant_uid",
+    "k": "customer_uid",
+}
+
+
 class LinkError(Exception):
     """The link is not one this app signed for the page, or it has expired."""
 
@@ -67,7 +78,13 @@ class LinkError(Exception):
 def sign_link(
     state: State, salt: str, payload: t.Mapping[str, t.Any], valid_for: dt.timedelta
 ) -> str:
-    """The signed token of a link; ``payload`` gets its expiry as ``e``."""
+    """The signed token of a link; ``payload`` gets its expiry as ``e``.
+
+    :raises ~flask_nicepay.inbound.InvalidIdError: an id it names is a value no
+        column can hold (see :data:`LINK_IDS`).
+    """
+    for kind, value in _ids(payload):
+        check_id(kind, value)
     expires = int((state.payments.clock() + valid_for).timestamp())
     return _serializer(state, salt).dumps({**payload, "e": expires})
 
@@ -77,7 +94,8 @@ def read_link(
 ) -> dict[str, t.Any]:
     """The payload of a link signed by :func:`sign_link`, still valid.
 
-    :raises LinkError: not signed here for ``salt``, lacking ``fields``, or expired.
+    :raises LinkError: not signed here for ``salt``, lacking ``fields``, naming an
+        id no column can hold (signed before such ids were refused), or expired.
     """
     try:
         link = _serializer(state, salt).loads(token)
@@ -87,7 +105,13 @@ def read_link(
         raise LinkError
     if not isinstance(link["e"], int) or link["e"] < state.payments.clock().timestamp():
         raise LinkError
+    if not all(can_be_id(kind, value) for kind, value in _ids(link)):
+        raise LinkError
     return link
+
+
+def _ids(link: t.Mapping[str, t.Any]) -> list[tuple[IdKind, t.Any]]:
+    return [(kind, link[f]) for f, kind in LINK_IDS.items() if link.get(f) is not None]
 
 
 def _serializer(state: State, salt: str) -> URLSafeSerializer:

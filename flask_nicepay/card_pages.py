@@ -65,6 +65,8 @@ def registration_url(
     :param next: the same-site path the customer returns to afterwards.
     :param valid_for: how long the link works.
     :raises ValueError: ``next`` is not a same-site path.
+    :raises ~flask_nicepay.inbound.InvalidIdError: ``customer_uid`` is a value no
+        billing key can have (NUL, a lone surrogate, over 80 characters).
     """
     if not same_site_path(next):
         raise ValueError("next must be a path on this site, starting with one '/'.")

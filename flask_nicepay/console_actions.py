@@ -29,6 +29,8 @@ from .console_journal import FAILED
 from .console_journal import REFUSED
 from .console_journal import SUCCEEDED
 from .console_journal import clean_error
+from .inbound import ID_LENGTHS
+from .inbound import is_storable
 from .ledger import RefundInProgressError
 from .machine import InvalidTransitionError
 from .portone import PortOneError
@@ -124,6 +126,8 @@ def _text(name: str, length: int) -> str | None:
     text = request.form.get(name, "").strip()
     if len(text) > length:
         raise BadForm(f"{name}: at most {length} characters")
+    if not is_storable(text):  # the action's record could not hold it
+        raise BadForm(f"{name}: no NUL or lone surrogates")
     return text or None
 
 
@@ -181,7 +185,7 @@ def refund(merchant_uid: str) -> Response:
 def refund_extra(merchant_uid: str) -> Response:
     """Pay back an extra payment of the order, all PortOne holds of it: ``flask
     nicepay cancel MERCHANT_UID --payment IMP_UID``."""
-    imp_uid = _text("imp_uid", 64)
+    imp_uid = _text("imp_uid", ID_LENGTHS["imp_uid"])
     if imp_uid is None:
         raise BadForm("imp_uid: the extra payment to pay back")
     reason, account = _text("reason", 200), _refund_account()
@@ -277,6 +281,8 @@ def cancel_subscription(subscription_uid: str) -> Response:
     """Cancel a subscription at once, or at the end of the period paid."""
     at_end = request.form.get("at_period_end") == "1"
     subscriptions = app_state().payments.subscriptions
+    if subscriptions.get(subscription_uid) is None:
+        return page("nicepay/console/message.html", 404, message="not_found")
 
     def call() -> dict[str, t.Any]:
         sub = subscriptions.cancel(subscription_uid, at_period_end=at_end)

@@ -63,6 +63,20 @@ def console_state() -> ConsoleState:
 
 
 @console_bp.before_request
+def _readable_query() -> Response | None:
+    """Refuse a query string that is not UTF-8 before anything (the guard
+    included) parses it: Werkzeug raises when ``request.args`` is first read."""
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        detail = "the query string is not UTF-8"
+        return page(
+            "nicepay/console/message.html", 400, message="bad_input", detail=detail
+        )
+    return None
+
+
+@console_bp.before_request
 def _check_access() -> Response | None:
     """The guard's word first; then, for a post, the form's token."""
     guard = console_state().guard
@@ -82,7 +96,7 @@ def _private(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    chosen = request.args.get("lang")
+    chosen = _chosen_language()
     if chosen in LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE, chosen, samesite="Lax", path=_cookie_path()
@@ -117,8 +131,15 @@ def operator() -> str:
     return t.cast(str, g.nicepay_operator)
 
 
+def _chosen_language() -> str | None:
+    try:
+        return request.args.get("lang")
+    except UnicodeDecodeError:  # a query refused by _readable_query: no choice
+        return None
+
+
 def language() -> str:
-    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    chosen = _chosen_language() or request.cookies.get(LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else app_state().settings.language
 
 

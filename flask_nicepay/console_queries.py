@@ -19,6 +19,7 @@ from sqlalchemy.engine import RowMapping
 from werkzeug.datastructures import MultiDict
 
 from . import tables
+from .inbound import is_storable
 from .machine import OrderState
 from .store import Order
 
@@ -98,6 +99,9 @@ def _short(text: str | None, length: int) -> str | None:
         return None
     if len(text) > length:
         raise BadForm(f"at most {length} characters")
+    # No column holds such text, and PostgreSQL refuses to compare with a NUL.
+    if not is_storable(text):
+        raise BadForm("no NUL or lone surrogates")
     return text
 
 

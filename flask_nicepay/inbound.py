@@ -1,13 +1,14 @@
 """marshmallow schemas for what reaches flask-nicepay from the store and the web.
 
-Validation rules live here, once: what an order may be, and (for the web layer) what
-a webhook, a PC completion and a mobile return must carry. PortOne's own answers are
-parsed by :mod:`flask_nicepay.portone.schemas`.
+Validation rules live here, once: what an order may be, what can be an id at all,
+and (for the web layer) what a webhook, a PC completion and a mobile return must
+carry. PortOne's own answers are parsed by :mod:`flask_nicepay.portone.schemas`.
 """
 
 from __future__ import annotations
 
 import re
+import reprlib
 import typing as t
 from decimal import Decimal
 
@@ -24,6 +25,70 @@ from .portone.schemas import Amount
 MERCHANT_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 IMP_UID = re.compile(r"^imp_[0-9a-zA-Z]{1,28}$")
 CURRENCIES = ("KRW", "USD")
+#: The kinds of id a store, an operator or a link hands the plugin.
+IdKind = t.Literal["merchant_uid", "imp_uid", "customer_uid", "subscription_uid"]
+#: The longest id of each kind: the length of the columns that hold it.
+ID_LENGTHS: t.Final[t.Mapping[IdKind, int]] = {
+    "merchant_uid": 40,
+    "imp_uid": 32,
+    "customer_uid": 80,
+    "subscription_uid": 40,
+}
+
+
+class InvalidIdError(ValueError):
+    """A value no order, payment, billing key or subscription can have as its id;
+    nothing was looked up, written or sent to PortOne."""
+
+    def __init__(self, kind: IdKind, value: object) -> None:
+        super().__init__(
+            f"{reprlib.repr(value)} cannot be a {kind}: 1-{ID_LENGTHS[kind]} "
+            "characters of text, without NUL or lone surrogates."
+        )
+        self.kind = kind
+
+
+def is_storable(text: str) -> bool:
+    """Whether every database the plugin runs on can hold ``text`` as it is
+    (:func:`flask_nicepay.inbox.storable` makes any text so, for the inbox).
+
+    PostgreSQL refuses NUL in text, and no driver encodes a lone surrogate (which
+    is how Werkzeug versions that decode with ``surrogateescape`` hand over bytes
+    that were not UTF-8; those that decode with ``replace`` hand over U+FFFD, which
+    is text like any other).
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def can_be_id(kind: IdKind, value: object) -> bool:
+    """Whether ``value`` can be the ``kind`` (``merchant_uid``, ``imp_uid``,
+    ``customer_uid`` or ``subscription_uid``) of anything the plugin keeps.
+
+    A value that cannot is never looked up: no row has it, and some databases
+    refuse to compare with it. This is no check of an id's format (PortOne and the
+    store choose those); only of what the columns can hold.
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= ID_LENGTHS[kind]
+        and is_storable(value)
+    )
+
+
+def check_id(kind: IdKind, value: str) -> str:
+    """``value``, if it can be a ``kind`` (see :func:`can_be_id`).
+
+    :raises InvalidIdError: it cannot.
+    """
+    if not can_be_id(kind, value):
+        raise InvalidIdError(kind, value)
+    return value
 
 
 def _merchant_uid(**kwargs: t.Any) -> fields.String:

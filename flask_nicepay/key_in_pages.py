@@ -80,7 +80,10 @@ def key_in_url(
         page offers no such choice.
     :param valid_for: how long the link works.
     :raises ValueError: ``next`` is not a same-site path.
-    :raises LookupError: there is no such order.
+    :raises LookupError: there is no such order (or ``merchant_uid`` is a value
+        no order can have).
+    :raises ~flask_nicepay.inbound.InvalidIdError: ``keep_as`` is a value no
+        billing key can have.
     """
     if next is not None and not same_site_path(next):
         raise ValueError("next must be a path on this site, starting with one '/'.")

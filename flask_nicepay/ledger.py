@@ -20,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 
 from . import tables
 from .db import write_transaction
+from .inbound import can_be_id
 from .portone import CancelRecord
 from .portone import Payment
 from .portone.redact import mask
@@ -228,7 +229,9 @@ def refunded_parts(engine: Engine, merchant_uid: str) -> tuple[Decimal, Decimal]
 
 
 def refunds_for(engine: Engine, merchant_uid: str) -> list[RefundRow]:
-    """The order's refund rows, oldest first."""
+    """The order's refund rows, oldest first (none for a value no order can have)."""
+    if not can_be_id("merchant_uid", merchant_uid):
+        return []
     query = (
         sa.select(tables.refunds)
         .where(tables.refunds.c.merchant_uid == merchant_uid)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .inbound import ORDER_REQUEST
+from .inbound import check_id
 from .ledger import RefundRow
 from .ledger import refunds_for
 from .offers import Offer
@@ -48,7 +49,12 @@ def insert_order(
         the order is written in a transaction of its own.
     :param fields: what :meth:`flask_nicepay.store.Store.create_order` takes,
         ``merchant_uid`` included.
+    :raises InvalidIdError: the ``merchant_uid`` or ``customer_uid`` is a value
+        no column can hold; nothing was written.
     """
+    check_id("merchant_uid", fields["merchant_uid"])
+    if fields.get("customer_uid"):
+        check_id("customer_uid", fields["customer_uid"])
     try:
         if connection is None:
             return store.create_order(**fields)
@@ -163,7 +169,8 @@ class Orders(Part):
         return self.store.apply(merchant_uid, decide, source="api").order
 
     def get(self, merchant_uid: str) -> Order | None:
-        """The order, or ``None``."""
+        """The order, or ``None``: also for a value no order can have (a NUL, a
+        lone surrogate, too long; see :func:`~flask_nicepay.inbound.can_be_id`)."""
         return self.store.get(merchant_uid)
 
     def history(self, merchant_uid: str) -> list[t.Any]:

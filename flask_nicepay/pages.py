@@ -32,7 +32,6 @@ from .deferred import pending
 from .display import LANGUAGE_COOKIE
 from .display import LANGUAGE_COOKIE_AGE
 from .display import buyer_language
-from .inbound import MERCHANT_UID
 from .machine import OrderState
 from .portone import PortOneError
 from .state import SANDBOX_MOUNT
@@ -215,10 +214,7 @@ def result(merchant_uid: str) -> ResponseReturnValue:
 
 
 def _order_or_404(merchant_uid: str) -> Order:
-    # A merchant_uid no order can have is not looked up: PostgreSQL refuses some
-    # of the bytes a path may carry (NUL), and the answer is 404 either way.
-    if not MERCHANT_UID.fullmatch(merchant_uid):
-        raise OrderNotFound
+    # A value no order can have (a NUL, say) is no order, never looked up.
     order = app_state().payments.orders.get(merchant_uid)
     if order is None:
         raise OrderNotFound

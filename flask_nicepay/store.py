@@ -34,6 +34,7 @@ from . import migrations
 from . import tables
 from .db import write_transaction
 from .fused import Fuse
+from .inbound import can_be_id
 from .machine import OrderState
 from .machine import fire
 from .order_values import Applied as Applied
@@ -101,13 +102,14 @@ class Store:
     # -- reads --------------------------------------------------------------
 
     def get(self, merchant_uid: str) -> Order | None:
-        """The order with this ``merchant_uid``, or ``None``."""
+        """The order with this ``merchant_uid``, or ``None`` (also for a value no
+        order can have, see :func:`~flask_nicepay.inbound.can_be_id`)."""
         with self.engine.connect() as conn:
             return _read(conn, merchant_uid)
 
     def get_many(self, merchant_uids: t.Iterable[str]) -> dict[str, Order]:
         """Orders by ``merchant_uid``; unknown ones are left out."""
-        wanted = list(merchant_uids)
+        wanted = [uid for uid in merchant_uids if can_be_id("merchant_uid", uid)]
         if not wanted:
             return {}
         query = sa.select(tables.orders).where(tables.orders.c.merchant_uid.in_(wanted))
@@ -146,6 +148,8 @@ class Store:
 
     def history(self, merchant_uid: str) -> list[RowMapping]:
         """The order's transitions, oldest first."""
+        if not can_be_id("merchant_uid", merchant_uid):
+            return []
         query = (
             sa.select(tables.history)
             .where(tables.history.c.merchant_uid == merchant_uid)
@@ -382,6 +386,10 @@ def _decisions(
 
 
 def _read(conn: Connection, merchant_uid: str) -> Order | None:
+    # Every read of an order by its id comes here: a value no order can have is
+    # no order, never a statement some database refuses (NUL on PostgreSQL).
+    if not can_be_id("merchant_uid", merchant_uid):
+        return None
     row = conn.execute(_READ, {"_merchant_uid": merchant_uid}).mappings().first()
     return None if row is None else Order.from_row(row)
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 from . import tables
 from .db import connection
 from .db import write_transaction
+from .inbound import can_be_id
 from .subscription_machine import SubscriptionState
 from .subscription_plan import EveryDays
 from .subscription_plan import Interval
@@ -160,7 +161,9 @@ def insert(conn: Connection, values: dict[str, t.Any]) -> Subscription:
 
 
 def read(bind: Engine | Connection, subscription_uid: str) -> Subscription | None:
-    """The subscription with this uid, or ``None``."""
+    """The subscription with this uid, or ``None`` (also for a value none can have)."""
+    if not can_be_id("subscription_uid", subscription_uid):
+        return None
     return _one(bind, _SUBS.c.subscription_uid == subscription_uid)
 
 
@@ -187,6 +190,8 @@ def select(
     if statuses is not None:
         query = query.where(_SUBS.c.status.in_(list(statuses)))
     if customer_uid is not None:
+        if not can_be_id("customer_uid", customer_uid):
+            return []
         query = query.where(_SUBS.c.customer_uid == customer_uid)
     if limit is not None:
         query = query.limit(limit)

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from . import signals
 from . import subscription_table as table
 from .db import write_transaction
+from .inbound import check_id
 from .machine import OrderState
 from .store import Order
 from .subscription_charging import RETRY_AFTER as RETRY_AFTER
@@ -107,11 +108,15 @@ class Subscriptions(DueWork):
         :param subscription_uid: the store's id for it (generated when left out).
         :raises NoBillingKeyError: the key is not active here.
         :raises SubscriptionUidInUseError: the ``subscription_uid`` is taken.
+        :raises ~flask_nicepay.inbound.InvalidIdError: the ``subscription_uid`` is
+            a value no column can hold (NUL, a lone surrogate, over 40 characters).
         :raises ~flask_nicepay.portone.PortOneError: PortOne could not be asked
             to charge the first period; the subscription stays ``incomplete`` and
             :meth:`~flask_nicepay.subscription_janitor.DueWork.run_due` settles
             the charge.
         """
+        if subscription_uid:
+            check_id("subscription_uid", subscription_uid)
         key = self.billing.get_key(customer_uid)
         if key is None or key.status != "active":
             raise NoBillingKeyError(customer_uid)

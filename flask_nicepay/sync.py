@@ -27,6 +27,7 @@ from .decision import Decision
 from .decision import Record as Record
 from .decision import SyncResult as SyncResult
 from .decision import changes_nothing
+from .inbound import check_id
 from .inbox import Outcome
 from .ledger_auto import NEEDS_REFUND_ACCOUNT
 from .machine import InvalidTransitionError
@@ -100,11 +101,12 @@ class Reconciler(Part, ManyOrders):
         :param known: the order as read before the lookup, if it was; see
             :meth:`~flask_nicepay.sync.Reconciler.apply`.
         :raises PortOneError: PortOne could not be reached or refused the lookup.
+        :raises InvalidIdError: an id no payment can have; PortOne was not asked.
         """
         if imp_uid:
-            payment = self.client.get_payment(imp_uid)
+            payment = self.client.get_payment(check_id("imp_uid", imp_uid))
         elif merchant_uid:
-            payment = self.client.find_payment(merchant_uid)
+            payment = self.client.find_payment(check_id("merchant_uid", merchant_uid))
         else:
             raise ValueError("sync() needs imp_uid or merchant_uid.")
         return self.apply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 import pytest
@@ -10,11 +11,17 @@ from flask import Flask
 
 from example_app import create_app
 from example_app import nicepay
+from example_app.admin import SANDBOX_PASSWORD
 from example_app.shop import shop_orders
+from example_app.shop_tables import metadata as shop_metadata
 from example_app.shop_words import WORDS
 from flask_nicepay import OrderState
+from flask_nicepay import tables
 from flask_nicepay import testing
 from flask_nicepay.i18n import TEXTS
+
+from ..databases import fresh_postgres_engine
+from ..databases import postgres_url
 
 
 @pytest.fixture
@@ -179,6 +186,76 @@ def test_unknown_pages_and_orders_are_the_shops_404_in_the_buyers_language(
         assert english[1] == "en"
     assert error_page(client.get("/no-such-page"))[2] == WORDS["ko"]["error_404_body"]
     assert error_page(client.put("/"))[0] == 405
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app_on(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[Flask]:
+    """The store on a SQLite file, and on PostgreSQL (emptied first)."""
+    uri = None
+    if request.param == "postgres":  # skips when no PostgreSQL is configured
+        fresh_postgres_engine().dispose()  # every table of the schema, shop_* too
+        uri = postgres_url()
+    app = create_app(
+        {
+            "TESTING": True,
+            "SHOP_DATABASE_URI": uri or f"sqlite:///{tmp_path / 'shop.db'}",
+            "NICEPAY_SANDBOX_AUTO_DELIVER": False,
+            "NICEPAY_SANDBOX_STATE_FILE": str(tmp_path / "sandbox.sqlite3"),
+        }
+    )
+    yield app
+    app.extensions["nicepay"].payments.engine.dispose()
+
+
+def every_row(app: Flask) -> dict[str, list[t.Any]]:
+    """Every row of the shop's tables and the plugin's."""
+    with app.extensions["nicepay"].payments.engine.connect() as conn:
+        return {
+            name: sorted(conn.execute(sa.select(table)), key=repr)
+            for meta in (shop_metadata, tables.metadata)
+            for name, table in meta.tables.items()
+        }
+
+
+#: Order ids as a path may carry them that no order can have: NUL, a lone
+#: surrogate and bytes that are not UTF-8 (Werkzeug 3 hands the view U+FFFD for
+#: those), 3,000 characters.
+ODD_IDS = ["%00", "np%00x", "%ED%A0%80", "%FF", "n" * 3000]
+
+
+def test_the_store_s_pages_of_odd_order_ids_are_4xx(app_on: Flask) -> None:
+    uid = buy(app_on)
+    before, client = every_row(app_on), app_on.test_client()
+    for odd in ODD_IDS:
+        assert client.get(f"/orders/{odd}").status_code == 404, odd
+        assert client.post(f"/orders/{odd}/pay").status_code == 404, odd
+        # The sandbox's bank finds no account to pay into.
+        assert client.get(f"/_sandbox/deposit/{odd}").status_code == 409, odd
+    # Raw bytes that are not UTF-8 in the query: Werkzeug cannot parse them.
+    for path in (f"/orders/{uid}", "/cards/add", "/"):
+        raw = {"QUERY_STRING": "deposited=\xff"}
+        assert client.get(path, environ_overrides=raw).status_code == 400, path
+    assert every_row(app_on) == before
+
+
+def test_the_admin_console_answers_odd_order_ids_with_4xx(app_on: Flask) -> None:
+    uid = buy(app_on)
+    client = app_on.test_client()
+    client.post("/admin/login", data={"password": SANDBOX_PASSWORD})
+    console = client.get(f"/nicepay/console/?q={uid}").get_data(as_text=True)
+    assert f'data-merchant-uid="{uid}"' in console
+    token = re.search(r'name="csrf_token" value="([^"]+)"', console)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "imp_uid": "imp_1"}
+    before = every_row(app_on)
+    for odd in ODD_IDS:
+        assert client.get(f"/nicepay/console/orders/{odd}").status_code == 404, odd
+        for action in ("refund", "extra", "sync"):
+            path = f"/nicepay/console/orders/{odd}/{action}"
+            assert client.post(path, data=form).status_code == 404, path
+    for query in ("q=abc%00def", "q=%00", "pay_method=%00"):
+        assert client.get(f"/nicepay/console/?{query}").status_code == 400, query
+    assert every_row(app_on) == before
 
 
 def test_an_unexpected_failure_is_the_shops_500_page(app: Flask) -> None:

@@ -3,20 +3,45 @@
 Each case runs on SQLite and PostgreSQL, because the two refuse different things
 (PostgreSQL text cannot hold NUL; no driver encodes a lone surrogate). The doors
 (webhook, completion, mobile return) must record what arrived, byte for byte up
-to the stored limit; the pages must answer 4xx, never 500.
+to the stored limit; the pages, the console and the card pages must answer 4xx,
+never 500; and an id no row can have, handed to a public call by a store or an
+operator, gets the answer an unknown id gets (or :class:`InvalidIdError` where
+it would be written or sent), never a database error.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import typing as t
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from itsdangerous import URLSafeSerializer
 
+from flask_nicepay import NicePay
+from flask_nicepay import tables
+from flask_nicepay.console import Console
+from flask_nicepay.inbound import ID_LENGTHS
+from flask_nicepay.inbound import IdKind
+from flask_nicepay.inbound import InvalidIdError
+from flask_nicepay.inbound import can_be_id
+from flask_nicepay.inbound import check_id
 from flask_nicepay.inbox import MAX_STORED_BODY
+from flask_nicepay.portone import Card
+from flask_nicepay.refunds import RefundError
+from flask_nicepay.store import UnknownOrderError
+from flask_nicepay.subscription_plan import Monthly
+from flask_nicepay.subscription_plan import Plan
+from flask_nicepay.subscription_table import NoBillingKeyError
+from flask_nicepay.subscription_table import SubscriptionNotFoundError
 
+from .consoleshop import Operator
+from .consoleshop import named_operator
+from .consoleshop import order_uids
 from .webshop import DATABASES
+from .webshop import Page
 from .webshop import Shop
 from .webshop import build_app
 from .webshop import close_app
@@ -25,6 +50,7 @@ from .webshop import money_rows
 from .webshop import new_entries
 from .webshop import open_shop
 from .webshop import send_raw
+from .webshop import state
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -32,6 +58,7 @@ PATHS = {"webhook": "/nicepay/webhook", "pc": "/nicepay/complete"}
 PATHS["mobile"] = "/nicepay/return"
 #: Four times what the inbox keeps, so that a body can be cut without a 413.
 MAX_BODY = 4 * MAX_STORED_BODY
+CARD = Card("4242-4242-4242-4242", "2030-12", "900101", "12")
 
 
 class Case(t.NamedTuple):
@@ -349,6 +376,7 @@ def shop(
     and each test looks only at the inbox rows its own request wrote."""
     directory = tmp_path_factory.mktemp("bad-input")
     app = build_app(directory, request.param, config={"NICEPAY_MAX_BODY": MAX_BODY})
+    Console(app, guard=named_operator)
     yield open_shop(app)
     close_app(app)
 
@@ -488,7 +516,16 @@ PAGES = [
     "/nicepay/orders/{}/confirm",
     "/nicepay/orders/{}",
 ]
-ODD_UIDS = ["np%00x", "%00", "np%ff", "%ed%a0%80", "n" * 5000, "np-nobody", "%25"]
+ODD_UIDS = [
+    "np%00x",
+    "%00",
+    "np%ff",
+    "%ed%a0%80",
+    "n" * 3000,
+    "n" * 5000,
+    "np-nobody",
+    "%25",
+]
 
 
 @pytest.mark.parametrize("uid", ODD_UIDS)
@@ -530,3 +567,302 @@ def test_pages_refuse_other_methods(shop: Shop, page: str, method: str) -> None:
     )
     assert response.status_code == 405
     assert money_rows(shop.app) == before
+
+
+# -- ids no row can have: the console, the card pages, the public calls -------------
+
+
+def every_row(app: Flask) -> dict[str, list[tuple[t.Any, ...]]]:
+    """Every row of every table of the plugin: what "nothing changed" compares."""
+    with state(app).payments.engine.connect() as conn:
+        return {
+            name: sorted(conn.execute(sa.select(table)), key=repr)
+            for name, table in tables.metadata.tables.items()
+        }
+
+
+CONSOLE_ROUTES = [
+    "GET /orders/{}",
+    "POST /orders/{}/refund",
+    "POST /orders/{}/extra",
+    "POST /orders/{}/sync",
+    "POST /keys/{}/delete",
+    "POST /subscriptions/{}/cancel",
+]
+
+
+@pytest.mark.parametrize("uid", ODD_UIDS)
+@pytest.mark.parametrize("route", CONSOLE_ROUTES)
+def test_console_routes_of_odd_ids_are_404(shop: Shop, route: str, uid: str) -> None:
+    method, path = route.split()
+    operator = Operator(shop.app)
+    operator.token()
+    before = every_row(shop.app)
+    if method == "GET":
+        response = operator.get(path.format(uid))
+    else:
+        response = operator.post(path.format(uid), {"imp_uid": shop.paid_imp_uid})
+    assert response.status_code == 404, response.get_data(as_text=True)[:500]
+    assert every_row(shop.app) == before
+
+
+#: The order list's query, raw, and how the console answers it. Werkzeug 3 hands
+#: the view a percent-escape that is not UTF-8 as it came ("%ED%A0%80"): text that
+#: is searched for and found nowhere. A NUL reaches the view and is refused; raw
+#: bytes that are not UTF-8 never reach it (Werkzeug cannot parse them).
+CONSOLE_QUERIES = [
+    (b"q=abc%00def", 400, None),
+    (b"q=%00", 400, None),
+    (b"q=abc\x00def", 400, None),
+    (b"pay_method=%00", 400, None),
+    (b"q=" + b"n" * 3000, 400, None),
+    (b"q=%ED%A0%80", 200, "%ED%A0%80"),
+    (b"q=\xed\xa0\x80", 400, None),
+    (b"q=%FF", 200, "%FF"),
+    (b"q=abc\xffdef", 400, None),
+    (b"lang=\xff", 400, None),
+]
+
+
+@pytest.mark.parametrize(("query", "status", "searched"), CONSOLE_QUERIES)
+def test_console_search_with_odd_text_is_400_or_finds_nothing(
+    shop: Shop, query: bytes, status: int, searched: str | None
+) -> None:
+    before = every_row(shop.app)
+    response = shop.app.test_client().get(
+        "/nicepay/console/",
+        headers={"X-Operator": "kim"},
+        environ_overrides={"QUERY_STRING": query.decode("latin-1")},
+    )
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    if searched is not None:
+        page = Page(response.get_data(as_text=True))
+        assert page.find(data_testid="search")["value"] == searched
+        assert order_uids(page) == []
+    assert every_row(shop.app) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/orders/{paid}/refund", "reason=a%00b"),
+        ("/orders/{paid}/refund", "amount=1000&reason=%00"),
+        ("/orders/{paid}/refund", "refund_holder=%00&refund_bank=004"),
+        ("/orders/{paid}/extra", "imp_uid=imp_%00"),
+        ("/orders/{paid}/extra", "imp_uid=imp_" + "1" * 3000),
+        ("/keys/cust-ids/delete", "reason=%00"),
+    ],
+)
+def test_console_forms_with_text_no_record_can_hold_are_400(
+    shop: Shop, path: str, form: str
+) -> None:
+    with shop.app.app_context():
+        state(shop.app).payments.billing.issue_key("cust-ids", CARD)
+    operator = Operator(shop.app)
+    body = f"csrf_token={operator.token()}&{form}"
+    before = every_row(shop.app)
+    response = operator.client.post(
+        "/nicepay/console" + path.format(paid=shop.paid),
+        data=body,
+        content_type=FORM,
+        headers={"X-Operator": operator.name},
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)[:500]
+    assert every_row(shop.app) == before
+
+
+def old_link(app: Flask, salt: str, **payload: t.Any) -> str:
+    """A card page's link as one signed before ids were checked could be."""
+    expires = int(state(app).payments.clock().timestamp()) + 600
+    signer = URLSafeSerializer(app.secret_key, salt=salt)
+    return signer.dumps({**payload, "e": expires})
+
+
+def _card_links(shop: Shop) -> list[str]:
+    # No link holds a lone surrogate: the signer cannot encode one.
+    links = []
+    for bad in ("c\x00", "\x00", "c" * 3000):
+        token = old_link(shop.app, "nicepay-card-registration", c=bad, n="/")
+        links.append(f"/nicepay/cards/new?t={token}")
+        token = old_link(shop.app, "nicepay-key-in", m=shop.ready, n=None, k=bad)
+        links.append(f"/nicepay/key-in?t={token}")
+        token = old_link(shop.app, "nicepay-key-in", m=bad, n=None, k=None)
+        links.append(f"/nicepay/key-in?t={token}")
+    for odd in ("%00", "%FF", "%ED%A0%80", "x" * 3000):
+        links += [f"/nicepay/cards/new?t={odd}", f"/nicepay/key-in?t={odd}"]
+    return links
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_card_pages_with_links_naming_odd_ids_are_400(shop: Shop, method: str) -> None:
+    before = every_row(shop.app)
+    for link in _card_links(shop):
+        response = shop.app.test_client().open(link, method=method, data={"x": "1"})
+        assert response.status_code == 400, (link, response.status_code)
+    assert every_row(shop.app) == before
+
+
+#: Ids no row can hold, as a store's or an operator's code may pass them.
+BAD_IDS = {
+    "NUL": "np\x00x",
+    "lone surrogate": "np\ud800",
+    # What Werkzeug's surrogateescape makes of a byte that is not UTF-8.
+    "escaped byte": "np\udcff",
+    "3,000 characters": "n" * 3000,
+}
+PLAN = Plan(name="월간", amount=9_900, interval=Monthly())
+LATER = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+Call = t.Callable[[NicePay, Shop, str], t.Any]
+
+#: Each public call that takes an id, and what it answers for one no row can have:
+#: what an unknown id gets, or InvalidIdError where it would be written or sent.
+PUBLIC_CALLS: dict[str, tuple[Call, t.Any]] = {
+    "get_order": (lambda n, s, bad: n.get_order(bad), None),
+    "store.get_many": (lambda n, s, bad: n.payments.store.get_many([bad]), {}),
+    "orders.history": (lambda n, s, bad: n.orders.history(bad), []),
+    "orders.refunds_of": (lambda n, s, bad: n.orders.refunds_of(bad), []),
+    "refund": (lambda n, s, bad: n.refund(bad, 1000), UnknownOrderError),
+    "cancel": (lambda n, s, bad: n.cancel(bad), UnknownOrderError),
+    "refund_extra, order": (
+        lambda n, s, bad: n.refund_extra(bad, s.paid_imp_uid),
+        UnknownOrderError,
+    ),
+    "refund_extra, payment": (
+        lambda n, s, bad: n.refund_extra(s.paid, bad),
+        RefundError,
+    ),
+    "sync, imp_uid": (lambda n, s, bad: n.sync(imp_uid=bad), InvalidIdError),
+    "sync, merchant_uid": (lambda n, s, bad: n.sync(merchant_uid=bad), InvalidIdError),
+    "checkout_url": (lambda n, s, bad: n.checkout_url(bad), LookupError),
+    "key_in_url": (lambda n, s, bad: n.key_in_url(bad), LookupError),
+    "key_in_url, keep_as": (
+        lambda n, s, bad: n.key_in_url(s.ready, keep_as=bad),
+        InvalidIdError,
+    ),
+    "card_registration_url": (
+        lambda n, s, bad: n.card_registration_url(bad),
+        InvalidIdError,
+    ),
+    "billing.get_key": (lambda n, s, bad: n.billing.get_key(bad), None),
+    "billing.orders_of": (lambda n, s, bad: n.billing.orders_of(bad), []),
+    "billing.issue_key": (
+        lambda n, s, bad: n.billing.issue_key(bad, CARD),
+        InvalidIdError,
+    ),
+    "billing.delete_key": (lambda n, s, bad: n.billing.delete_key(bad), InvalidIdError),
+    "billing.charge, key": (
+        lambda n, s, bad: n.billing.charge(bad, 1000, "x"),
+        InvalidIdError,
+    ),
+    "billing.charge, order": (
+        lambda n, s, bad: n.billing.charge("cust-ids", 1000, "x", merchant_uid=bad),
+        InvalidIdError,
+    ),
+    "billing.pay_key_in, order": (
+        lambda n, s, bad: n.billing.pay_key_in(CARD, 1000, "x", merchant_uid=bad),
+        InvalidIdError,
+    ),
+    "billing.pay_key_in, key": (
+        lambda n, s, bad: n.billing.pay_key_in(CARD, 1000, "x", customer_uid=bad),
+        InvalidIdError,
+    ),
+    "billing.pay_order_key_in, order": (
+        lambda n, s, bad: n.billing.pay_order_key_in(bad, CARD),
+        UnknownOrderError,
+    ),
+    "billing.pay_order_key_in, key": (
+        lambda n, s, bad: n.billing.pay_order_key_in(s.ready, CARD, customer_uid=bad),
+        InvalidIdError,
+    ),
+    "billing.schedule": (
+        lambda n, s, bad: n.billing.schedule(bad, [(LATER, 1000, "x")]),
+        InvalidIdError,
+    ),
+    "billing.schedule_orders": (
+        lambda n, s, bad: n.billing.schedule_orders(bad, []),
+        InvalidIdError,
+    ),
+    "billing.unschedule": (lambda n, s, bad: n.billing.unschedule(bad), InvalidIdError),
+    "subscriptions.get": (lambda n, s, bad: n.subscriptions.get(bad), None),
+    "subscriptions.find": (
+        lambda n, s, bad: n.subscriptions.find(customer_uid=bad),
+        [],
+    ),
+    "subscriptions.charges": (
+        lambda n, s, bad: n.subscriptions.charges(bad),
+        SubscriptionNotFoundError,
+    ),
+    "subscriptions.cancel": (
+        lambda n, s, bad: n.subscriptions.cancel(bad),
+        SubscriptionNotFoundError,
+    ),
+    "subscriptions.resume": (
+        lambda n, s, bad: n.subscriptions.resume(bad),
+        SubscriptionNotFoundError,
+    ),
+    "subscriptions.change_card, subscription": (
+        lambda n, s, bad: n.subscriptions.change_card(bad, "cust-ids"),
+        SubscriptionNotFoundError,
+    ),
+    "subscriptions.change_card, key": (
+        lambda n, s, bad: n.subscriptions.change_card("sub-none", bad),
+        NoBillingKeyError,
+    ),
+    "subscriptions.start, key": (
+        lambda n, s, bad: n.subscriptions.start(bad, PLAN),
+        NoBillingKeyError,
+    ),
+    "subscriptions.start, subscription": (
+        lambda n, s, bad: n.subscriptions.start("cust-ids", PLAN, subscription_uid=bad),
+        InvalidIdError,
+    ),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
+@pytest.mark.parametrize("name", PUBLIC_CALLS)
+def test_public_calls_answer_ids_no_row_can_have_as_unknown(
+    shop: Shop, name: str, bad: str
+) -> None:
+    call, answer = PUBLIC_CALLS[name]
+    with shop.app.app_context():
+        state(shop.app).payments.billing.issue_key("cust-ids", CARD)
+    before = every_row(shop.app)
+    with shop.app.test_request_context():
+        nicepay = state(shop.app).extension
+        if isinstance(answer, type) and issubclass(answer, Exception):
+            with pytest.raises(Exception) as raised:
+                call(nicepay, shop, bad)
+            assert raised.type is answer, raised.value
+        else:
+            assert call(nicepay, shop, bad) == answer
+    assert every_row(shop.app) == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "longest"),
+    [
+        ("merchant_uid", 40),
+        ("imp_uid", 32),
+        ("customer_uid", 80),
+        ("subscription_uid", 40),
+    ],
+)
+def test_an_id_is_any_text_its_column_holds(kind: IdKind, longest: int) -> None:
+    assert ID_LENGTHS[kind] == longest
+    assert can_be_id(kind, "x" * longest) and can_be_id(kind, "주문-\ufffd-1")
+    for bad in ("", "x" * (longest + 1), "a\x00", "a\ud800", "\udcff", None, 12):
+        assert not can_be_id(kind, bad)
+    with pytest.raises(InvalidIdError, match=kind):
+        check_id(kind, "a\x00")
+
+
+def test_id_lengths_are_those_of_the_columns() -> None:
+    found = {
+        f"{table.name}.{column.name}": (column.type.length, ID_LENGTHS[column.name])
+        for table in tables.metadata.tables.values()
+        for column in table.c
+        if column.name in ID_LENGTHS
+    }
+    assert len(found) >= 8
+    assert {k: v for k, v in found.items() if v[0] != v[1]} == {}

@@ -396,7 +396,7 @@ def test_subscriptions_are_cancelled_at_period_end_or_at_once(app: Flask) -> Non
         {"at_period_end": True, "status": "active"},
         {"at_period_end": False, "status": "cancelled"},
     ]
-    assert operator.post("/subscriptions/sub-none/cancel").status_code == 409
+    assert operator.post("/subscriptions/sub-none/cancel").status_code == 404
     assert operator.get("/subscriptions?status=bogus").status_code == 400
 
 

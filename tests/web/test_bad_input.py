@@ -588,6 +588,7 @@ CONSOLE_ROUTES = [
     "POST /orders/{}/sync",
     "POST /keys/{}/delete",
     "POST /subscriptions/{}/cancel",
+    "POST /subscriptions/{}/plan",
 ]
 
 
@@ -601,7 +602,8 @@ def test_console_routes_of_odd_ids_are_404(shop: Shop, route: str, uid: str) -> 
     if method == "GET":
         response = operator.get(path.format(uid))
     else:
-        response = operator.post(path.format(uid), {"imp_uid": shop.paid_imp_uid})
+        form = {"imp_uid": shop.paid_imp_uid, "amount": "9900"}
+        response = operator.post(path.format(uid), form)
     assert response.status_code == 404, response.get_data(as_text=True)[:500]
     assert every_row(shop.app) == before
 

@@ -186,7 +186,7 @@ class SharedFile:
         for name, key, final, body in rows:
             self._absorb(ledger, name, key, bool(final), body)
         if channels != self._channels:
-            ledger.pg_channels = pickle.loads(channels)  # noqa: S301 - written here
+            _console_settings(ledger, pickle.loads(channels))  # noqa: S301 - ours
             self._channels = channels
         clock.reset(offset)
         self._seen = version
@@ -225,7 +225,8 @@ class SharedFile:
                         changed = tombstones = True
                     continue
                 changed |= self._put(conn, name, key, table.is_final(key), value)
-        channels = pickle.dumps(ledger.pg_channels)
+        # The console's settings: the PG channels and the MID's tax mode.
+        channels = pickle.dumps((ledger.pg_channels, ledger.tax_mode))
         if changed or channels != self._channels or self._clock_moved(conn, clock):
             flags = (cleared, tombstones)
             self._finish(conn, version, clock.offset, channels, flags)
@@ -350,3 +351,12 @@ class SharedFile:
         if self._conn is not None and self._pid == os.getpid():
             self._conn.close()
         self._conn = None
+
+
+def _console_settings(ledger: Ledger, settings: Any) -> None:
+    """Take the console's settings as the file holds them: the PG channels and
+    the tax mode, or the channels alone as a file written before tax modes."""
+    if isinstance(settings, tuple):
+        ledger.pg_channels, ledger.tax_mode = settings
+    else:
+        ledger.pg_channels = settings

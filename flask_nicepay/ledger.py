@@ -213,11 +213,22 @@ def fail_unmatched(
         return int(conn.execute(query).rowcount)
 
 
-def refunded_parts(engine: Engine, merchant_uid: str) -> tuple[Decimal, Decimal]:
-    """The tax-free and VAT parts of the order's refunds that went through."""
+def refunded_parts(
+    engine: Engine, merchant_uid: str, imp_uid: str
+) -> tuple[Decimal, Decimal]:
+    """The tax-free and VAT parts of a payment's cancels that went through.
+
+    A cancel made in PortOne's console is imported without its parts (PortOne
+    does not list them), so it counts as none here.
+
+    :param merchant_uid: the payment's order.
+    :param imp_uid: the payment: an extra payment of the order has its own.
+    """
     column = tables.refunds.c
     query = sa.select(column.tax_free, column.vat_amount).where(
-        column.merchant_uid == merchant_uid, column.status == "succeeded"
+        column.merchant_uid == merchant_uid,
+        column.imp_uid == imp_uid,
+        column.status == "succeeded",
     )
     tax_free, vat = Decimal(0), Decimal(0)
     with engine.connect() as conn:

@@ -89,25 +89,34 @@ class Cancels(Part):
         """A cancel of all that is left of a payment that must not pay its order.
 
         The order's parts may not be this payment's: a buyer who changed the
-        amount in the browser made a payment they cannot be a split of. With the
-        ``auto`` tax mode NICE then works the parts out, as it did for the
-        payment; with ``fixed`` nobody can know them.
+        amount in the browser made a payment they may not fit. With the ``auto``
+        tax mode NICE then works the parts out, as it did for the payment; with
+        ``fixed`` nobody but the operator can know them.
 
-        :raises TaxPartsError: with ``fixed``, when the parts cannot be known.
+        :param given: the parts of what is left, as the operator states them;
+            checked against the payment alone.
+        :raises TaxPartsError: with ``fixed``, when the parts cannot be known;
+            or given parts that cannot be right.
         """
-        if order is None:
-            if self.tax_mode is TaxMode.FIXED and given == UNSTATED:
-                raise TaxPartsError(
-                    f"No order for {payment.imp_uid}, so not its tax parts: pass "
-                    "tax_free and vat_amount."
-                )
-            return CancelAsk(payment.imp_uid, None, payment.balance, given)
+        balance = payment.balance
+        if given != UNSTATED:
+            parts = cancel_parts(
+                self.tax_mode,
+                paid=given,
+                refunded=UNSTATED,
+                balance=balance,
+                amount=balance,
+                given=given,
+            )
+            return CancelAsk(payment.imp_uid, None, balance, parts)
         try:
-            return self.ask(order, payment, given=given)
+            if order is None:
+                raise TaxPartsError(f"No order for {payment.imp_uid}.")
+            return self.ask(order, payment)
         except TaxPartsError:
-            if self.tax_mode is TaxMode.FIXED or given != UNSTATED:
+            if self.tax_mode is TaxMode.FIXED:
                 raise
-            return CancelAsk(payment.imp_uid, None, payment.balance)
+        return CancelAsk(payment.imp_uid, None, balance)
 
     def send(
         self,

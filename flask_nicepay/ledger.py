@@ -45,6 +45,10 @@ class RefundRow:
     source: str
     reason: str | None = None
     checksum: Decimal | None = None
+    #: The tax-free and VAT parts the cancel stated (None: left out, or unknown
+    #: for a cancel imported from PortOne's console).
+    tax_free: Decimal | None = None
+    vat_amount: Decimal | None = None
     cancellation_id: str | None = None
     #: The cancel's receipt address from PortOne's cancel_history, once known.
     receipt_url: str | None = None

@@ -3,7 +3,7 @@
 A refund (:mod:`~flask_nicepay.refunds`), the automatic cancel of a payment that
 must not pay its order (:mod:`~flask_nicepay.sync`), the janitor sending a refused
 one again and the operator paying back an extra payment
-(:mod:`~flask_nicepay.extra_refunds`) all ask :class:`Cancels` for a
+(:mod:`~flask_nicepay.extra_refunds`) all ask :class:`CancelRequests` for a
 :class:`CancelAsk` and send it here. So each carries ``checksum`` (the balance the
 plugin saw) and the tax-free and VAT parts the MID's tax mode needs
 (:mod:`~flask_nicepay.tax`), worked out from the parts the order stated less those
@@ -45,7 +45,7 @@ class CancelAsk:
     parts: TaxParts = UNSTATED
 
 
-class Cancels(Part):
+class CancelRequests(Part):
     """Builds and sends PortOne cancels with the parts the MID needs.
 
     :param parts: the PortOne client, the order store and the clock.

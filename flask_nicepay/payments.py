@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from . import signals
 from .billing import Billing
-from .cancel_requests import Cancels
+from .cancel_requests import CancelRequests
 from .extra_refunds import ExtraPayments
 from .inbox import Inbox
 from .janitor import Janitor
@@ -111,7 +111,7 @@ class Payments(Part):
             policy=policy or Policy(),
             notify=self._notify,
             adopt=adopt or self._adopt,
-            cancels=Cancels(self.parts, tax_mode=tax_mode),
+            cancels=CancelRequests(self.parts, tax_mode=tax_mode),
         )
 
     def _notify(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from . import ledger
-from .cancel_requests import Cancels
+from .cancel_requests import CancelRequests
 from .decision import Decision
 from .decision import Record as Record
 from .decision import SyncResult as SyncResult
@@ -79,13 +79,13 @@ class Reconciler(Part, ManyOrders):
         policy: Policy,
         notify: Notify,
         adopt: Adopt | None = None,
-        cancels: Cancels | None = None,
+        cancels: CancelRequests | None = None,
     ) -> None:
         super().__init__(parts)
         self.policy = policy
         self.notify = notify
         self.adopt = adopt
-        self.cancels = cancels or Cancels(parts)
+        self.cancels = cancels or CancelRequests(parts)
 
     # -- one payment ----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 NICE splits every amount into a tax-free part, a supply value and its VAT. How a
 cancel's parts are found depends on the MID's tax mode in NICE's settings
-(:data:`NICEPAY_TAX_MODE <flask_nicepay.config.DEFAULTS>`):
+(:data:`~flask_nicepay.config.NICEPAY_TAX_MODE`):
 
 ``auto``
     NICE works out what a cancel leaves unsaid. A payment that stated its VAT (or
@@ -18,8 +18,8 @@ cancel's parts are found depends on the MID's tax mode in NICE's settings
 A part that is stated as 0 (a zero-rated order: ``tax_free`` 0, ``vat_amount`` 0)
 is sent as 0, never left out: left out, NICE would work a VAT out of it.
 
-Nothing here does I/O: :class:`~flask_nicepay.cancel_requests.Cancels` reads what was
-paid and refunded and sends the cancel.
+Nothing here does I/O: :class:`~flask_nicepay.cancel_requests.CancelRequests`
+reads what was paid and refunded, and sends the cancel.
 """
 
 from __future__ import annotations

@@ -32,7 +32,9 @@ def fixed(
 ) -> Payments:
     """Payments for a MID in the 지정금액 tax mode, which the sandbox has too."""
     sandbox.set_tax_mode("fixed")
-    service = build_service(sandbox, engine, tax_mode=request.param, prepare=False)
+    service = build_service(
+        sandbox, engine, tax_mode=request.param, prepare=False, clock=sandbox.moment
+    )
     relay.target = webhook_receiver(service)
     return service
 
@@ -141,6 +143,24 @@ def test_automatic_cancel_carries_the_orders_parts(
     assert sandbox.cancel_tax_parts(order.imp_uid or "") == [(1_000, 909)]
     [row] = fixed.orders.refunds_of(uid)
     assert (row.source, row.status) == ("auto", "succeeded")
+
+
+def test_the_janitor_sends_a_refused_automatic_cancel_again_with_its_parts(
+    sandbox: Sandbox, fixed: Payments
+) -> None:
+    uid = fixed.orders.create(
+        amount=11_000, name="부가세", tax_free=1_000, vat_amount=909
+    ).merchant_uid
+    sandbox.inject_fault("500", path="/payments/cancel")
+    paid = sandbox.checkout(
+        merchant_uid=uid, amount=10_000, tax_free=1_000, vat_amount=909
+    )
+    sandbox.deliver_webhooks()
+    [row] = fixed.orders.refunds_of(uid)
+    assert (row.source, row.status) == ("auto", "failed")
+    sandbox.advance_clock(11 * 60)  # past the refund grace
+    assert fixed.janitor.refunds().counts == {"sent_again_succeeded": 1}
+    assert sandbox.cancel_tax_parts(paid["imp_uid"]) == [(1_000, 909)]
 
 
 def test_automatic_cancel_of_parts_nobody_knows_is_left_to_the_operator(

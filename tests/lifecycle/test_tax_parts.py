@@ -177,6 +177,11 @@ def test_automatic_cancel_of_parts_nobody_knows_is_left_to_the_operator(
     [row] = fixed.orders.refunds_of(uid)
     assert (row.source, row.status) == ("auto", "failed")
     assert "--tax-free" in (row.error or "")
+    sandbox.advance_clock(11 * 60)
+    assert fixed.janitor.refunds().counts == {"refund_by_hand": 1}
+    sandbox.advance_clock(3 * 24 * 3600)
+    assert fixed.janitor.refunds().counts == {}  # left to the operator
+    assert sandbox.cancel_tax_parts(paid["imp_uid"]) == []
     result = fixed.extras.refund_extra(uid, paid["imp_uid"], tax_free=0, vat_amount=364)
     assert result.amount == 4_000
     assert sandbox.cancel_tax_parts(paid["imp_uid"]) == [(0, 364)]

@@ -107,7 +107,7 @@ class Refunds(Part):
 
         :param tax_free: the tax-free part of this refund. Left out, it is worked
             out as :doc:`/refunds` says for the MID's tax mode
-            (``NICEPAY_TAX_MODE``); give it with ``vat_amount``.
+            (``NICEPAY_TAX_MODE``); with ``fixed``, give both parts or neither.
         :param vat_amount: the VAT part of this refund, likewise.
         :param refund_account: where a virtual-account payment is paid back.
         :raises RefundError: the order cannot be refunded that way, or the parts

@@ -272,7 +272,7 @@ def cancel(
     try:
         if payment is not None:
             result = nicepay.refund_extra(
-                merchant_uid, payment, reason=reason, refund_account=account
+                merchant_uid, payment, reason=reason, refund_account=account, **parts
             ).sync
         elif amount is not None or any(v is not None for v in parts.values()):
             result = nicepay.refund(

@@ -23,6 +23,7 @@ from .channels import Channels
 from .config_checks import ConfigurationError as ConfigurationError
 from .janitor_policy import JanitorPolicy
 from .portone import DEFAULT_BASE_URL
+from .tax import TaxMode
 
 #: PortOne's published webhook source addresses.
 PORTONE_WEBHOOK_IPS = ("52.78.100.19", "52.78.48.223", "52.78.5.241")
@@ -63,6 +64,8 @@ DEFAULTS: dict[str, t.Any] = {
     "NICEPAY_MAX_BODY": 64 * 1024,
     "NICEPAY_MERCHANT_UID_PREFIX": "np",
     "NICEPAY_SANDBOX_AUTO_DELIVER": True,
+    # The MID's tax mode in NICE's settings: what each cancel states.
+    "NICEPAY_TAX_MODE": TaxMode.AUTO.value,
     **janitor_policy.DEFAULTS,
     "NICEPAY_PROCESSING": "inline",
     "NICEPAY_CELERY_BATCH": 10,
@@ -137,6 +140,8 @@ class Settings:
     celery_batch: int = 10
     #: The store's live PG settings by purpose (``NICEPAY_*CHANNEL*``).
     channels: Channels = dataclasses.field(default_factory=Channels)
+    #: The MID's tax mode (``NICEPAY_TAX_MODE``): what each cancel states.
+    tax_mode: TaxMode = TaxMode.AUTO
 
 
 SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_CODE = (
@@ -163,7 +168,14 @@ def read(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
         **_checkout(config),
         janitor=janitor_policy.from_config(config),
         channels=channels.read(config, sandbox=mode.sandbox),
+        tax_mode=_tax_mode(config),
     )
+
+
+def _tax_mode(config: t.Mapping[str, t.Any]) -> TaxMode:
+    """``NICEPAY_TAX_MODE``: ``auto``, or ``fixed`` for a 지정금액 MID."""
+    modes = tuple(mode.value for mode in TaxMode)
+    return TaxMode(check.choice(config, "NICEPAY_TAX_MODE", modes))
 
 
 def _places(

@@ -177,6 +177,7 @@ class NicePay:
             inbox=self._inbox,
             clock=self._clock or (sandbox.moment if sandbox else utcnow),
             janitor=settings.janitor,
+            tax_mode=settings.tax_mode,
         )
 
     def _make_sandbox(self, app: Flask, settings: config.Settings) -> Sandbox | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from . import ledger
 from . import ledger_auto
 from . import truth
+from .cancel_requests import CancelAsk
 from .ledger import RefundInProgressError
 from .parts import Part
 from .parts import Parts
@@ -29,10 +30,14 @@ from .portone import NoResponseError
 from .portone import Payment
 from .portone import PortOneError
 from .portone import RefundAccount
+from .refunds import Money
 from .refunds import RefundError
 from .refunds import RefundResult
+from .store import Order
 from .store import UnknownOrderError
 from .sync import Reconciler
+from .tax import TaxParts
+from .tax import TaxPartsError
 
 #: The rows an operator may pay back: sent and refused, let be, or held.
 TAKEN_BACK = ("failed", "held")
@@ -56,6 +61,8 @@ class ExtraPayments(Part):
         *,
         reason: str | None = None,
         refund_account: RefundAccount | None = None,
+        tax_free: Money | None = None,
+        vat_amount: Money | None = None,
         source: str = "api",
     ) -> RefundResult:
         """Pay back all PortOne still holds of ``imp_uid``, an extra payment of the
@@ -63,35 +70,64 @@ class ExtraPayments(Part):
 
         :param imp_uid: the extra payment, as its ledger row (``auto``) names it.
         :param refund_account: where a deposit into a virtual account goes back.
+        :param tax_free: the tax-free part of what is left of it, with
+            ``vat_amount``: by default what is left of the order's parts.
+        :param vat_amount: the VAT part of what is left of it, likewise.
         :raises RefundError: no such extra payment to pay back, nothing left of
-            it at PortOne, or a virtual-account deposit without ``refund_account``.
+            it at PortOne, a virtual-account deposit without ``refund_account``,
+            or tax parts that cannot be right.
         :raises ledger.RefundInProgressError: its cancel is being sent right now.
         :raises PortOneError: PortOne refused or could not be reached; the row
             records the outcome.
         """
-        row = self._row(merchant_uid, imp_uid)
-        payment = self.client.get_payment(imp_uid)
-        self.reconciler.apply(payment, source="refund")
-        _check(payment, merchant_uid, refund_account)
+        order, row = self._row(merchant_uid, imp_uid)
+        ask = self._ask(
+            order, imp_uid, refund_account, TaxParts.of(tax_free, vat_amount)
+        )
+        self._reopen(row.id, ask, refund_account)
+        cancelled = self._cancel(row.id, ask, reason or row.reason, refund_account)
+        result = self.reconciler.apply(cancelled, source=source)
+        return RefundResult(row.id, ask.balance, result)
+
+    def _reopen(
+        self, row_id: int, ask: CancelAsk, refund_account: RefundAccount | None
+    ) -> None:
+        """Make the row ``pending`` for what PortOne holds now, if still ours."""
         reopened = ledger_auto.reopen_automatic(
             self.store.engine,
-            row.id,
-            amount=payment.balance,
+            row_id,
+            amount=ask.balance,
             now=self.clock(),
             statuses=TAKEN_BACK,
             refund=refund_account,
         )
         if not reopened:
             raise RefundInProgressError(
-                f"The cancel of {imp_uid} is being sent already; try again later."
+                f"The cancel of {ask.imp_uid} is being sent already; try again later."
             )
-        cancelled = self._cancel(row.id, payment, reason or row.reason, refund_account)
-        result = self.reconciler.apply(cancelled, source=source)
-        return RefundResult(row.id, payment.balance, result)
 
-    def _row(self, merchant_uid: str, imp_uid: str) -> ledger.RefundRow:
-        """The payment's automatic-cancel row, in a state to be paid back."""
-        if self.store.get(merchant_uid) is None:
+    def _ask(
+        self,
+        order: Order,
+        imp_uid: str,
+        refund_account: RefundAccount | None,
+        given: TaxParts,
+    ) -> CancelAsk:
+        """The cancel of all PortOne holds of the payment now, checked before
+        anything is written."""
+        payment = self.client.get_payment(imp_uid)
+        self.reconciler.apply(payment, source="refund")
+        _check(payment, order.merchant_uid, refund_account)
+        try:
+            return self.reconciler.cancels.whole(order, payment, given)
+        except TaxPartsError as exc:
+            raise RefundError(str(exc)) from None
+
+    def _row(self, merchant_uid: str, imp_uid: str) -> tuple[Order, ledger.RefundRow]:
+        """The order, and the payment's automatic-cancel row in a state to be paid
+        back."""
+        order = self.store.get(merchant_uid)
+        if order is None:
             raise UnknownOrderError(merchant_uid)
         row = ledger_auto.automatic_row(self.store.engine, merchant_uid, imp_uid)
         if row is None:
@@ -106,12 +142,12 @@ class ExtraPayments(Part):
             )
         if row.status not in TAKEN_BACK:
             raise RefundError(f"Extra payment {imp_uid} was {row.status} already.")
-        return row
+        return order, row
 
     def _cancel(
         self,
         row_id: int,
-        payment: Payment,
+        ask: CancelAsk,
         reason: str | None,
         refund_account: RefundAccount | None,
     ) -> Payment:
@@ -119,9 +155,8 @@ class ExtraPayments(Part):
         row (``unknown`` when the cancel may have gone through) and is raised."""
         engine, now = self.store.engine, self.clock()
         try:
-            return self.client.cancel(
-                imp_uid=payment.imp_uid,
-                checksum=payment.balance,
+            return self.reconciler.cancels.send(
+                ask,
                 reason=f"flask-nicepay: {reason or 'extra payment'}"[:200],
                 refund=refund_account,
             )

@@ -241,15 +241,19 @@ class OrderPasses(JanitorBase):
             engine, row.id, amount=payment.balance, now=now
         ):
             return "moved_on"
-        self.reconciler.cancel_automatically(payment, row.reason or "automatic cancel")
+        why = row.reason or "automatic cancel"
+        if self.reconciler.cancel_automatically(payment, why) == "refund_by_hand":
+            # Not sent, for want of tax parts only an operator can give.
+            return self._let_be(row.id, "refund_by_hand")
         status = ledger_auto.status_of(engine, row.id) or "gone"
         if status == "failed":
             wait = self.policy.delay(row.attempts + 1)
             ledger_auto.hold_back(engine, row.id, until=self.clock() + wait)
         return f"sent_again_{status}"
 
-    def _let_be(self, row_id: int, outcome: str, why: str) -> str:
-        """Send this cancel no more; the row stays ``failed``, saying why."""
+    def _let_be(self, row_id: int, outcome: str, why: str | None = None) -> str:
+        """Send this cancel no more; the row stays ``failed``, saying why (or what
+        it says already)."""
         bound = self.policy.max_attempts
         ledger_auto.hold_back(self.store.engine, row_id, attempts=bound, error=why)
         return outcome

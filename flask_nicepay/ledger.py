@@ -46,6 +46,10 @@ class RefundRow:
     source: str
     reason: str | None = None
     checksum: Decimal | None = None
+    #: The tax-free and VAT parts the cancel stated (None: left out, or unknown
+    #: for a cancel imported from PortOne's console).
+    tax_free: Decimal | None = None
+    vat_amount: Decimal | None = None
     cancellation_id: str | None = None
     #: The cancel's receipt address from PortOne's cancel_history, once known.
     receipt_url: str | None = None
@@ -214,11 +218,22 @@ def fail_unmatched(
         return int(conn.execute(query).rowcount)
 
 
-def refunded_parts(engine: Engine, merchant_uid: str) -> tuple[Decimal, Decimal]:
-    """The tax-free and VAT parts of the order's refunds that went through."""
+def refunded_parts(
+    engine: Engine, merchant_uid: str, imp_uid: str
+) -> tuple[Decimal, Decimal]:
+    """The tax-free and VAT parts of a payment's cancels that went through.
+
+    A cancel made in PortOne's console is imported without its parts (PortOne
+    does not list them), so it counts as none here.
+
+    :param merchant_uid: the payment's order.
+    :param imp_uid: the payment: an extra payment of the order has its own.
+    """
     column = tables.refunds.c
     query = sa.select(column.tax_free, column.vat_amount).where(
-        column.merchant_uid == merchant_uid, column.status == "succeeded"
+        column.merchant_uid == merchant_uid,
+        column.imp_uid == imp_uid,
+        column.status == "succeeded",
     )
     tax_free, vat = Decimal(0), Decimal(0)
     with engine.connect() as conn:

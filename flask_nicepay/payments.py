@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from . import signals
 from .billing import Billing
+from .cancel_requests import CancelRequests
 from .extra_refunds import ExtraPayments
 from .inbox import Inbox
 from .janitor import Janitor
@@ -31,6 +32,7 @@ from .store import utcnow
 from .subscriptions import Subscriptions
 from .sync import Adopt
 from .sync import Reconciler
+from .tax import TaxMode
 from .verify import Policy
 
 #: Called inside the write transaction of every state change.
@@ -58,6 +60,8 @@ class Payments(Part):
     :param store: an order store to use instead of one on ``engine``.
     :param inbox: a notification inbox to use instead of one on ``engine``.
     :param janitor: the janitor's grace periods, backoff and batches.
+    :param tax_mode: the MID's tax mode, which decides the tax parts each cancel
+        states (:mod:`~flask_nicepay.tax`).
     """
 
     def __init__(
@@ -78,15 +82,13 @@ class Payments(Part):
         store: Store | None = None,
         inbox: Inbox | None = None,
         janitor: JanitorPolicy | None = None,
+        tax_mode: TaxMode = TaxMode.AUTO,
     ) -> None:
         self.sender, prefix = sender, merchant_uid_prefix
-        adopt = adopt or self._adopt
         store = store or Store(engine, on_transition=on_transition, clock=clock)
         super().__init__(Parts(client=client, store=store, clock=clock))
         self.inbox = inbox or Inbox(engine, clock=clock)
-        self.reconciler = Reconciler(
-            self.parts, policy=policy or Policy(), notify=self._notify, adopt=adopt
-        )
+        self.reconciler = self._reconciler(policy, adopt, tax_mode)
         self.orders = Orders(self.parts, prepare=prepare, merchant_uid_prefix=prefix)
         self.notifications = Notifications(self.inbox, self.reconciler)
         self.refunds = Refunds(self.parts, self.reconciler)
@@ -99,6 +101,17 @@ class Payments(Part):
             reconciler=self.reconciler,
             subscriptions=self.subscriptions,
             policy=janitor,
+        )
+
+    def _reconciler(
+        self, policy: Policy | None, adopt: Adopt | None, tax_mode: TaxMode
+    ) -> Reconciler:
+        return Reconciler(
+            self.parts,
+            policy=policy or Policy(),
+            notify=self._notify,
+            adopt=adopt or self._adopt,
+            cancels=CancelRequests(self.parts, tax_mode=tax_mode),
         )
 
     def _notify(

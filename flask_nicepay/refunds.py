@@ -26,6 +26,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from . import ledger
+from .cancel_requests import CancelAsk
 from .ledger import RefundInProgressError
 from .machine import MONEY_STATES
 from .machine import OrderState
@@ -41,6 +42,8 @@ from .store import Plan
 from .store import UnknownOrderError
 from .sync import Reconciler
 from .sync import SyncResult
+from .tax import TaxParts
+from .tax import TaxPartsError
 
 Money = int | Decimal
 #: How long a cancel that got no answer may still show up at PortOne.
@@ -68,14 +71,13 @@ class RefundResult:
 class _Ask:
     """One refund as it will be asked of PortOne."""
 
-    imp_uid: str
-    amount: Decimal
-    #: What the payment holds now: sent as ``checksum``.
-    balance: Decimal
-    tax_free: Decimal | None
-    vat_amount: Decimal | None
+    cancel: CancelAsk
     reason: str | None
     refund_account: RefundAccount | None
+
+    @property
+    def amount(self) -> Decimal:
+        return self.cancel.amount or self.cancel.balance
 
 
 class Refunds(Part):
@@ -88,6 +90,7 @@ class Refunds(Part):
     def __init__(self, parts: Parts, reconciler: Reconciler) -> None:
         super().__init__(parts)
         self.reconciler = reconciler
+        self.cancels = reconciler.cancels
 
     def refund(
         self,
@@ -102,12 +105,14 @@ class Refunds(Part):
     ) -> RefundResult:
         """Refund ``amount`` of a paid order, or all that is left when ``None``.
 
-        :param tax_free: the tax-free part of this refund; NICE needs it whenever
-            the payment had a tax-free part.
-        :param vat_amount: the VAT part of this refund; NICE needs it whenever the
-            payment stated its VAT.
+        :param tax_free: the tax-free part of this refund. Left out, it is worked
+            out as :doc:`/refunds` says for the MID's tax mode
+            (``NICEPAY_TAX_MODE``); with ``fixed``, give both parts or neither.
+        :param vat_amount: the VAT part of this refund, likewise.
         :param refund_account: where a virtual-account payment is paid back.
-        :raises RefundError: the order cannot be refunded that way.
+        :raises RefundError: the order cannot be refunded that way, or the parts
+            cannot be right (negative, more than what is left, a VAT more than the
+            taxable part allows); nothing was sent.
         :raises ledger.RefundInProgressError: another refund is in flight.
         :raises PortOneError: PortOne refused or could not be reached; the ledger
             row records the outcome.
@@ -122,14 +127,8 @@ class Refunds(Part):
     def _cancel(self, row_id: int, order: Order, ask: _Ask) -> Payment:
         """Ask PortOne to cancel, with the balance as ``checksum``."""
         try:
-            return self.client.cancel(
-                imp_uid=ask.imp_uid,
-                amount=ask.amount,
-                tax_free=ask.tax_free,
-                vat_amount=ask.vat_amount,
-                checksum=ask.balance,
-                reason=ask.reason,
-                refund=ask.refund_account,
+            return self.cancels.send(
+                ask.cancel, reason=ask.reason, refund=ask.refund_account
             )
         except (ConnectError, NoResponseError) as exc:
             self._after_silence(row_id, order, exc)
@@ -159,21 +158,12 @@ class Refunds(Part):
         balance = payment.balance
         wanted = balance if amount is None else Decimal(amount)
         self._check(order, wanted, balance, refund_account)
-        tax_free, vat_amount = self._parts(
-            order, wanted == balance, tax_free, vat_amount
-        )
-        for name, part in (("tax_free", tax_free), ("vat_amount", vat_amount)):
-            if part is not None and not 0 <= part <= wanted:
-                raise RefundError(f"{name} must be between 0 and the refund amount.")
-        return _Ask(
-            payment.imp_uid,
-            wanted,
-            balance,
-            tax_free,
-            vat_amount,
-            reason,
-            refund_account,
-        )
+        given = TaxParts.of(tax_free, vat_amount)
+        try:
+            cancel = self.cancels.ask(order, payment, wanted, given)
+        except TaxPartsError as exc:
+            raise RefundError(str(exc)) from None
+        return _Ask(cancel, reason, refund_account)
 
     def cancel(
         self,
@@ -247,32 +237,6 @@ class Refunds(Part):
                 "refund_account (holder, 3-digit bank code, account number)."
             )
 
-    def _parts(
-        self,
-        order: Order,
-        full: bool,
-        tax_free: Money | None,
-        vat_amount: Money | None,
-    ) -> tuple[Decimal | None, Decimal | None]:
-        """The tax-free and VAT parts NICE needs, filled in for a final refund.
-
-        NICE does not work them out itself: a payment that had a tax-free part or
-        stated its VAT must say, on each cancel, how much of each is refunded.
-        """
-        parts = [_money(tax_free), _money(vat_amount)]
-        paid = [order.tax_free or None, order.vat_amount]
-        refunded = ledger.refunded_parts(self.store.engine, order.merchant_uid)
-        for i, name in enumerate(("tax_free", "vat_amount")):
-            if parts[i] is not None or paid[i] is None:
-                continue
-            if not full:
-                raise RefundError(
-                    f"This payment had {name} {paid[i]}: NICE needs {name} for each "
-                    "partial refund."
-                )
-            parts[i] = paid[i] - refunded[i]  # type: ignore[operator]
-        return parts[0], parts[1]
-
     def _reserve(self, order: Order, ask: _Ask, source: str) -> int:
         """Write the pending ledger row, bumping the order's version with it."""
         ids: list[int] = []
@@ -284,22 +248,23 @@ class Refunds(Part):
                     conn,
                     order_id=current.id,
                     merchant_uid=current.merchant_uid,
-                    imp_uid=ask.imp_uid,
+                    imp_uid=ask.cancel.imp_uid,
                     amount=ask.amount,
-                    checksum=ask.balance,
+                    checksum=ask.cancel.balance,
                     now=now,
                     source=source,
                     reason=ask.reason,
-                    tax_free=ask.tax_free,
-                    vat_amount=ask.vat_amount,
+                    tax_free=ask.cancel.parts.tax_free,
+                    vat_amount=ask.cancel.parts.vat_amount,
                     refund=ask.refund_account,
                 )
             )
 
         def decide(conn: Connection, current: Order) -> Plan | None:
             ids.clear()
-            stale = current.state in MONEY_STATES and current.balance != ask.balance
-            if current.imp_uid != ask.imp_uid or stale:
+            balance, imp_uid = ask.cancel.balance, ask.cancel.imp_uid
+            stale = current.state in MONEY_STATES and current.balance != balance
+            if current.imp_uid != imp_uid or stale:
                 # Another refund or a console cancel landed since we looked:
                 # PortOne would refuse the checksum anyway.
                 raise RefundInProgressError(
@@ -324,7 +289,3 @@ class Refunds(Part):
         # "unknown" meanwhile and holds up further refunds of the order.
         with contextlib.suppress(PortOneError):
             self.reconciler.sync(imp_uid=order.imp_uid, source="refund")
-
-
-def _money(value: Money | None) -> Decimal | None:
-    return None if value is None else Decimal(value)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from . import ledger
+from .cancel_requests import CancelRequests
 from .decision import Decision
 from .decision import Record as Record
 from .decision import SyncResult as SyncResult
@@ -45,10 +46,17 @@ from .store import Transition
 from .store import UnknownOrderError
 from .sweeps import ManyOrders
 from .sweeps import ReconcileReport as ReconcileReport
+from .tax import TaxPartsError
 from .verify import OnMismatch
 from .verify import Policy
 
 logger = logging.getLogger("flask_nicepay.sync")
+
+#: What to do with a payment whose automatic cancel was not sent for its parts.
+REFUND_BY_HAND = (
+    "Not cancelled automatically: pay it back with its parts "
+    "(flask nicepay cancel ORDER --payment IMP_UID --tax-free ... --vat-amount ...)."
+)
 
 #: Given a payment for an unknown merchant_uid, the order fields to create, or None.
 Adopt = t.Callable[[Payment], "dict[str, t.Any] | None"]
@@ -72,11 +80,13 @@ class Reconciler(Part, ManyOrders):
         policy: Policy,
         notify: Notify,
         adopt: Adopt | None = None,
+        cancels: CancelRequests | None = None,
     ) -> None:
         super().__init__(parts)
         self.policy = policy
         self.notify = notify
         self.adopt = adopt
+        self.cancels = cancels or CancelRequests(parts)
 
     # -- one payment ----------------------------------------------------------
 
@@ -199,7 +209,8 @@ class Reconciler(Part, ManyOrders):
         settles it. The janitor sends one that PortOne refused again. A deposit
         into a virtual account is not sent at all: PortOne refunds it only to an
         account the buyer names, so its row fails at once, saying so, and the
-        operator refunds it (``"refund_by_hand"``).
+        operator refunds it (``"refund_by_hand"``). So is a payment whose tax
+        parts the ``fixed`` tax mode needs and nobody can know.
         """
         if self.policy.on_mismatch is OnMismatch.HOLD:
             return "hold"
@@ -209,11 +220,14 @@ class Reconciler(Part, ManyOrders):
             logger.error("Payment %s: %s", payment.imp_uid, NEEDS_REFUND_ACCOUNT)
             return "refund_by_hand"
         try:
-            cancelled = self.client.cancel(
-                imp_uid=payment.imp_uid,
-                checksum=payment.balance,
-                reason=f"flask-nicepay: {reason}"[:200],
-            )
+            ask = self.cancels.whole(self.store.get(payment.merchant_uid), payment)
+        except TaxPartsError as exc:
+            why = f"{exc} {REFUND_BY_HAND}"
+            self._settle(row, "failed", why)
+            logger.error("Payment %s: %s", payment.imp_uid, why)
+            return "refund_by_hand"
+        try:
+            cancelled = self.cancels.send(ask, reason=f"flask-nicepay: {reason}"[:200])
         except NoResponseError as exc:
             self._settle(row, "unknown", str(exc))
             logger.error("Cancel of %s sent, no answer: %s", payment.imp_uid, exc)

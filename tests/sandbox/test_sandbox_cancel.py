@@ -159,3 +159,45 @@ def test_console_cancel_always_sends_the_webhook(sb: Sandbox, store: Store) -> N
     assert rest["response"]["cancel_amount"] == 10000
     sb.deliver_webhooks()
     assert store.statuses() == ["paid", "cancelled", "cancelled"]
+
+
+FIXED_1617 = (
+    "결제취소에 실패하였습니다.([1617]지정금액 가맹점은 취소 시 공급가액, 부가세, "
+    "봉사료, 면세금액을 입력해야 합니다)"
+)
+
+
+def test_fixed_tax_mode_refuses_a_partial_cancel_without_its_parts(
+    sb: Sandbox, api: Api
+) -> None:
+    sb.set_tax_mode("fixed")
+    paid = sb.checkout("x-tax-1", 11000, tax_free=0, vat_amount=1000)
+    uid = paid["imp_uid"]
+    assert refusal(cancel(api, imp_uid=uid, amount=5500)) == (200, 1, FIXED_1617)
+    only_vat = cancel(api, imp_uid=uid, amount=5500, vat_amount=500)
+    assert refusal(only_vat)[2] == FIXED_1617
+    only_tax_free = cancel(api, imp_uid=uid, amount=5500, tax_free=0)
+    assert refusal(only_tax_free)[2] == FIXED_1617
+    assert sb.cancel_tax_parts(uid) == []  # nothing moved
+    api.ok(cancel(api, imp_uid=uid, amount=5500, tax_free=0, vat_amount=500))
+    api.ok(cancel(api, imp_uid=uid, tax_free=0, vat_amount=500))
+    assert sb.cancel_tax_parts(uid) == [(0, 500), (0, 500)]
+
+
+def test_auto_tax_mode_lets_nice_work_the_parts_out(sb: Sandbox, api: Api) -> None:
+    assert sb.tax_mode == "auto"
+    paid = sb.checkout("x-tax-2", 11000)
+    api.ok(cancel(api, imp_uid=paid["imp_uid"], amount=5500))
+    assert sb.cancel_tax_parts(paid["imp_uid"]) == [(None, None)]
+
+
+def test_tax_mode_through_the_control_api(sb: Sandbox, api: Api) -> None:
+    control, url = sb.session(), sb.base_url + "/_sandbox/tax-mode"
+    answer = control.post(url, json={"mode": "fixed"})
+    assert answer.status_code == 200
+    assert answer.json()["response"] == {"mode": "fixed"}
+    assert sb.tax_mode == "fixed"
+    wrong = control.post(url, json={"mode": "지정금액"})
+    assert wrong.status_code == 400 and "auto, fixed" in wrong.json()["message"]
+    assert control.post(url, json={}).status_code == 400
+    assert sb.tax_mode == "fixed"

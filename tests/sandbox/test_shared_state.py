@@ -16,6 +16,8 @@ from flask_nicepay.sandbox import Sandbox
 from flask_nicepay.sandbox import WebhookDelivery
 
 from .peers import HOOK_URL
+from .peers import Api
+from .peers import refusal
 
 
 @pytest.fixture
@@ -148,3 +150,17 @@ def test_a_file_left_by_another_owner_starts_empty(state_file: Path) -> None:
         assert other.payments_count() == 0
         assert other.payment(paid["imp_uid"]) is None
         assert other.state()["clock_offset"] == 0
+
+
+def test_the_tax_mode_is_one_setting_for_every_sandbox_on_the_file(
+    pair: tuple[Sandbox, Sandbox],
+) -> None:
+    one, two = pair
+    paid = one.checkout("shared-tax", 11_000, vat_amount=1_000)
+    one.set_tax_mode("fixed")
+    assert two.tax_mode == "fixed"
+    cancel = {"imp_uid": paid["imp_uid"], "amount": 5_500, "vat_amount": 500}
+    refused = refusal(Api(two).post("/payments/cancel", json=cancel))
+    assert "[1617]" in refused[2]
+    one.reset()
+    assert two.tax_mode == "fixed"  # a setting, as the console keeps it

@@ -18,6 +18,7 @@ from flask_nicepay import testing
 from flask_nicepay.config import PORTONE_WEBHOOK_IPS
 from flask_nicepay.db import make_engine
 from flask_nicepay.sandbox import Sandbox
+from flask_nicepay.tax import TaxMode
 
 from .webshop import LIVE
 from .webshop import AppFactory
@@ -339,6 +340,8 @@ BAD_CONFIG = [
     ({"NICEPAY_FAILURE_URL": "/orders/{merchant_uid"}, "NICEPAY_FAILURE_URL"),
     ({"NICEPAY_LANGUAGE": "fr"}, "NICEPAY_LANGUAGE"),
     ({"NICEPAY_ON_MISMATCH": "ignore"}, "NICEPAY_ON_MISMATCH"),
+    ({"NICEPAY_TAX_MODE": "지정금액"}, "NICEPAY_TAX_MODE"),
+    ({"NICEPAY_TAX_MODE": None}, "NICEPAY_TAX_MODE"),
     ({"NICEPAY_TRUSTED_PROXIES": -1}, "NICEPAY_TRUSTED_PROXIES"),
     ({"NICEPAY_TRUSTED_PROXIES": "1"}, "NICEPAY_TRUSTED_PROXIES"),
     ({"NICEPAY_MAX_BODY": 10}, "NICEPAY_MAX_BODY"),
@@ -372,6 +375,16 @@ def test_bad_setting_is_refused_by_name(
 ) -> None:
     with pytest.raises(ConfigurationError, match=key):
         make_app(config)
+
+
+def test_tax_mode_reaches_every_cancel(make_app: AppFactory) -> None:
+    plain = make_app({})
+    assert plain.extensions["nicepay"].settings.tax_mode is TaxMode.AUTO
+    fixed = make_app({"NICEPAY_TAX_MODE": "fixed"})
+    state = fixed.extensions["nicepay"]
+    assert state.settings.tax_mode is TaxMode.FIXED
+    assert state.payments.reconciler.cancels.tax_mode is TaxMode.FIXED
+    assert state.payments.refunds.cancels is state.payments.reconciler.cancels
 
 
 @pytest.mark.parametrize(

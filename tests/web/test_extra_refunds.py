@@ -275,3 +275,29 @@ def test_the_console_pays_back_an_extra_payment(make_app: AppFactory) -> None:
     logged = [a for a in actions(app) if a["action"] == "refund_extra"]
     assert [a["outcome"] for a in logged] == ["refused", "succeeded"]
     assert all("110123456789" not in str(a) for a in logged)
+
+
+def test_the_cli_pays_back_an_extra_payment_with_its_tax_parts(
+    make_app: AppFactory,
+) -> None:
+    app = make_app({"NICEPAY_TAX_MODE": "fixed"})
+    sandbox = t.cast(Sandbox, state(app).sandbox)
+    sandbox.set_tax_mode("fixed")
+    uid = new_order(app, 33_000, tax_free=3_000, vat_amount=2_727)
+    testing.pay(uid, pay_method="vbank", app=app)
+    testing.pay(uid, app=app)
+    deposit = str(testing.deposit(uid, app=app)["imp_uid"])
+    runner = app.test_cli_runner()
+    command = ["nicepay", "cancel", uid, "--payment", deposit]
+    account = ["--refund-holder", "홍길동", "--refund-bank", "088"]
+    account += ["--refund-account", "110123456789"]
+    half = runner.invoke(args=[*command, *account, "--tax-free", "3000"])
+    assert half.exit_code == 1 and "both parts" in half.output
+    over = ["--tax-free", "3000", "--vat-amount", "30001"]
+    refused = runner.invoke(args=[*command, *account, *over])
+    assert refused.exit_code == 1 and "taxable part" in refused.output
+    assert sandbox.cancel_tax_parts(deposit) == []
+    parts = ["--tax-free", "3000", "--vat-amount", "2727"]
+    done = runner.invoke(args=[*command, *account, *parts])
+    assert done.exit_code == 0, done.output
+    assert sandbox.cancel_tax_parts(deposit) == [(3_000, 2_727)]

@@ -31,6 +31,7 @@ from ..model.pg_settings import KINDS
 from ..model.pg_settings import PgSetting
 from ..model.record_store import Ledger
 from ..model.shared_file import SharedFile
+from .cancels import TAX_MODES
 from .faults import FaultBook
 from .webhook_outbox import Dispatcher
 from .webhook_outbox import Format
@@ -241,6 +242,26 @@ class Account:
                 pg_provider, kind="api", pg_provider=pg_provider
             )
 
+    def set_tax_mode(self, mode: str) -> None:
+        """Set the NICE MID's tax mode, as NICE's merchant settings do.
+
+        ``auto`` (the default): NICE works the VAT out of what a cancel leaves
+        unsaid. ``fixed`` (지정금액): a partial cancel must state its ``tax_free``
+        and ``vat_amount``, or it is refused with NICE's code 1617.
+
+        :param mode: ``auto`` or ``fixed``.
+        """
+        if mode not in TAX_MODES:
+            raise ValueError(f"tax mode must be one of {', '.join(TAX_MODES)}")
+        with self._held():
+            self._ledger.tax_mode = mode
+
+    @property
+    def tax_mode(self) -> str:
+        """The NICE MID's tax mode: ``auto`` or ``fixed``."""
+        with self._held():
+            return self._ledger.tax_mode
+
     # Webhooks and faults ----------------------------------------------------
 
     def deliver_webhooks(self) -> list[WebhookDelivery]:
@@ -345,6 +366,19 @@ class Account:
             payment = self._ledger.payment(imp_uid)
             cancellations = payment.cancellations if payment else []
             return [c.checksum for c in cancellations]
+
+    def cancel_tax_parts(
+        self, imp_uid: str
+    ) -> list[tuple[Decimal | None, Decimal | None]]:
+        """The ``(tax_free, vat_amount)`` each accepted cancel of a payment
+        carried, oldest first: None for a part not sent, and for a console cancel.
+
+        :param imp_uid: PortOne's id.
+        """
+        with self._held():
+            payment = self._ledger.payment(imp_uid)
+            cancellations = payment.cancellations if payment else []
+            return [(c.tax_free, c.vat_amount) for c in cancellations]
 
     def _sizes(self) -> dict[str, int]:
         """How many entries each bounded structure of the engine holds."""

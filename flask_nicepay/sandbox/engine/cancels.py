@@ -37,6 +37,15 @@ VAT_OVER: Final = _FAILED.format("취소 부가세(vat_amount)가 취소가능 �
 TAX_FREE_OVER: Final = _FAILED.format(
     "취소 면세금액(tax_free)이 취소가능 면세금액보다 큼"
 )
+#: NICE's code 1617, for a MID in the 지정금액 tax mode cancelled in part without
+#: its parts (portone-v1.md §5; PortOne's OAS names the code, not its text). The
+#: wording is the sandbox's own, in NICE's style: unconfirmed.
+TAX_PARTS_REQUIRED: Final = _FAILED.format(
+    "[1617]지정금액 가맹점은 취소 시 공급가액, 부가세, 봉사료, 면세금액을 "
+    "입력해야 합니다"
+)
+#: The tax modes a MID can have in NICE's settings.
+TAX_MODES: Final = ("auto", "fixed")
 
 
 def checksum_mismatch(balance: Decimal) -> str:
@@ -54,6 +63,9 @@ def cancel(led: Ledger, params: Params, *, console: bool = False) -> Payment:
     :param params: the fields of portone-v1.md §5.
     :param console: an admin-console cancel: no checksum, VAT or refund-account
         checks (the console asks for them itself) and always a webhook.
+
+    A MID in the ``fixed`` tax mode (지정금액) refuses a partial cancel that does
+    not state both ``tax_free`` and ``vat_amount``, as NICE does (code 1617).
     """
     payment = _target(led, params)
     if payment.status == "cancelled" and (payment.balance == 0 or not payment.was_paid):
@@ -63,6 +75,7 @@ def cancel(led: Ledger, params: Params, *, console: bool = False) -> Payment:
     amount = params.amount("amount") or payment.balance
     check_currency_amount(amount, payment.currency)
     if not console:
+        _check_parts_given(led, payment, amount, params)
         _check_caller(payment, params)
     if amount > payment.balance:
         raise refused(OVER_BALANCE)
@@ -72,6 +85,7 @@ def cancel(led: Ledger, params: Params, *, console: bool = False) -> Payment:
     record = _record(led, payment, amount, params.text("reason"))
     if not console:
         record.checksum = params.amount("checksum")
+        record.tax_free, record.vat_amount = params.amount("tax_free"), vat
     payment.cancelled_tax_free += tax_free
     payment.cancelled_vat += vat or Decimal(0)
     led.touch(payment)
@@ -107,6 +121,15 @@ def _check_caller(payment: Payment, params: Params) -> None:
             raise refused(REFUND_ACCOUNT_MISSING)
         if params.text("refund_bank") not in BANKS:
             raise refused(REFUND_BANK_INVALID)
+
+
+def _check_parts_given(
+    led: Ledger, payment: Payment, amount: Decimal, params: Params
+) -> None:
+    # Checked first: the order of NICE's own checks is not documented.
+    stated = params.has("tax_free") and params.has("vat_amount")
+    if led.tax_mode == "fixed" and amount < payment.balance and not stated:
+        raise refused(TAX_PARTS_REQUIRED)
 
 
 def _check_tax_parts(

@@ -142,6 +142,13 @@ def add_pg_setting() -> Response:
     return envelope(asdict(setting))
 
 
+@bp.post("/tax-mode")
+def set_tax_mode() -> Response:
+    """Set the NICE MID's tax mode: ``{"mode": "fixed"}`` (or ``"auto"``)."""
+    sandbox().set_tax_mode(params(request).required("mode"))
+    return envelope({"mode": sandbox().tax_mode})
+
+
 @bp.get("/clock")
 def clock() -> Response:
     """The sandbox time."""

@@ -66,6 +66,9 @@ class Ledger:
         self.schedules: BoundedTable[str, Schedule] = BoundedTable(max_records)
         #: The account's PG settings (settings: :meth:`clear` keeps them).
         self.pg_settings = PgSettings()
+        #: The MID's tax mode in NICE's settings: ``auto`` (NICE works out the
+        #: VAT) or ``fixed`` (지정금액: each cancel states its parts). A setting.
+        self.tax_mode = "auto"
 
     def now(self) -> int:
         """Sandbox time in UNIX seconds."""

@@ -98,6 +98,10 @@ class Cancellation:
     #: What the caller sent as ``checksum`` (None: none, or a console cancel).
     #: Not a PortOne field: kept so a test can see what PortOne was told.
     checksum: Decimal | None = None
+    #: The ``tax_free`` and ``vat_amount`` the caller sent (None: not sent). Not
+    #: PortOne fields either: a test reads them to see the parts NICE was given.
+    tax_free: Decimal | None = None
+    vat_amount: Decimal | None = None
 
 
 @dataclass(eq=False)

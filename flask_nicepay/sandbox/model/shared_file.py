@@ -189,8 +189,10 @@ class SharedFile:
         for name, key, final, body in rows:
             self._absorb(ledger, name, key, bool(final), body)
         if channels != self._channels:
-            # Written here: the settings added at run time, built-in ones apart.
-            ledger.pg_settings.added = pickle.loads(channels)  # noqa: S301
+            # Written here: the settings added at run time (built-in ones apart)
+            # and the MID's tax mode.
+            added, ledger.tax_mode = pickle.loads(channels)  # noqa: S301 - ours
+            ledger.pg_settings.added = added
             self._channels = channels
         clock.reset(offset)
         self._seen = version
@@ -229,7 +231,8 @@ class SharedFile:
                         changed = tombstones = True
                     continue
                 changed |= self._put(conn, name, key, table.is_final(key), value)
-        channels = pickle.dumps(ledger.pg_settings.added)
+        # The console's settings: the PG settings added and the MID's tax mode.
+        channels = pickle.dumps((ledger.pg_settings.added, ledger.tax_mode))
         if changed or channels != self._channels or self._clock_moved(conn, clock):
             flags = (cleared, tombstones)
             self._finish(conn, version, clock.offset, channels, flags)

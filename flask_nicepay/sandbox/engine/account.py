@@ -27,7 +27,6 @@ from typing import TypeVar
 
 from ..model.access_tokens import TokenStore
 from ..model.clock import Clock
-from ..model.pg_settings import KINDS
 from ..model.pg_settings import PgSetting
 from ..model.record_store import Ledger
 from ..model.shared_file import SharedFile
@@ -208,12 +207,7 @@ class Account:
         :raises ValueError: for a value PortOne's console would not take, or a
             channel key the account already has.
         """
-        _check_code(pg_provider, "pg_provider", 16)
-        _check_code(mid, "mid", 80)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}")
         key = channel_key or f"channel-key-sandbox-{pg_provider}-{mid}"
-        _check_code(key, "channel_key", 100)
         setting = PgSetting(pg_provider, mid, kind, bool(test), key)
         with self._held():
             return self._ledger.pg_settings.add(setting)
@@ -234,7 +228,6 @@ class Account:
 
         :param pg_provider: PortOne's PG code, e.g. ``kakaopay``.
         """
-        _check_code(pg_provider, "pg_provider", 16)
         with self._held():
             settings = self._ledger.pg_settings
             found = settings.find(pg_provider, pg_provider)
@@ -393,15 +386,3 @@ class Account:
                 "outbox": self._outbox.pending_count(),
                 "webhook_log": len(self._outbox.log),
             }
-
-
-def _check_code(value: str, name: str, max_len: int) -> None:
-    """Refuse what a console field would: empty, too long, not plain ASCII.
-
-    A dot is refused too: ``pg`` splits ``{provider}.{MID}`` at the first one.
-    """
-    plain = value.isascii() and value.replace("-", "").replace("_", "").isalnum()
-    if not plain or len(value) > max_len:
-        raise ValueError(
-            f"{name} must be 1 to {max_len} letters, digits, - or _: {value!r}"
-        )

@@ -86,11 +86,15 @@ class PgSettings:
         names the first.
 
         :param setting: the new setting.
-        :raises ValueError: for a kind the account does not know, or a channel
-            key another setting has.
+        :raises ValueError: for a value PortOne's console would not take (a kind
+            it does not know, a code that is not one), or a channel key another
+            setting has.
         """
         if setting.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
+        _check_code(setting.pg_provider, "pg_provider", 16)
+        _check_code(setting.mid, "mid", 80)
+        _check_code(setting.channel_key, "channel_key", 100)
         if any(s.channel_key == setting.channel_key for s in self.all()):
             raise ValueError(f"channel key {setting.channel_key!r} is taken")
         self.added = (*self.added, setting)
@@ -153,4 +157,16 @@ class PgSettings:
         return next(
             (s for s in self.all() if (s.pg_provider, s.mid) == (pg_provider, mid)),
             None,
+        )
+
+
+def _check_code(value: str, name: str, max_len: int) -> None:
+    """Refuse what a console field would: empty, too long, not plain ASCII.
+
+    A dot is refused too: ``pg`` splits ``{provider}.{MID}`` at the first one.
+    """
+    plain = value.isascii() and value.replace("-", "").replace("_", "").isalnum()
+    if not plain or len(value) > max_len:
+        raise ValueError(
+            f"{name} must be 1 to {max_len} letters, digits, - or _: {value!r}"
         )

@@ -52,9 +52,10 @@ _SCHEMA: Final = (
 )
 #: What a window row holds besides its key: channel, origin, return URL, language.
 WindowRow = tuple[str, str | None, str | None, str]
-_FORMAT: Final = 3  # PRAGMA user_version of the tables below
-#: The ``channels`` column of a file no process added a PG setting to.
-_NO_SETTINGS: Final = pickle.dumps(())
+_FORMAT: Final = 4  # PRAGMA user_version of the tables below
+#: The ``channels`` column of a file no process changed a console setting of: no PG
+#: setting added, the MID's tax mode NICE's default.
+_NO_SETTINGS: Final = pickle.dumps(((), "auto"))
 _COLUMNS: Final = "SELECT tbl, key, final, body FROM sandbox_records"
 
 

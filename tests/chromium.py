@@ -7,11 +7,14 @@ skip and say why.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import typing as t
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 CHROMIUM_ENV = "NICEPAY_TEST_CHROMIUM"
 #: Background networking off: this machine's closed network refuses it noisily.
@@ -87,3 +90,19 @@ class Watched:
         scale = os.environ.get(SCALE_ENV) or "device"
         path = str(self.artifacts / f"{name}.png")
         self.page.screenshot(path=path, full_page=True, scale=scale)
+
+
+@contextlib.contextmanager
+def served(app: t.Any) -> t.Iterator[str]:
+    """Serve a WSGI app on a real socket of 127.0.0.1 in a thread; its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -9,16 +9,15 @@ of the finished run goes to ``test-artifacts/console/``.
 from __future__ import annotations
 
 import re
-import threading
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_nicepay.console import Console
 
+from .. import chromium
 from ..chromium import Watched
 from ..web.test_console_orders import seed
 from ..web.webshop import build_app
@@ -31,17 +30,10 @@ pytestmark = pytest.mark.browser
 def served(tmp_path: Path) -> t.Iterator[tuple[Flask, str]]:
     app = build_app(tmp_path, "sqlite")
     Console(app, guard=lambda request: "kim")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.port}"
+        with chromium.served(app) as url:
+            yield app, url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
         close_app(app)
 
 

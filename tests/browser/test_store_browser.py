@@ -9,7 +9,6 @@ ends on, and PortOne's record of the payment. Screenshots of every end page go t
 
 from __future__ import annotations
 
-import threading
 import typing as t
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 import requests
 from flask import Flask
 from flask import Response
-from werkzeug.serving import make_server
 
 from example_app import create_app
 from example_app import nicepay
@@ -27,6 +25,7 @@ from flask_nicepay.i18n import TEXTS
 
 from ..chromium import PHONE
 from ..chromium import Watched
+from ..chromium import served
 
 pytestmark = pytest.mark.browser
 
@@ -53,20 +52,13 @@ def store(tmp_path: Path) -> t.Iterator[tuple[Flask, str]]:
             response.headers["Content-Security-Policy"] = CSP
         return response
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.port}"
+        with served(app) as url:
+            yield app, url
     finally:
         sandbox = app.extensions["nicepay"].sandbox
         if sandbox is not None:
             sandbox.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 class Buyer(Watched):

@@ -13,7 +13,6 @@ left alone, pays. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 import time
 import typing as t
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask import redirect
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from flask_nicepay import NicePay
@@ -30,6 +28,7 @@ from flask_nicepay.sandbox import TEST_WINDOW_MID
 from flask_nicepay.store import Order
 
 from ..chromium import Watched
+from ..chromium import served
 from ..databases import fresh_postgres_engine
 from ..databases import postgres_url
 
@@ -83,18 +82,11 @@ def shop(
         url = nicepay.checkout_url(order, pay_methods=["card"], card_quota=[2, 3])
         return redirect(url)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.port}"
+        with served(app) as url:
+            yield app, url
     finally:
         NicePay.state(app).sandbox.close()  # type: ignore[union-attr]
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
         NicePay.state(app).payments.engine.dispose()
 
 

@@ -11,10 +11,8 @@ A screenshot of each end state goes to ``test-artifacts/sandbox-sdk/``.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -25,7 +23,6 @@ from flask import Response
 from flask import render_template_string
 from flask import request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 
 from flask_nicepay.sandbox import TEST_WINDOW_MID
 from flask_nicepay.sandbox import Sandbox
@@ -33,6 +30,7 @@ from flask_nicepay.sandbox import serve
 
 from ..chromium import IPHONE
 from ..chromium import Watched
+from ..chromium import served
 from .peers import Api
 
 pytestmark = pytest.mark.browser
@@ -123,22 +121,6 @@ class Shop:
         if response.mimetype == "text/html":
             response.headers["Content-Security-Policy"] = self.csp
         return response
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Run a WSGI app on a real socket on 127.0.0.1 until the block ends."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def stored(sb: Sandbox, imp_uid: str) -> dict[str, Any]:

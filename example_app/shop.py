@@ -15,6 +15,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 
 from flask_nicepay import Monthly
@@ -121,21 +122,25 @@ def buy() -> t.Any:
     if product is None:
         raise ShopError("unknown_product")
     quantity = _quantity(request.form.get("quantity", "1"))
-    email = request.form.get("email") or None
+    email = request.form.get("email", "").strip() or None
     amount = product["price"] * quantity
     name = shop_words.product_name(product_id, buyer_language())
     nicepay = _nicepay()
     uid = nicepay.orders.new_merchant_uid()
     with write_transaction(nicepay.payments.engine) as conn:
         shop_stock.reserve(conn, uid, product_id, quantity)  # SoldOut: nothing made
-        order = nicepay.create_order(
-            connection=conn,
-            merchant_uid=uid,
-            amount=amount,
-            name=f"{name} x{quantity}",
-            buyer_email=email,
-            buyer_name=request.form.get("name") or None,
-        )
+        try:
+            order = nicepay.create_order(
+                connection=conn,
+                merchant_uid=uid,
+                amount=amount,
+                name=f"{name} x{quantity}",
+                buyer_email=email,
+                buyer_name=request.form.get("name") or None,
+            )
+        except ValidationError as exc:  # the buyer's details: nothing is kept
+            said = "bad_email" if "buyer_email" in exc.messages_dict else "bad_buyer"
+            raise ShopError(said) from None
         conn.execute(
             sa.insert(shop_orders).values(
                 merchant_uid=uid,

@@ -55,6 +55,8 @@ WORDS: dict[str, dict[str, str]] = {
         "confirming_slow": "확인이 늦어지고 있습니다. 잠시 후 새로 고쳐 주세요.",
         "unknown_product": "없는 상품입니다. 상품 목록에서 다시 골라 주세요.",
         "bad_quantity": "수량은 1개에서 10개 사이로 입력해 주세요.",
+        "bad_email": "이메일 주소를 다시 확인해 주세요.",
+        "bad_buyer": "이름과 이메일 주소를 다시 확인해 주세요.",
         "sold_out": (
             "재고가 부족합니다. 수량을 줄이거나 다른 상품을 골라 주세요. "
             "주문은 만들어지지 않았습니다."
@@ -132,6 +134,8 @@ WORDS: dict[str, dict[str, str]] = {
         "confirming_slow": "This is taking longer than usual. Please reload shortly.",
         "unknown_product": "There is no such product. Please choose one from the list.",
         "bad_quantity": "Please enter a quantity from 1 to 10.",
+        "bad_email": "Please check the e-mail address.",
+        "bad_buyer": "Please check your name and e-mail address.",
         "sold_out": (
             "Not enough left in stock. Please order fewer, or choose another "
             "product; no order was made."

@@ -162,6 +162,9 @@ def error_page(response: t.Any) -> tuple[int, str, str]:
         ({"product": "tee", "quantity": "11"}, "bad_quantity"),
         ({"product": "tee", "quantity": "-1"}, "bad_quantity"),
         ({"product": "tee", "quantity": "1e9"}, "bad_quantity"),
+        ({"product": "tee", "email": "a@b.c"}, "bad_email"),
+        ({"product": "tee", "email": "not an address"}, "bad_email"),
+        ({"product": "tee", "name": "n" * 300}, "bad_buyer"),
     ],
 )
 def test_a_bad_order_gets_a_clear_message(
@@ -173,6 +176,12 @@ def test_a_bad_order_gets_a_clear_message(
         "/buy", data=form, headers={"Accept-Language": "en-US,en;q=0.9"}
     )
     assert error_page(english) == (400, "en", WORDS["en"][message])
+    with app.app_context(), nicepay.payments.engine.connect() as conn:
+        kept = [
+            conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (tables.orders, shop_orders)
+        ]
+    assert kept == [0, 0]  # nothing was kept: no order, no shop order
 
 
 def test_unknown_pages_and_orders_are_the_shops_404_in_the_buyers_language(

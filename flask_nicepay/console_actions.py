@@ -184,21 +184,34 @@ def refund(merchant_uid: str) -> Response:
 @console_bp.post("/orders/<merchant_uid>/extra")
 def refund_extra(merchant_uid: str) -> Response:
     """Pay back an extra payment of the order, all PortOne holds of it: ``flask
-    nicepay cancel MERCHANT_UID --payment IMP_UID``."""
+    nicepay cancel MERCHANT_UID --payment IMP_UID`` (with ``--tax-free`` and
+    ``--vat-amount`` as the form's parts)."""
     imp_uid = _text("imp_uid", ID_LENGTHS["imp_uid"])
     if imp_uid is None:
         raise BadForm("imp_uid: the extra payment to pay back")
     reason, account = _text("reason", 200), _refund_account()
+    # The parts a fixed-amount MID needs when the order's cannot be this payment's.
+    tax_free, vat = _money("tax_free", zero=True), _money("vat_amount", zero=True)
     nicepay = app_state().extension
     if nicepay.get_order(merchant_uid) is None:
         return page("nicepay/console/message.html", 404, message="not_found")
-    detail: dict[str, t.Any] = {"imp_uid": imp_uid, "reason": reason}
+    detail: dict[str, t.Any] = {
+        "imp_uid": imp_uid,
+        "reason": reason,
+        "tax_free": tax_free,
+        "vat_amount": vat,
+    }
     if account is not None:
         detail["refund_account"] = f"{account.bank} {mask(account.account)}"
 
     def call() -> dict[str, t.Any]:
         result = nicepay.refund_extra(
-            merchant_uid, imp_uid, reason=reason, refund_account=account
+            merchant_uid,
+            imp_uid,
+            reason=reason,
+            refund_account=account,
+            tax_free=tax_free,
+            vat_amount=vat,
         )
         return {"amount": result.amount}
 

@@ -301,3 +301,38 @@ def test_the_cli_pays_back_an_extra_payment_with_its_tax_parts(
     done = runner.invoke(args=[*command, *account, *parts])
     assert done.exit_code == 0, done.output
     assert sandbox.cancel_tax_parts(deposit) == [(3_000, 2_727)]
+
+
+def test_the_console_pays_back_an_extra_payment_with_its_tax_parts(
+    make_app: AppFactory,
+) -> None:
+    app = console_app(make_app, NICEPAY_TAX_MODE="fixed")
+    sandbox = t.cast(Sandbox, state(app).sandbox)
+    sandbox.set_tax_mode("fixed")
+    uid = new_order(app, 33_000, tax_free=3_000, vat_amount=2_727)
+    testing.pay(uid, pay_method="vbank", app=app)
+    testing.pay(uid, app=app)
+    deposit = str(testing.deposit(uid, app=app)["imp_uid"])
+    operator = Operator(app)
+    form = {
+        "imp_uid": deposit,
+        "refund_holder": "홍길동",
+        "refund_bank": "088",
+        "refund_account": "110123456789",
+    }
+    assert 'data-testid="extra-tax-free"' in operator.page(f"/orders/{uid}").source
+    half = operator.post(f"/orders/{uid}/extra", {**form, "tax_free": "3000"})
+    assert half.status_code == 409 and "both parts" in half.get_data(as_text=True)
+    assert sandbox.cancel_tax_parts(deposit) == []
+
+    parts = {"tax_free": "3000", "vat_amount": "2727"}
+    done = operator.post(f"/orders/{uid}/extra", {**form, **parts})
+
+    assert done.status_code == 303, done.get_data(as_text=True)
+    assert sandbox.cancel_tax_parts(deposit) == [(3_000, 2_727)]
+    [logged] = [
+        a
+        for a in actions(app)
+        if a["action"] == "refund_extra" and a["outcome"] == "succeeded"
+    ]
+    assert "2727" in str(logged)

@@ -264,3 +264,36 @@ def test_the_reason_is_shown_in_the_console_and_by_show(make_app: AppFactory) ->
     assert reason in page
     shown = app.test_cli_runner().invoke(args=["nicepay", "show", uid])
     assert shown.exit_code == 0 and reason in shown.output
+
+
+@on_both_databases
+def test_a_usd_order_is_paid_through_the_usd_channel_only(make_app: AppFactory) -> None:
+    """With a USD channel, a USD checkout opens the window with its key, and its
+    payment must come through the USD MID; the KRW window's does not pay it."""
+    app = make_app(
+        {
+            "NICEPAY_USD_CHANNEL_KEY": "channel-key-usd",
+            "NICEPAY_USD_CHANNEL_MIDS": ["niceusd01m"],
+        }
+    )
+    box = state(app).sandbox
+    assert box is not None
+    box.add_pg_setting("niceusd01m", kind="window", channel_key="channel-key-usd")
+    client = app.test_client()
+    uid = new_order(app, 25, currency="USD", name="Gift card")
+    params = open_page(client, f"/nicepay/checkout/{uid}").request_pay["card"]
+    assert params["channelKey"] == "channel-key-usd" and "pg" not in params
+
+    _, payment = _pay(client, box, f"/nicepay/checkout/{uid}", {}, "pc")
+    _report(client, "pc", params, payment)
+    assert payment["pg_id"] == "niceusd01m"
+    assert get_order(app, uid).state is OrderState.PAID
+
+    other = new_order(app, 25, currency="USD", name="Gift card")
+    krw_window = {"pg": "nice.nictest00m"}  # the page's channelKey dropped
+    params, payment = _pay(client, box, f"/nicepay/checkout/{other}", krw_window, "pc")
+    _report(client, "pc", params, payment)
+    order = get_order(app, other)
+    assert order.state is OrderState.MISMATCH
+    reason = "pg_id is 'nictest00m', not a live MID of the usd channel (niceusd01m)"
+    assert reason in (order.mismatch_reason or "")

@@ -17,10 +17,12 @@ from .channels import USD
 from .channels import WINDOW
 from .channels import Channels
 from .inbox import REPLAYABLE
+from .machine import MONEY_STATES
 from .machine import OPEN_STATES
 from .portone import AuthenticationError
 from .portone import PortOneError
 from .state import app_state
+from .tax import TaxMode
 
 NICE_VBANK_NOTICE_URL = "https://service.iamport.kr/nice_payments/notice_vbank"
 
@@ -40,7 +42,7 @@ def run_checks(app: Flask) -> list[Check]:
     state = app_state(app)
     checks = [_mode(state), _token(state)]
     checks += _live_setup(app, state)
-    checks += [_database(state), *_backlog(state)]
+    checks += [_database(state), *_backlog(state), *_unstated_vat(state)]
     return checks
 
 
@@ -315,3 +317,32 @@ def _backlog(state: t.Any) -> list[Check]:
             )
         )
     return checks
+
+
+def _unstated_vat(state: t.Any) -> list[Check]:
+    """Under the fixed tax mode, paid orders whose parts nobody stated."""
+    if (
+        state.settings.tax_mode is not TaxMode.FIXED
+        or _database(state).level == "error"
+    ):
+        return []
+    query = (
+        sa.select(sa.func.count())
+        .select_from(tables.orders)
+        .where(tables.orders.c.state.in_([s.value for s in MONEY_STATES]))
+        .where(tables.orders.c.vat_amount.is_(None))
+    )
+    with state.payments.engine.connect() as conn:
+        unstated = int(conn.execute(query).scalar_one())
+    if not unstated:
+        return []
+    return [
+        Check(
+            "warn",
+            f"{unstated} paid orders state no VAT under NICEPAY_TAX_MODE = 'fixed'.",
+            "Only NICE knows their parts, so each refund of them must be given its "
+            "tax-free and VAT parts by hand.",
+            "Pass vat_amount (and tax_free) to create_order; refund these with "
+            "--tax-free and --vat-amount.",
+        )
+    ]

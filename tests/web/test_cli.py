@@ -25,6 +25,7 @@ from flask_nicepay.checkout import KST
 from flask_nicepay.sandbox import Sandbox
 
 from .webshop import LIVE_SECRET
+from .webshop import AppFactory
 from .webshop import LiveFactory
 from .webshop import checkout_new_order
 from .webshop import get_order
@@ -533,3 +534,24 @@ def test_doctor_when_portone_cannot_be_reached(
     assert result.exit_code == 1
     assert "[ERROR] PortOne could not be reached." in result.output
     assert "NICEPAY_API_BASE_URL" in result.output
+
+
+def test_doctor_names_paid_orders_without_vat_under_the_fixed_tax_mode(
+    make_app: AppFactory,
+) -> None:
+    app = make_app({"NICEPAY_TAX_MODE": "fixed"})
+    stated = new_order(app, 11_000, tax_free=0, vat_amount=1_000)
+    testing.pay(stated, app=app)
+    assert "state no VAT" not in run(app, "doctor").output
+    unstated = new_order(app, 11_000)
+    testing.pay(unstated, app=app)
+
+    result = run(app, "doctor")
+
+    assert "[WARN ] 1 paid orders state no VAT under NICEPAY_TAX_MODE = 'fixed'." in (
+        result.output
+    )
+    assert "--tax-free and --vat-amount" in result.output
+    auto = make_app()
+    testing.pay(new_order(auto, 11_000), app=auto)
+    assert "state no VAT" not in run(auto, "doctor").output

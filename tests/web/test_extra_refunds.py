@@ -277,16 +277,22 @@ def test_the_console_pays_back_an_extra_payment(make_app: AppFactory) -> None:
     assert all("110123456789" not in str(a) for a in logged)
 
 
-def test_the_cli_pays_back_an_extra_payment_with_its_tax_parts(
-    make_app: AppFactory,
-) -> None:
-    app = make_app({"NICEPAY_TAX_MODE": "fixed"})
+def fixed_mode_deposit(app: Flask) -> tuple[Sandbox, str, str]:
+    """A card-paid order with stated parts on a fixed-amount MID, and a deposit
+    into its virtual account on top: its sandbox, merchant_uid and the deposit."""
     sandbox = t.cast(Sandbox, state(app).sandbox)
     sandbox.set_tax_mode("fixed")
     uid = new_order(app, 33_000, tax_free=3_000, vat_amount=2_727)
     testing.pay(uid, pay_method="vbank", app=app)
     testing.pay(uid, app=app)
-    deposit = str(testing.deposit(uid, app=app)["imp_uid"])
+    return sandbox, uid, str(testing.deposit(uid, app=app)["imp_uid"])
+
+
+def test_the_cli_pays_back_an_extra_payment_with_its_tax_parts(
+    make_app: AppFactory,
+) -> None:
+    app = make_app({"NICEPAY_TAX_MODE": "fixed"})
+    sandbox, uid, deposit = fixed_mode_deposit(app)
     runner = app.test_cli_runner()
     command = ["nicepay", "cancel", uid, "--payment", deposit]
     account = ["--refund-holder", "홍길동", "--refund-bank", "088"]
@@ -307,12 +313,7 @@ def test_the_console_pays_back_an_extra_payment_with_its_tax_parts(
     make_app: AppFactory,
 ) -> None:
     app = console_app(make_app, NICEPAY_TAX_MODE="fixed")
-    sandbox = t.cast(Sandbox, state(app).sandbox)
-    sandbox.set_tax_mode("fixed")
-    uid = new_order(app, 33_000, tax_free=3_000, vat_amount=2_727)
-    testing.pay(uid, pay_method="vbank", app=app)
-    testing.pay(uid, app=app)
-    deposit = str(testing.deposit(uid, app=app)["imp_uid"])
+    sandbox, uid, deposit = fixed_mode_deposit(app)
     operator = Operator(app)
     form = {
         "imp_uid": deposit,

@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 from . import tables
 from .db import execute_alone
 from .fused import Companion
+from .inbound import is_storable
 from .portone.redact import redact
 from .portone.redact import redact_bytes
 from .tables import UTCDateTime
@@ -275,6 +276,8 @@ class Inbox:
         Read by the order a row's hint names (all a row not yet processed knows
         of it), through an index: a backlog of other orders' rows costs nothing.
         """
+        if not is_storable(merchant_uid):  # no row holds what no database can
+            return False
         column = tables.inbox.c
         # The literal condition of the partial index, which a bound value would
         # not let the planner match to it.
@@ -298,22 +301,16 @@ class Inbox:
 
         :param after_id: only notifications with a larger id (to page through).
         """
-        query = (
-            sa.select(tables.inbox)
-            .where(tables.inbox.c.id > after_id)
-            .order_by(tables.inbox.c.id)
-            .limit(limit)
-        )
+        column = tables.inbox.c
+        query = sa.select(tables.inbox).where(column.id > after_id)
+        query = query.order_by(column.id).limit(limit)
         if outcomes is not None:
-            query = query.where(tables.inbox.c.outcome.in_([str(o) for o in outcomes]))
+            query = query.where(column.outcome.in_([str(o) for o in outcomes]))
         if merchant_uid is not None:
-            column = tables.inbox.c
-            query = query.where(
-                sa.or_(
-                    column.merchant_uid == merchant_uid,
-                    column.hint_merchant_uid == merchant_uid,
-                )
-            )
+            if not is_storable(merchant_uid):  # no row holds what no database can
+                return []
+            named = column.merchant_uid == merchant_uid
+            query = query.where(named | (column.hint_merchant_uid == merchant_uid))
         with self.engine.connect() as conn:
             return [_entry(row) for row in conn.execute(query).mappings()]
 

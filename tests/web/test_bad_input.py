@@ -723,6 +723,8 @@ PUBLIC_CALLS: dict[str, tuple[Call, t.Any]] = {
     "store.get_many": (lambda n, s, bad: n.payments.store.get_many([bad]), {}),
     "orders.history": (lambda n, s, bad: n.orders.history(bad), []),
     "orders.refunds_of": (lambda n, s, bad: n.orders.refunds_of(bad), []),
+    "inbox.search": (lambda n, s, bad: n.payments.inbox.search(merchant_uid=bad), []),
+    "inbox.waiting": (lambda n, s, bad: n.payments.inbox.waiting(bad), False),
     "refund": (lambda n, s, bad: n.refund(bad, 1000), UnknownOrderError),
     "cancel": (lambda n, s, bad: n.cancel(bad), UnknownOrderError),
     "refund_extra, order": (
